@@ -1,0 +1,13 @@
+"""fastmlp: train small multilayer perceptrons by SGD in seconds.
+
+Whole epochs run in Numba-compiled kernels (``fastmlp.kernels``); a plain
+numpy twin (``fastmlp.reference``) checks them, and ``backend="numpy"``
+runs it wherever the kernels run.
+"""
+
+from ._version import __version__
+from .gradient_check import gradcheck
+from .model import MLP
+from .training import History, gradients, train
+
+__all__ = ["MLP", "History", "__version__", "gradcheck", "gradients", "train"]

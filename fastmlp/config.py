@@ -1,0 +1,54 @@
+"""Numeric policy in one place: dtypes, fastmath flags, tolerances and the JIT cache.
+
+Every kernel is compiled with the flags below and every equivalence test
+uses the tolerances below, so a change of policy is a change of one line.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+#: The dtypes a model may have. float32 is the default: it halves memory
+#: traffic and the reference tests bound its error against float64.
+DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
+DEFAULT_DTYPE = "float32"
+
+#: LLVM fast-math flags for the kernels. Only flags that keep NaN and inf
+#: semantics: no ``nnan``/``ninf`` (a diverging run must show as non-finite),
+#: no ``afn`` (approximate exp/log would loosen the float64 twin tests).
+#: ``reassoc`` lets LLVM vectorise reductions; ``contract`` allows FMA.
+FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
+#: Division by zero yields inf/nan like numpy instead of raising: no checks
+#: in inner loops, and non-finite values surface in the loss.
+ERROR_MODEL = "numpy"
+
+#: Relative tolerances for comparing a kernel with its numpy twin.
+RTOL = {"float64": 1e-10, "float32": 1e-4}
+#: Absolute floor for the same comparisons, for values that cross zero.
+ATOL = {"float64": 1e-12, "float32": 1e-6}
+#: Central-difference step (near the float64 optimum, cbrt of machine epsilon),
+#: the largest relative error gradcheck accepts, and the floor of its
+#: denominator: the difference quotient carries ~1e-11 of rounding noise, so
+#: entries below the floor are held to an absolute error of 1e-10 instead.
+GRADCHECK_EPS = 1e-5
+GRADCHECK_RTOL = 1e-6
+GRADCHECK_FLOOR = 1e-4
+
+
+def cache_dir():
+    """Return the directory for compiled kernels, or None when caching is off.
+
+    ``FASTMLP_CACHE_DIR`` wins, then ``NUMBA_CACHE_DIR``, then
+    ``$XDG_CACHE_HOME/fastmlp/numba`` (default ``~/.cache/fastmlp/numba``).
+    Setting ``FASTMLP_CACHE_DIR`` to an empty string (or ``FASTMLP_NO_CACHE=1``)
+    turns caching off. The install directory is never used: it may be
+    read-only, and site-packages is not ours to write into.
+    """
+    if os.environ.get("FASTMLP_NO_CACHE", "") not in ("", "0"):
+        return None
+    for var in ("FASTMLP_CACHE_DIR", "NUMBA_CACHE_DIR"):
+        if var in os.environ:
+            return Path(os.environ[var]) if os.environ[var] else None
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fastmlp" / "numba"

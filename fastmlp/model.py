@@ -1,0 +1,146 @@
+"""The ``MLP``: parameters in one contiguous buffer, seeded initialisation, inference."""
+
+import numbers
+
+import numpy as np
+
+from ._checks import as_dtype, as_float_array, as_labels
+from .kernels.network import _losses, _predict_proba, layer_buffers
+from .names import RELU, activation_code
+
+
+class MLP:
+    """A multilayer perceptron with a softmax + cross-entropy output.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, input first and classes last: ``[784, 300, 10]``
+        or ``[2, 3, 3, 2]``. At least two entries, all >= 1.
+    activation : {"sigmoid", "tanh", "relu"}
+        Activation of every hidden layer.
+    dtype : {"float32", "float64"}
+        Dtype of the parameters and of all arithmetic on them.
+    seed : int or None
+        Seed of the model's own ``np.random.Generator`` (global numpy random
+        state is never touched).
+
+    Attributes
+    ----------
+    params : numpy.ndarray
+        Every parameter in one contiguous 1-D buffer, layer by layer, each
+        layer's weights (row-major) followed by its biases.
+    weights : tuple of numpy.ndarray
+        ``weights[l]`` has shape ``(sizes[l], sizes[l + 1])``, a row per input
+        unit; a writable view into ``params``.
+    biases : tuple of numpy.ndarray
+        ``biases[l]`` has shape ``(sizes[l + 1],)``; a writable view into ``params``.
+
+    Notes
+    -----
+    Initialisation: biases are zero. Weights are Glorot-uniform for sigmoid
+    and tanh, ``U(-r, r)`` with ``r = sqrt(6 / (n_in + n_out))``, and
+    He-normal for relu, ``N(0, 2 / n_in)``; the output layer follows the
+    hidden activation's scheme.
+    """
+
+    def __init__(self, sizes, activation="sigmoid", dtype="float32", seed=0):
+        self.sizes = _as_sizes(sizes)
+        self.activation = activation
+        self._code = activation_code(activation)
+        self.dtype = as_dtype(dtype)
+        n_params = sum(n_in * n_out + n_out for n_in, n_out in self.layer_shapes)
+        self.params = np.zeros(n_params, dtype=self.dtype)
+        weights, biases, offset = [], [], 0
+        for n_in, n_out in self.layer_shapes:
+            weights.append(self.params[offset : offset + n_in * n_out].reshape(n_in, n_out))
+            offset += n_in * n_out
+            biases.append(self.params[offset : offset + n_out])
+            offset += n_out
+        self.weights, self.biases = tuple(weights), tuple(biases)
+        self.initialize(seed)
+
+    @property
+    def layer_shapes(self):
+        """The ``(n_in, n_out)`` shape of each layer's weights."""
+        return tuple(zip(self.sizes[:-1], self.sizes[1:]))
+
+    @property
+    def n_classes(self):
+        """Number of output classes."""
+        return self.sizes[-1]
+
+    def initialize(self, seed=0):
+        """Draw fresh parameters from ``np.random.default_rng(seed)`` (see Notes of ``MLP``)."""
+        rng = np.random.default_rng(seed)
+        for W, b in zip(self.weights, self.biases):
+            n_in, n_out = W.shape
+            if self._code == RELU:
+                W[...] = rng.normal(0.0, np.sqrt(2.0 / n_in), size=W.shape)
+            else:
+                limit = np.sqrt(6.0 / (n_in + n_out))
+                W[...] = rng.uniform(-limit, limit, size=W.shape)
+            b[...] = 0
+        return self
+
+    def copy(self):
+        """Return an independent model with the same sizes, activation, dtype and parameters."""
+        clone = MLP(self.sizes, self.activation, self.dtype.name, seed=None)
+        clone.params[...] = self.params
+        return clone
+
+    def __repr__(self):
+        sizes, activation, dtype = list(self.sizes), self.activation, self.dtype.name
+        return f"MLP(sizes={sizes}, activation={activation!r}, dtype={dtype!r})"
+
+    def check_X(self, X):
+        """Return ``X`` as a C-contiguous 2-D array of the model's dtype and input width."""
+        return as_float_array("X", X, self.dtype, 2, shape=(None, self.sizes[0]))
+
+    def check_y(self, y, n):
+        """Return ``y`` as int64 labels, one per row, each in ``[0, n_classes)``."""
+        return as_labels("y", y, n, self.n_classes)
+
+    def predict_proba(self, X):
+        """Return the class probabilities, shape ``(n, n_classes)``, for the rows of ``X``."""
+        X = self.check_X(X)
+        P = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
+        A, _ = layer_buffers(self.weights)
+        _predict_proba(self.weights, self.biases, X, self._code, A, P)
+        return P
+
+    def predict(self, X):
+        """Return the most probable class (int64) for each row of ``X``."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def losses(self, X, y):
+        """Return each row's cross-entropy loss as float64."""
+        X = self.check_X(X)
+        y = self.check_y(y, X.shape[0])
+        losses = np.empty(X.shape[0], dtype=np.float64)
+        A, _ = layer_buffers(self.weights)
+        _losses(self.weights, self.biases, X, y, self._code, A, losses)
+        return losses
+
+    def loss(self, X, y):
+        """Return the mean cross-entropy loss over the rows of ``X`` (a float64 sum)."""
+        return float(self.losses(X, y).mean())
+
+    def accuracy(self, X, y):
+        """Return the fraction of rows of ``X`` whose predicted class equals ``y``."""
+        X = self.check_X(X)
+        y = self.check_y(y, X.shape[0])
+        return float(np.mean(self.predict(X) == y))
+
+
+def _as_sizes(given):
+    try:
+        sizes = tuple(given)
+    except TypeError:
+        raise TypeError(f"sizes: expected a sequence of layer sizes, found {given!r}") from None
+    if len(sizes) < 2:
+        raise ValueError(f"sizes: expected at least an input and an output size, found {given!r}")
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+            raise ValueError(f"sizes: expected integers >= 1, found {given!r}")
+    return tuple(int(size) for size in sizes)

@@ -1,0 +1,69 @@
+"""The ``kernel`` decorator: Numba ``njit`` with fastmlp's numeric policy and a safe disk cache.
+
+Numba's own ``cache=True`` writes next to the source file, which for an
+installed wheel means site-packages. fastmlp's kernels instead cache into
+``fastmlp.config.cache_dir()``; when that directory cannot be created or
+written, the kernel still works and is compiled in memory each process.
+"""
+
+import os
+
+import numba
+from numba.core import caching
+
+from ..config import ERROR_MODEL, FASTMATH, cache_dir
+
+# Numba renamed its cache classes in 0.66 (dropped the leading underscore).
+_UserProvidedLocator = (
+    getattr(caching, "UserProvidedCacheLocator", None) or caching._UserProvidedCacheLocator
+)
+_CacheImplBase = caching.CompileResultCacheImpl
+
+
+class _KernelCacheLocator(_UserProvidedLocator):
+    """Locate a kernel's cache under fastmlp's cache directory, never beside its source."""
+
+    def __init__(self, py_func, py_file):
+        super().__init__(py_func, py_file)
+        self._cache_path = os.path.join(str(cache_dir()), self.get_suitable_cache_subpath(py_file))
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if cache_dir() is None:
+            return None
+        # Skip UserProvidedCacheLocator's check of numba.config.CACHE_DIR.
+        return super(_UserProvidedLocator, cls).from_function(py_func, py_file)
+
+
+class _KernelCacheImpl(_CacheImplBase):
+    _locator_classes = (_KernelCacheLocator,)
+
+
+class _KernelCache(caching.FunctionCache):
+    _impl_class = _KernelCacheImpl
+
+
+def kernel(func):
+    """Compile ``func`` with Numba in nopython mode, cached on disk where possible.
+
+    Parameters
+    ----------
+    func : callable
+        A function Numba can compile in nopython mode.
+
+    Returns
+    -------
+    numba.core.registry.CPUDispatcher
+        The dispatcher; ``dispatcher.stats.cache_hits`` shows cache use.
+    """
+    dispatcher = numba.njit(fastmath=set(FASTMATH), error_model=ERROR_MODEL)(func)
+    try:
+        dispatcher._cache = _KernelCache(func)
+    except RuntimeError:
+        pass  # no writable cache directory: compile in memory, as cache=False would
+    return dispatcher
+
+
+def is_cached(dispatcher):
+    """Return True when ``dispatcher`` reads and writes an on-disk cache."""
+    return isinstance(dispatcher._cache, _KernelCache)

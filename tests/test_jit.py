@@ -1,0 +1,132 @@
+"""The kernel decorator: disk cache outside the install, fallback, and float32 kept in float32."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import fastmlp.kernels
+import pytest
+
+TINY_RUN = """
+import numpy as np
+import fastmlp
+from fastmlp.kernels import sgd, _jit
+model = fastmlp.MLP([2, 3, 2])
+X = np.random.default_rng(0).normal(size=(20, 2))
+fastmlp.train(model, X, (X[:, 0] > 0).astype(int))
+stats = sgd._sgd_epoch_per_sample.stats
+hits, misses = sum(stats.cache_hits.values()), sum(stats.cache_misses.values())
+print(_jit.is_cached(sgd._sgd_epoch_per_sample), int(hits > 0), int(misses > 0))
+"""
+
+
+def run_python(code, **env):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FASTMLP_", "NUMBA_"))}
+    environment.update(env)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def kernel_source_dir():
+    return Path(fastmlp.kernels.__file__).parent
+
+
+def test_cache_lives_in_the_cache_dir_and_is_reused(tmp_path):
+    cache = tmp_path / "cache"
+    assert run_python(TINY_RUN, FASTMLP_CACHE_DIR=str(cache)) == "True 0 1"
+    assert list(cache.rglob("sgd._sgd_epoch_per_sample-*.nbi"))
+    assert run_python(TINY_RUN, FASTMLP_CACHE_DIR=str(cache)) == "True 1 0"
+
+
+def test_nothing_is_written_beside_the_kernel_sources(tmp_path):
+    run_python(TINY_RUN, FASTMLP_CACHE_DIR=str(tmp_path))
+    assert not [p for p in kernel_source_dir().rglob("*") if p.suffix in (".nbi", ".nbc")]
+
+
+def test_unwritable_cache_dir_falls_back_to_memory(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    assert run_python(TINY_RUN, FASTMLP_CACHE_DIR=str(blocker / "cache")) == "False 0 1"
+    assert blocker.read_text() == "not a directory"
+
+
+@pytest.mark.parametrize("env", [{"FASTMLP_NO_CACHE": "1"}, {"FASTMLP_CACHE_DIR": ""}])
+def test_cache_can_be_switched_off(env):
+    assert run_python(TINY_RUN, **env) == "False 0 1"
+
+
+FLOAT32_AUDIT = """
+import json
+import numpy as np
+from numba import types
+from numba.core.registry import CPUDispatcher
+import fastmlp
+from fastmlp.kernels import activations, dense, network, sgd, softmax_xent
+from fastmlp import kernels as K
+
+rng = np.random.default_rng(0)
+X = rng.random((30, 5))
+y = rng.integers(0, 3, 30)
+for activation in ("sigmoid", "tanh", "relu"):
+    model = fastmlp.MLP([5, 4, 3], activation, "float32")
+    fastmlp.train(model, X, y, batch_size=1)
+    fastmlp.train(model, X, y, batch_size=7)
+    model.predict_proba(X)
+    model.loss(X, y)
+    fastmlp.gradients(model, X, y)
+W, b = model.weights[0].copy(), model.biases[0].copy()
+K.dense_forward(W, b, X.astype(np.float32))
+K.dense_forward(W, b, X[0].astype(np.float32))
+K.dense_backward(W, X[0].astype(np.float32), b)
+K.dense_backward_sgd(W, b, X[0].astype(np.float32), b)
+K.softmax_xent_forward(np.zeros((2, 3), np.float32), [0, 1])
+K.softmax_xent_backward(np.zeros((2, 3), np.float32), [0, 1])
+
+# float64 is allowed for scalar arguments (lr) and loss sums ("total", its
+# in-place additions, the kernel's return value), and for numba's float64
+# result of dividing by a row count. An upcast elsewhere starts from a float64
+# constant, call or product, and those are not allowed.
+def allowed(name, args):
+    base = name.split(".")[0]
+    return base in args or name.startswith(("arg.", "total", "$binop_iadd", "$binop_truediv")) or (
+        "return_value" in name
+    )
+
+report = {}
+for module in (activations, dense, network, sgd, softmax_xent):
+    for name, kernel in vars(module).items():
+        if not isinstance(kernel, CPUDispatcher) or kernel.__module__ != module.__name__:
+            continue
+        signatures = [s for s in kernel.signatures if "float32" in str(s)]
+        args = kernel.py_func.__code__.co_varnames[: kernel.py_func.__code__.co_argcount]
+        offenders = sorted(
+            {
+                var
+                for sig in signatures
+                for var, ty in kernel.overloads[sig].type_annotation.typemap.items()
+                if ty == types.float64 and not allowed(var, args)
+            }
+        )
+        report[f"{module.__name__}.{name}"] = {"compiled": len(signatures), "float64": offenders}
+print(json.dumps(report))
+"""
+
+
+def test_float32_kernels_do_no_float64_arithmetic():
+    report = json.loads(run_python(FLOAT32_AUDIT, FASTMLP_NO_CACHE="1").splitlines()[-1])
+    assert len(report) >= 14, sorted(report)
+    not_compiled = [name for name, r in report.items() if not r["compiled"]]
+    assert not not_compiled, f"the audit did not reach {not_compiled}"
+    upcasts = {name: r["float64"] for name, r in report.items() if r["float64"]}
+    assert not upcasts, f"float64 values in float32 kernels: {upcasts}"
