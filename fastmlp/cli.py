@@ -10,6 +10,8 @@ from .model import MLP
 from .names import ACTIVATIONS
 from .training import BACKENDS, train
 
+COMMANDS = ("train",)
+
 
 def _hidden_sizes(text):
     try:
@@ -29,7 +31,7 @@ def build_parser():
         prog="fastmlp", description="Train small multilayer perceptrons by SGD."
     )
     parser.add_argument("--version", action="version", version=f"fastmlp {__version__}")
-    commands = parser.add_subparsers(dest="command")
+    commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("train", help="train a model on the synthetic 2-D set (default)")
     run.add_argument(
         "--hidden", type=_hidden_sizes, default=[3], help="hidden sizes, e.g. 300 or 32,32"
@@ -47,9 +49,10 @@ def build_parser():
 
 def main(argv=None):
     """Run the ``fastmlp`` command; return its exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
+        argv = ["train", *argv]  # no command: train, so bare `fastmlp` runs the main job
     args = build_parser().parse_args(argv)
-    if args.command is None:
-        args = build_parser().parse_args(["train", *(argv or [])])
     (X, y), (Xv, yv), n_classes = load_synth(num_train=args.num_train, seed=args.seed)
     model = MLP([2, *args.hidden, n_classes], args.activation, args.dtype, seed=args.seed)
     print(f"{model} on synth: {len(X)} train, {len(Xv)} validation, backend {args.backend}")
