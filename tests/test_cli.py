@@ -31,8 +31,12 @@ def test_bad_hidden_sizes_are_rejected(hidden, capsys):
     assert "--hidden" in capsys.readouterr().err
 
 
-def test_python_dash_m_runs_the_command():
+def test_python_dash_m_runs_the_command(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "fastmlp", "--version"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "fastmlp", "--version"],
+        cwd=tmp_path,  # keep the source tree off sys.path: test the installed package
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result.stdout.startswith("fastmlp ")

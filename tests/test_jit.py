@@ -23,7 +23,8 @@ print(_jit.is_cached(sgd._sgd_epoch_per_sample), int(hits > 0), int(misses > 0))
 """
 
 
-def run_python(code, **env):
+def run_python(code, cwd, **env):
+    """Run ``code`` in a fresh interpreter, from ``cwd`` so the source tree is not on sys.path."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("FASTMLP_", "NUMBA_"))}
     environment.update(env)
     result = subprocess.run(
@@ -44,26 +45,26 @@ def kernel_source_dir():
 
 def test_cache_lives_in_the_cache_dir_and_is_reused(tmp_path):
     cache = tmp_path / "cache"
-    assert run_python(TINY_RUN, FASTMLP_CACHE_DIR=str(cache)) == "True 0 1"
+    assert run_python(TINY_RUN, tmp_path, FASTMLP_CACHE_DIR=str(cache)) == "True 0 1"
     assert list(cache.rglob("sgd._sgd_epoch_per_sample-*.nbi"))
-    assert run_python(TINY_RUN, FASTMLP_CACHE_DIR=str(cache)) == "True 1 0"
+    assert run_python(TINY_RUN, tmp_path, FASTMLP_CACHE_DIR=str(cache)) == "True 1 0"
 
 
 def test_nothing_is_written_beside_the_kernel_sources(tmp_path):
-    run_python(TINY_RUN, FASTMLP_CACHE_DIR=str(tmp_path))
+    run_python(TINY_RUN, tmp_path, FASTMLP_CACHE_DIR=str(tmp_path))
     assert not [p for p in kernel_source_dir().rglob("*") if p.suffix in (".nbi", ".nbc")]
 
 
 def test_unwritable_cache_dir_falls_back_to_memory(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    assert run_python(TINY_RUN, FASTMLP_CACHE_DIR=str(blocker / "cache")) == "False 0 1"
+    assert run_python(TINY_RUN, tmp_path, FASTMLP_CACHE_DIR=str(blocker / "cache")) == "False 0 1"
     assert blocker.read_text() == "not a directory"
 
 
 @pytest.mark.parametrize("env", [{"FASTMLP_NO_CACHE": "1"}, {"FASTMLP_CACHE_DIR": ""}])
-def test_cache_can_be_switched_off(env):
-    assert run_python(TINY_RUN, **env) == "False 0 1"
+def test_cache_can_be_switched_off(env, tmp_path):
+    assert run_python(TINY_RUN, tmp_path, **env) == "False 0 1"
 
 
 FLOAT32_AUDIT = """
@@ -123,8 +124,9 @@ print(json.dumps(report))
 """
 
 
-def test_float32_kernels_do_no_float64_arithmetic():
-    report = json.loads(run_python(FLOAT32_AUDIT, FASTMLP_NO_CACHE="1").splitlines()[-1])
+def test_float32_kernels_do_no_float64_arithmetic(tmp_path):
+    output = run_python(FLOAT32_AUDIT, tmp_path, FASTMLP_NO_CACHE="1")
+    report = json.loads(output.splitlines()[-1])
     assert len(report) >= 14, sorted(report)
     not_compiled = [name for name, r in report.items() if not r["compiled"]]
     assert not not_compiled, f"the audit did not reach {not_compiled}"
