@@ -29,6 +29,7 @@ def run_python(code, cwd, **env):
     environment.update(env)
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
         env=environment,
         capture_output=True,
         text=True,
