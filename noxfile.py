@@ -1,4 +1,4 @@
-"""Developer tasks: ``nox -s tests``, ``nox -s lint``, ``nox -s install``."""
+"""Developer tasks: ``nox -s tests``, ``nox -s lint``, ``nox -s install``, ``nox -s bench``."""
 
 import sys
 
@@ -33,6 +33,20 @@ def lint(session):
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".", *session.posargs)
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def bench(session):
+    """Run the benchmarks in bench/ (pytest-benchmark)."""
+    session.install(".[test]")
+    session.run(
+        "pytest",
+        "bench",
+        "-p",
+        "no:randomly",
+        "--benchmark-columns=min,mean,rounds",
+        *session.posargs,
+    )
 
 
 @nox.session(python=PYTHON)
