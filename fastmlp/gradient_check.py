@@ -3,6 +3,7 @@
 import numpy as np
 
 from .config import GRADCHECK_EPS, GRADCHECK_FLOOR
+from .model import MLP
 from .training import gradients
 
 
@@ -38,8 +39,6 @@ def gradcheck(model, X, y, *, eps=GRADCHECK_EPS, backend="numba"):
     float
         The maximum relative error over all parameters.
     """
-    from .model import MLP
-
     probe = MLP(model.sizes, model.activation, "float64", seed=None)
     probe.params[...] = model.params
     X = probe.check_X(X)

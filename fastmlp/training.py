@@ -85,15 +85,15 @@ def train(model, X, y, *, epochs=1, lr=0.01, batch_size=1, shuffle=True, seed=0,
     steps = -(-n // batch_size)
     history = History(step_loss=np.empty(epochs * steps), steps_per_epoch=steps)
     run_epoch = _numpy_epoch if backend == "numpy" else _numba_epoch(model, batch_size)
+    # Steps are batch means; weight them by batch size for the epoch mean.
+    rows = np.full(steps, batch_size)
+    rows[-1] = n - batch_size * (steps - 1)
     for epoch in range(epochs):
         order = rng.permutation(n) if shuffle else np.arange(n)
         start = time.perf_counter()
         step_loss = history.step_loss[epoch * steps : (epoch + 1) * steps]
         run_epoch(model, X, y, order, lr, batch_size, step_loss)
         history.epoch_time.append(time.perf_counter() - start)
-        # Steps are batch means; weight them by batch size for the epoch mean.
-        rows = np.full(steps, batch_size)
-        rows[-1] = n - batch_size * (steps - 1)
         history.train_loss.append(float(step_loss @ rows / n))
     return history
 

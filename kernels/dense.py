@@ -36,6 +36,15 @@ def _dense_forward_batch(W, b, X, code, A):
 
 
 @kernel
+def _row_dot(W, i, v):
+    """Return ``W[i] @ v``: row ``i`` of ``W`` is contiguous."""
+    s = W.dtype.type(0)
+    for j in range(v.size):
+        s += W[i, j] * v[j]
+    return s
+
+
+@kernel
 def _dense_backward(W, a_in, delta, code_in, dW, db, delta_in, propagate):
     """Accumulate one sample's gradient into ``dW``, ``db``; optionally propagate ``delta``.
 
@@ -47,10 +56,7 @@ def _dense_backward(W, a_in, delta, code_in, dW, db, delta_in, propagate):
     zero = W.dtype.type(0)
     for i in range(n_in):
         if propagate:
-            s = zero
-            for j in range(n_out):
-                s += W[i, j] * delta[j]
-            delta_in[i] = s
+            delta_in[i] = _row_dot(W, i, delta)
         a_i = a_in[i]
         if a_i != zero:
             for j in range(n_out):
@@ -74,10 +80,7 @@ def _dense_backward_sgd(W, b, a_in, delta, code_in, lr, delta_in, propagate):
     lr = W.dtype.type(lr)
     for i in range(n_in):
         if propagate:
-            s = zero
-            for j in range(n_out):
-                s += W[i, j] * delta[j]
-            delta_in[i] = s
+            delta_in[i] = _row_dot(W, i, delta)
         step = lr * a_in[i]
         if step != zero:
             for j in range(n_out):
