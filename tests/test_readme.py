@@ -18,4 +18,4 @@ def test_readme_opens_with_the_two_setup_commands():
     assert first_block[0] == "python3 -m pip install . && python3 -m fastmlp"
     assert first_block[1] == "python3 -m pip install nox && python3 -m nox -s tests"
     ci = (README.parent / ".ci" / "run").read_text()
-    assert "python3 -m nox -s tests" in ci
+    assert first_block[1] in ci.splitlines()
