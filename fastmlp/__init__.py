@@ -5,9 +5,10 @@ numpy twin (``fastmlp.reference``) checks them, and ``backend="numpy"``
 runs it wherever the kernels run.
 """
 
+from . import datasets
 from ._version import __version__
 from .gradient_check import gradcheck
 from .model import MLP
 from .training import History, gradients, train
 
-__all__ = ["MLP", "History", "__version__", "gradcheck", "gradients", "train"]
+__all__ = ["MLP", "History", "__version__", "datasets", "gradcheck", "gradients", "train"]

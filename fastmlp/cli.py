@@ -5,12 +5,13 @@ import sys
 
 from . import __version__
 from .config import DEFAULT_DTYPE, DTYPES
-from .datasets import load_synth
+from .datasets import fetch_mnist, load_synth
+from .errors import DatasetError
 from .model import MLP
 from .names import ACTIVATIONS
 from .training import BACKENDS, train
 
-COMMANDS = ("train",)
+COMMANDS = ("train", "data")
 
 
 def _hidden_sizes(text):
@@ -44,7 +45,23 @@ def build_parser():
     run.add_argument("--dtype", choices=sorted(DTYPES), default=DEFAULT_DTYPE)
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--num-train", type=int, default=60_000)
+    data = commands.add_parser("data", help="find or download a dataset and verify it")
+    data.add_argument("name", choices=["mnist"])
+    data.add_argument("--dir", help="folder to use (default: $FASTMLP_DATA_DIR or the user cache)")
+    data.add_argument("--mirror", action="append", help="mirror base URL (repeatable)")
+    data.add_argument("--no-download", action="store_true", help="only look, never download")
     return parser
+
+
+def _data(args):
+    try:
+        paths = fetch_mnist(args.dir, download=not args.no_download, mirrors=args.mirror)
+    except DatasetError as error:
+        print(f"fastmlp data: {error}", file=sys.stderr)
+        return 1
+    for name, path in paths.items():
+        print(f"{name:<24} {path}  (SHA-256 verified)")
+    return 0
 
 
 def main(argv=None):
@@ -53,6 +70,8 @@ def main(argv=None):
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
         argv = ["train", *argv]  # no command: train, so bare `fastmlp` runs the main job
     args = build_parser().parse_args(argv)
+    if args.command == "data":
+        return _data(args)
     (X, y), (Xv, yv), n_classes = load_synth(num_train=args.num_train, seed=args.seed)
     model = MLP([2, *args.hidden, n_classes], args.activation, args.dtype, seed=args.seed)
     print(f"{model} on synth: {len(X)} train, {len(Xv)} validation, backend {args.backend}")

@@ -50,5 +50,10 @@ def cache_dir():
     for var in ("FASTMLP_CACHE_DIR", "NUMBA_CACHE_DIR"):
         if var in os.environ:
             return Path(os.environ[var]) if os.environ[var] else None
+    return user_cache_dir() / "numba"
+
+
+def user_cache_dir():
+    """Return fastmlp's user cache: ``$XDG_CACHE_HOME/fastmlp``, default ``~/.cache/fastmlp``."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "fastmlp" / "numba"
+    return Path(base) / "fastmlp"

@@ -1,7 +1,11 @@
 """Shared test helpers: tolerances and random inputs. The numerical twins themselves are
 ``fastmlp.reference`` (numpy) and ``fastmlp.scalar`` (pure Python)."""
 
+import http.server
 import itertools
+import struct
+import threading
+import time
 
 import numpy as np
 
@@ -26,3 +30,60 @@ def random_network(rng, sizes, dtype):
 def sparse_inputs(rng, n, d, dtype, density=0.3):
     """Rows with mostly zero entries, like MNIST pixels."""
     return ((rng.random((n, d)) < density) * rng.random((n, d))).astype(dtype)
+
+
+def idx_bytes(array, magic=None):
+    """Encode a uint8 array as an IDX file (magic 2051 for 3-D images, 2049 for labels)."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    if magic is None:
+        magic = 0x0800 | array.ndim
+    return struct.pack(f">I{array.ndim}I", magic, *array.shape) + array.tobytes()
+
+
+class FileServer:
+    """An HTTP server on 127.0.0.1 serving ``files`` (name -> bytes) from a thread.
+
+    ``/drop/<name>`` announces the whole file but closes the connection after
+    half of it; ``/slow/<name>`` waits ``delay`` seconds before each 64 KiB.
+    ``requests`` lists the paths asked for.
+    """
+
+    def __init__(self, files, delay=0.0):
+        self.files, self.delay, self.requests = files, delay, []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.requests.append(self.path)
+                mode, _, name = self.path.lstrip("/").rpartition("/")
+                data = server.files.get(name)
+                if data is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if mode.endswith("drop"):
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                for start in range(0, len(data), 1 << 16):
+                    if mode.endswith("slow"):
+                        time.sleep(server.delay)
+                    self.wfile.write(data[start : start + (1 << 16)])
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,259 @@
+"""MNIST: find, download, verify and decode the four IDX files, offline when they are present.
+
+Files are looked up in ``data_dir``, else ``$FASTMLP_DATA_DIR``, else the user
+cache (``$XDG_CACHE_HOME/fastmlp/mnist``, default ``~/.cache/fastmlp/mnist``),
+in that folder or its ``mnist/`` subfolder, raw or gzip-compressed, named
+``train-images-idx3-ubyte`` or ``train-images.idx3-ubyte``. Every file is
+checked against the SHA-256 of its decompressed bytes.
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .._checks import as_dtype
+from .._files import atomic_path
+from ..config import user_cache_dir
+from ..errors import DatasetError
+from .download import TIMEOUT
+from .download import download as download_file
+from .idx import IMAGES_MAGIC, LABELS_MAGIC, idx_header, parse_idx, read_bytes
+
+#: name -> (IDX magic, SHA-256 of the decompressed file), the canonical MNIST files.
+FILES = {
+    "train-images-idx3-ubyte": (
+        IMAGES_MAGIC,
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    ),
+    "train-labels-idx1-ubyte": (
+        LABELS_MAGIC,
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    ),
+    "t10k-images-idx3-ubyte": (
+        IMAGES_MAGIC,
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    ),
+    "t10k-labels-idx1-ubyte": (
+        LABELS_MAGIC,
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    ),
+}
+
+#: Public mirrors of the gzip files (yann.lecun.com refuses scripts with 403).
+#: Override with ``mirrors=`` or ``$FASTMLP_MNIST_MIRRORS`` (comma-separated).
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+
+NUM_TRAIN = 55_000  # the first 55,000 training images; the last 5,000 validate
+
+
+def mnist_dir(path=None):
+    """Return the folder MNIST is read from and downloaded to (see the module docstring)."""
+    if path is not None:
+        return Path(path)
+    if os.environ.get("FASTMLP_DATA_DIR"):
+        return Path(os.environ["FASTMLP_DATA_DIR"])
+    return user_cache_dir() / "mnist"
+
+
+def mirrors_to_try(mirrors=None):
+    """Return mirror base URLs: ``mirrors``, else ``$FASTMLP_MNIST_MIRRORS``, else ``MIRRORS``."""
+    if mirrors is None and os.environ.get("FASTMLP_MNIST_MIRRORS"):
+        mirrors = os.environ["FASTMLP_MNIST_MIRRORS"].replace(",", " ").split()
+    if mirrors is None:
+        mirrors = MIRRORS
+    if isinstance(mirrors, str) or not mirrors:
+        raise ValueError(f"mirrors: expected a non-empty list of base URLs, found {mirrors!r}")
+    return tuple(m if m.endswith("/") else m + "/" for m in mirrors)
+
+
+def find_file(directory, name):
+    """Return the first existing file for ``name`` in ``directory`` (or its ``mnist/``), or None."""
+    dotted = name[::-1].replace("-", ".", 1)[
+        ::-1
+    ]  # train-images-idx3-ubyte -> ...images.idx3-ubyte
+    for folder in (directory, directory / "mnist"):
+        for stem in (name, dotted):
+            for suffix in ("", ".gz"):
+                path = folder / (stem + suffix)
+                if path.is_file():
+                    return path
+    return None
+
+
+def _check_digest(name, path, *chunks):
+    """Raise DatasetError unless the bytes in ``chunks`` hash to the pinned digest of ``name``."""
+    expected = FILES[name][1]
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)  # any buffer, numpy arrays included: no copy
+    actual = digest.hexdigest()
+    if actual != expected:
+        raise DatasetError(
+            f"{path}: SHA-256 of the decompressed {name} is {actual}, expected {expected}: "
+            "the file is corrupted or not the canonical MNIST file; delete it and fetch it again"
+        )
+
+
+def read_verified(path, name):
+    """Return the array in MNIST file ``name`` at ``path``, after checking its SHA-256."""
+    data = read_bytes(path)
+    _check_digest(name, path, data)
+    return parse_idx(data, str(path), FILES[name][0])
+
+
+def fetch_mnist(data_dir=None, *, download=True, mirrors=None, timeout=TIMEOUT):
+    """Find (or download) and verify the four MNIST files; return ``{name: path}``.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike, optional
+        Folder to look in and download to (see ``mnist_dir``).
+    download : bool
+        Download missing files from the mirrors; otherwise a missing file is
+        an error.
+    mirrors : sequence of str, optional
+        Base URLs to try in order (see ``mirrors_to_try``).
+    timeout : float
+        Seconds for each connection and read.
+
+    Returns
+    -------
+    dict
+        The path of each file, every one verified by its SHA-256.
+
+    Raises
+    ------
+    DatasetError
+        A file is missing (and not downloaded) or does not verify.
+    """
+    paths = _locate(mnist_dir(data_dir), download, mirrors, timeout)
+    for name, path in paths.items():
+        read_verified(path, name)
+    return paths
+
+
+def _locate(directory, download, mirrors, timeout):
+    """Return ``{name: path}``, downloading (and so verifying) the files not found."""
+    paths = {name: find_file(directory, name) for name in FILES}
+    for name, path in paths.items():
+        if path is None:
+            if not download:
+                raise DatasetError(_missing_message(directory, name))
+            paths[name] = _download(directory, name, mirrors_to_try(mirrors), timeout)
+    return paths
+
+
+def _missing_message(directory, name):
+    return (
+        f"{name}: not found in {directory} (raw or .gz); run `fastmlp data mnist --dir "
+        f"{directory}` on a machine with internet access, or put the four MNIST files "
+        f"({', '.join(FILES)}, optionally .gz) there by hand"
+    )
+
+
+def _download(directory, name, mirrors, timeout):
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatasetError(f"{directory}: cannot create the MNIST folder ({error})") from error
+    dest = directory / f"{name}.gz"
+    urls = [mirror + f"{name}.gz" for mirror in mirrors]
+    try:
+        download_file(urls, dest, lambda path: _check_digest(name, path, read_bytes(path)), timeout)
+    except DatasetError as error:
+        raise DatasetError(f"{error}\n{_missing_message(directory, name)}") from None
+    return dest
+
+
+def _decoded_path(name):
+    return user_cache_dir() / "mnist-decoded" / f"{name}-{FILES[name][1][:16]}.npy"
+
+
+def _load_array(path, name, cache):
+    """Return the array of MNIST file ``name``, from the verified ``.npy`` cache when it holds one.
+
+    The decoded array plus its IDX header is exactly the original file, so
+    the cache is checked against the same pinned SHA-256.
+    """
+    cached = _decoded_path(name)
+    if cache and cached.is_file():
+        try:
+            array = np.load(cached, allow_pickle=False)
+            if array.dtype == np.uint8:
+                _check_digest(name, cached, idx_header(FILES[name][0], array.shape), array)
+                return array
+        except (OSError, ValueError, BufferError):
+            pass  # unreadable or stale cache: decode the file again and rewrite it
+    array = read_verified(path, name)
+    if cache:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(cached) as tmp, open(tmp, "wb") as f:
+                np.save(f, array, allow_pickle=False)
+        except OSError:
+            pass  # the cache is an optimisation; an unwritable cache dir is not an error
+    return array
+
+
+def load_mnist(
+    final=False,
+    flatten=True,
+    dtype="float32",
+    data_dir=None,
+    download=True,
+    *,
+    mirrors=None,
+    cache=True,
+    timeout=TIMEOUT,
+):
+    """Return MNIST as ``((xtrain, ytrain), (xval, yval), 10)``, pixels scaled to [0, 1].
+
+    Parameters
+    ----------
+    final : bool
+        False: train on the first 55,000 training images and validate on the
+        last 5,000. True: train on all 60,000 and validate on the 10,000 test
+        images.
+    flatten : bool
+        Rows of 784 pixels; False keeps images as ``(n, 28, 28)``.
+    dtype : {"float32", "float64"}
+        Dtype of the pixels. Labels are int64.
+    data_dir : str or os.PathLike, optional
+        Folder of the files (see the module docstring for the default).
+    download : bool
+        Download missing files from the mirrors.
+    mirrors : sequence of str, optional
+        Mirror base URLs to download from.
+    cache : bool
+        Keep a decoded ``.npy`` copy in the user cache, which makes later loads
+        several times faster; it is verified by the same SHA-256 on every load.
+    timeout : float
+        Seconds for each connection and read when downloading.
+
+    Returns
+    -------
+    tuple
+        ``((xtrain, ytrain), (xval, yval), 10)``.
+    """
+    dtype = as_dtype(dtype)
+    paths = _locate(mnist_dir(data_dir), download, mirrors, timeout)
+    train_x, train_y, test_x, test_y = (_load_array(paths[n], n, cache) for n in FILES)
+
+    def prepare(images, labels):
+        x = images.reshape(len(images), -1) if flatten else images
+        x = x.astype(dtype)
+        x /= dtype.type(255)
+        return x, labels.astype(np.int64)
+
+    if final:
+        return prepare(train_x, train_y), prepare(test_x, test_y), 10
+    return (
+        prepare(train_x[:NUM_TRAIN], train_y[:NUM_TRAIN]),
+        prepare(train_x[NUM_TRAIN:], train_y[NUM_TRAIN:]),
+        10,
+    )

@@ -1,0 +1,5 @@
+"""Exceptions fastmlp raises beyond ``ValueError``/``TypeError`` from argument checks."""
+
+
+class DatasetError(ValueError):
+    """A data file is missing, truncated, corrupted or not what it claims to be."""
