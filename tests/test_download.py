@@ -1,6 +1,8 @@
 """Downloads against a server on 127.0.0.1: verified, atomic, with fail-over and clear errors."""
 
 import hashlib
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -88,4 +90,33 @@ def test_concurrent_downloads_do_not_corrupt_each_other(tmp_path):
             thread.join()
     assert not errors
     assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+    assert leftovers(tmp_path) == ["f.bin"]
+
+
+PROCESS_DOWNLOAD = """
+import hashlib, sys
+from pathlib import Path
+from fastmlp.datasets.download import download
+from fastmlp.errors import DatasetError
+
+def verify(path):
+    if hashlib.sha256(Path(path).read_bytes()).hexdigest() != sys.argv[3]:
+        raise DatasetError("digest mismatch")
+
+download([sys.argv[1]], Path(sys.argv[2]), verify)
+"""
+
+
+def test_two_processes_downloading_at_once(tmp_path):
+    dest = tmp_path / "f.bin"
+    with FileServer({"f.bin": PAYLOAD}, delay=0.02) as server:
+        args = [server.url + "slow/f.bin", str(dest), DIGEST]
+        procs = [
+            subprocess.Popen([sys.executable, "-c", PROCESS_DOWNLOAD, *args], cwd=tmp_path)
+            for _ in range(2)
+        ]
+        codes = [proc.wait(timeout=120) for proc in procs]
+    assert codes == [0, 0]
+    assert server.requests.count("/slow/f.bin") == 2
+    assert dest.read_bytes() == PAYLOAD
     assert leftovers(tmp_path) == ["f.bin"]
