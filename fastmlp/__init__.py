@@ -8,7 +8,23 @@ runs it wherever the kernels run.
 from . import datasets
 from ._version import __version__
 from .gradient_check import gradcheck
+from .history import History
 from .model import MLP
-from .training import History, gradients, train
+from .schedules import Constant, InverseScaling, LowerAtEnd, Piecewise, StepDecay
+from .training import EarlyStopping, gradients, train
 
-__all__ = ["MLP", "History", "__version__", "datasets", "gradcheck", "gradients", "train"]
+__all__ = [
+    "MLP",
+    "Constant",
+    "EarlyStopping",
+    "History",
+    "InverseScaling",
+    "LowerAtEnd",
+    "Piecewise",
+    "StepDecay",
+    "__version__",
+    "datasets",
+    "gradcheck",
+    "gradients",
+    "train",
+]

@@ -112,3 +112,34 @@ def as_positive(name, value, kind=numbers.Real):
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name}: expected a finite value > 0, found {value!r}")
     return value
+
+
+def as_momentum(value):
+    """Return a momentum coefficient in [0, 1) as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"momentum: expected a real number, found {value!r}")
+    if not 0 <= value < 1:
+        raise ValueError(f"momentum: expected a value in [0, 1), found {value!r}")
+    return float(value)
+
+
+def as_weight_decay(value):
+    """Return an L2 weight-decay coefficient >= 0 as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"weight_decay: expected a real number, found {value!r}")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"weight_decay: expected a finite value >= 0, found {value!r}")
+    return float(value)
+
+
+def as_sample_weight(sample_weight, n, dtype):
+    """Return per-row weights (ones when None) as C-contiguous ``dtype``, each finite and >= 0."""
+    if sample_weight is None:
+        return np.ones(n, dtype=dtype)
+    sw = as_float_array("sample_weight", sample_weight, dtype, 1, shape=(n,))
+    if (sw < 0).any():
+        first = int(np.argmax(sw < 0))
+        raise ValueError(
+            f"sample_weight: expected weights >= 0, found {sw[first]} at index {first}"
+        )
+    return sw

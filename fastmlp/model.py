@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from ._checks import as_dtype, as_float_array, as_labels
-from .kernels.network import _losses, _predict_proba, layer_buffers
+from .kernels.network import _evaluate, _predict_proba, layer_buffers
 from .names import RELU, activation_code
 
 
@@ -89,6 +89,20 @@ class MLP:
         clone.params[...] = self.params
         return clone
 
+    def __getstate__(self):
+        # weights and biases are views into params: pickle the buffer once and
+        # rebuild the views, or the copy would stop writing through to params.
+        return {
+            "sizes": self.sizes,
+            "activation": self.activation,
+            "dtype": self.dtype.name,
+            "params": self.params,
+        }
+
+    def __setstate__(self, state):
+        self.__init__(state["sizes"], state["activation"], state["dtype"], seed=None)
+        self.params[...] = state["params"]
+
     def __repr__(self):
         sizes, activation, dtype = list(self.sizes), self.activation, self.dtype.name
         return f"MLP(sizes={sizes}, activation={activation!r}, dtype={dtype!r})"
@@ -113,24 +127,23 @@ class MLP:
         """Return the most probable class (int64) for each row of ``X``."""
         return self.predict_proba(X).argmax(axis=1)
 
-    def losses(self, X, y):
-        """Return each row's cross-entropy loss as float64."""
+    def evaluate(self, X, y):
+        """Return ``(losses, hits)``: each row's cross-entropy (float64) and whether it is right."""
         X = self.check_X(X)
         y = self.check_y(y, X.shape[0])
         losses = np.empty(X.shape[0], dtype=np.float64)
+        hits = np.empty(X.shape[0], dtype=np.bool_)
         A, _ = layer_buffers(self.weights)
-        _losses(self.weights, self.biases, X, y, self._code, A, losses)
-        return losses
+        _evaluate(self.weights, self.biases, X, y, self._code, A, losses, hits)
+        return losses, hits
 
     def loss(self, X, y):
         """Return the mean cross-entropy loss over the rows of ``X`` (a float64 sum)."""
-        return float(self.losses(X, y).mean())
+        return float(self.evaluate(X, y)[0].mean())
 
     def accuracy(self, X, y):
         """Return the fraction of rows of ``X`` whose predicted class equals ``y``."""
-        X = self.check_X(X)
-        y = self.check_y(y, X.shape[0])
-        return float(np.mean(self.predict(X) == y))
+        return float(self.evaluate(X, y)[1].mean())
 
 
 def _as_sizes(given):

@@ -76,10 +76,24 @@ def predict_proba(weights, biases, X, activation):
     return softmax(forward(weights, biases, X, activation)[-1])
 
 
-def mean_gradients(weights, biases, X, y, activation):
-    """Return ``(loss, dWs, dbs)``: the mean loss over the rows and its gradient."""
+def mean_gradients(weights, biases, X, y, activation, sample_weight=None):
+    """Return ``(loss, dWs, dbs)``: the mean loss over the rows and its gradient.
+
+    With ``sample_weight`` each row's loss is multiplied by its weight; the
+    mean is still taken over the number of rows.
+    """
+    loss, _, dWs, dbs = _batch_step(weights, biases, X, y, activation, sample_weight)
+    return loss, dWs, dbs
+
+
+def _batch_step(weights, biases, X, y, activation, sample_weight):
+    """Return ``(loss, correct, dWs, dbs)`` for one batch: ``mean_gradients`` plus the hit count."""
     outputs = forward(weights, biases, X, activation)
     losses, delta = softmax_xent_backward(outputs[-1], y)
+    correct = int((outputs[-1].argmax(axis=1) == y).sum())
+    if sample_weight is not None:
+        losses = losses * sample_weight
+        delta *= sample_weight[:, None]
     delta /= len(y)
     dWs, dbs = [None] * len(weights), [None] * len(weights)
     for l in range(len(weights) - 1, -1, -1):
@@ -88,21 +102,93 @@ def mean_gradients(weights, biases, X, y, activation):
         dbs[l] = delta.sum(axis=0)
         if l:
             delta = (delta @ weights[l].T) * derivative_from_output(outputs[l], activation)
-    return losses.astype(np.float64).mean(), dWs, dbs
+    return losses.astype(np.float64).mean(), correct, dWs, dbs
 
 
-def sgd_epoch(weights, biases, X, y, order, lr, batch_size, activation):
+def sgd_epoch(
+    weights,
+    biases,
+    X,
+    y,
+    order,
+    lr,
+    batch_size,
+    activation,
+    *,
+    momentum=0.0,
+    weight_decay=0.0,
+    sample_weight=None,
+    velocities=None,
+):
     """One epoch of SGD over ``X[order]`` in steps of ``batch_size`` rows; update in place.
 
     ``batch_size=1`` is per-sample SGD; the last step takes the rows left.
-    Returns each step's mean loss (float64), taken before its update.
+    Each step follows ``grad = dW + weight_decay * W`` (no decay on biases)
+    with classical momentum: ``V = momentum * V - lr * grad; W += V``, where
+    ``velocities = (VWs, vbs)`` persist across calls (zeros when None).
+    Returns ``(step_loss, step_correct)``: each step's mean loss (float64),
+    taken before its update, and how many of its rows were predicted right.
     """
+    if velocities is None:
+        velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
     starts = range(0, len(order), batch_size)
     step_loss = np.empty(len(starts), dtype=np.float64)
+    step_correct = np.empty(len(starts), dtype=np.int64)
     for k, start in enumerate(starts):
         rows = order[start : start + batch_size]
-        step_loss[k], dWs, dbs = mean_gradients(weights, biases, X[rows], y[rows], activation)
-        for W, b, dW, db in zip(weights, biases, dWs, dbs):
-            W -= lr * dW
-            b -= lr * db
-    return step_loss
+        sw = None if sample_weight is None else sample_weight[rows]
+        step_loss[k], step_correct[k], dWs, dbs = _batch_step(
+            weights, biases, X[rows], y[rows], activation, sw
+        )
+        params = [*weights, *biases]
+        grads = [dW + weight_decay * W for W, dW in zip(weights, dWs)] + dbs
+        for param, grad, velocity in zip(params, grads, [*velocities[0], *velocities[1]]):
+            if momentum:
+                velocity *= momentum
+                velocity -= lr * grad
+                param += velocity
+            else:
+                param -= lr * grad
+    return step_loss, step_correct
+
+
+def normalised_xent_backward(z, t):
+    """Return ``(loss, grad)`` of ``-log(z[t] / sum(z))`` for positive outputs ``z``.
+
+    Normalising positive outputs by their sum is the naive alternative to
+    softmax. Its gradient ``1 / sum(z) - onehot(t) / z[t]`` grows without
+    bound as ``z[t] -> 0``, whereas softmax's ``softmax(z) - onehot(t)``
+    stays within [-1, 1]; ``fastmlp.plots.softmax_vs_normalisation`` shows both.
+
+    Parameters
+    ----------
+    z : array_like, shape (n_classes,)
+        Positive outputs of one sample, converted to float64.
+    t : int
+        Target class, in ``[0, n_classes)``.
+
+    Returns
+    -------
+    loss : float
+        ``log(sum(z)) - log(z[t])``.
+    grad : numpy.ndarray of float64, shape (n_classes,)
+        ``grad[j] = 1 / sum(z) - [j == t] / z[t]``.
+
+    Raises
+    ------
+    ValueError
+        If ``z`` is not a non-empty 1-D array of positive values, or ``t`` is
+        not one of its indices.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim != 1 or z.size == 0:
+        raise ValueError(f"z: expected a non-empty 1-D array, found shape {z.shape}")
+    # Written as a negated test so that NaN is rejected too.
+    if not (z > 0).all():
+        raise ValueError(f"z: expected positive outputs, found {z[~(z > 0)][0]}")
+    if not 0 <= t < z.size:
+        raise ValueError(f"t: expected a class in [0, {z.size}), found {t!r}")
+    total = z.sum()
+    grad = np.full(z.size, 1 / total)
+    grad[t] -= 1 / z[t]
+    return float(np.log(total) - np.log(z[t])), grad

@@ -1,40 +1,61 @@
-"""``train`` and ``gradients``: the Python side of the SGD kernels and of their numpy twin."""
+"""``train`` and ``gradients``: the Python side of the SGD kernels and of their numpy twin.
 
+Python runs once per epoch (or per chunk of an epoch when a progress bar
+is shown), never per step: the kernels run whole sequences of steps.
+"""
+
+import itertools
 import numbers
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import reference
-from ._checks import as_positive
-from .kernels.network import _accumulate_gradients, gradient_buffers, layer_buffers
+from ._checks import as_momentum, as_positive, as_sample_weight, as_weight_decay
+from .history import History
+from .kernels.network import (
+    _accumulate_gradients,
+    gradient_buffers,
+    layer_buffers,
+    velocity_buffers,
+)
 from .kernels.sgd import _sgd_epoch_minibatch, _sgd_epoch_per_sample
+from .schedules import as_schedule
 
 BACKENDS = ("numba", "numpy")
+#: With a progress bar, an epoch of at least this many samples gets a bar of
+#: its own, updated between this many chunks (each chunk one kernel call).
+INNER_BAR_MIN_SAMPLES = 10_000
+CHUNKS_PER_EPOCH = 50
 
 
 @dataclass
-class History:
-    """What a call to ``train`` recorded.
+class EarlyStopping:
+    """Stop when the validation loss has not improved by ``min_delta`` for ``patience`` epochs.
 
-    Attributes
-    ----------
-    step_loss : numpy.ndarray of float64
-        Every step's loss (the mean over the step's rows, before its update),
-        all epochs concatenated.
-    train_loss : list of float
-        Per epoch, the mean loss over the epoch's samples as they were seen.
-    epoch_time : list of float
-        Wall time of each epoch in seconds.
-    steps_per_epoch : int
-        Number of steps in each epoch.
+    With ``restore_best`` the model ends with the parameters of its best epoch.
     """
 
-    step_loss: np.ndarray = field(default_factory=lambda: np.empty(0))
-    train_loss: list = field(default_factory=list)
-    epoch_time: list = field(default_factory=list)
-    steps_per_epoch: int = 0
+    patience: int = 5
+    min_delta: float = 0.0
+    restore_best: bool = True
+
+
+def _as_early_stopping(value):
+    if value is None or value is False:
+        return None
+    if value is True:
+        return EarlyStopping()
+    if isinstance(value, numbers.Integral):
+        return EarlyStopping(patience=as_positive("early_stopping", value, numbers.Integral))
+    if isinstance(value, EarlyStopping):
+        as_positive("early_stopping.patience", value.patience, numbers.Integral)
+        return value
+    raise TypeError(
+        f"early_stopping: expected None, a bool, a patience or an EarlyStopping, found {value!r}"
+    )
 
 
 def _check_backend(backend):
@@ -43,7 +64,156 @@ def _check_backend(backend):
     return backend
 
 
-def train(model, X, y, *, epochs=1, lr=0.01, batch_size=1, shuffle=True, seed=0, backend="numba"):
+class _NumbaRunner:
+    """Runs chunks of an epoch in the kernels; its buffers are allocated once per ``train``."""
+
+    def __init__(self, model, batch_size, momentum, weight_decay):
+        self.model, self.batch_size = model, batch_size
+        self.mu, self.wd = momentum, weight_decay
+        self.A, self.D = layer_buffers(model.weights)
+        self.dWs, self.dbs = gradient_buffers(model.weights)
+        self.VWs, self.vbs = velocity_buffers(model.weights, momentum)
+
+    def run(self, X, y, sw, order, lr, step_loss, step_correct):
+        m = self.model
+        common = (m.weights, m.biases, self.VWs, self.vbs, X, y, sw, order, m._code, lr, self.mu)
+        if self.batch_size == 1:
+            _sgd_epoch_per_sample(*common, self.wd, self.A, self.D, step_loss, step_correct)
+        else:
+            _sgd_epoch_minibatch(
+                *common,
+                self.wd,
+                self.batch_size,
+                self.A,
+                self.D,
+                self.dWs,
+                self.dbs,
+                step_loss,
+                step_correct,
+            )
+
+    def evaluate(self, X, y):
+        losses, hits = self.model.evaluate(X, y)
+        return float(losses.mean()), float(hits.mean())
+
+    def warm_up(self, X, y, sw, validation):
+        """Compile (or load from the cache) every kernel ``train`` will call; return the seconds.
+
+        The kernels run on a copy of the model and one row, so the model is unchanged.
+        """
+        start = time.perf_counter()
+        probe = _NumbaRunner(self.model.copy(), self.batch_size, self.mu, self.wd)
+        probe.run(X, y, sw, np.zeros(1, np.int64), 1e-3, np.empty(1), np.empty(1, np.int64))
+        if validation is not None:
+            probe.evaluate(validation[0][:1], validation[1][:1])
+        return time.perf_counter() - start
+
+
+class _NumpyRunner:
+    """Runs chunks of an epoch in the numpy reference."""
+
+    def __init__(self, model, batch_size, momentum, weight_decay):
+        self.model, self.batch_size = model, batch_size
+        self.mu, self.wd = momentum, weight_decay
+        self.velocities = (
+            [np.zeros_like(W) for W in model.weights],
+            [np.zeros_like(b) for b in model.biases],
+        )
+
+    def run(self, X, y, sw, order, lr, step_loss, step_correct):
+        m = self.model
+        step_loss[:], step_correct[:] = reference.sgd_epoch(
+            m.weights,
+            m.biases,
+            X,
+            y,
+            order,
+            lr,
+            self.batch_size,
+            m.activation,
+            momentum=self.mu,
+            weight_decay=self.wd,
+            sample_weight=sw,
+            velocities=self.velocities,
+        )
+
+    def evaluate(self, X, y):
+        m = self.model
+        logits = reference.forward(m.weights, m.biases, X, m.activation)[-1]
+        losses = reference.softmax_xent_forward(logits, y).astype(np.float64)
+        return float(losses.mean()), float(np.mean(logits.argmax(axis=1) == y))
+
+    def warm_up(self, X, y, sw, validation):
+        return 0.0
+
+
+def _chunk_bounds(steps, chunks):
+    """Split ``steps`` into at most ``chunks`` contiguous ranges of steps."""
+    edges = np.unique(np.linspace(0, steps, min(chunks, steps) + 1).round().astype(int))
+    return list(itertools.pairwise(edges))
+
+
+class _Progress:
+    """tqdm bars over epochs and, for long epochs, over the samples of one epoch."""
+
+    def __init__(self, enabled, epochs, n):
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        self.inner = bool(enabled) and n >= INNER_BAR_MIN_SAMPLES
+        self.n = n
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self._tqdm = tqdm
+            self.outer = tqdm(total=epochs, unit="epoch", desc="train")
+        else:
+            self.outer = None
+        self.bar = None
+
+    def start_epoch(self):
+        if self.inner:
+            self.bar = self._tqdm(total=self.n, unit="sample", leave=False, unit_scale=True)
+
+    def advance(self, samples):
+        if self.bar is not None:
+            self.bar.update(samples)
+
+    def end_epoch(self, history):
+        if self.bar is not None:
+            self.bar.close()
+        if self.outer is not None:
+            postfix = {"loss": f"{history.train_loss[-1]:.4f}"}
+            if history.val_loss:
+                postfix.update(val_loss=f"{history.val_loss[-1]:.4f}")
+                postfix.update(val_acc=f"{history.val_accuracy[-1]:.2%}")
+            self.outer.set_postfix(postfix)
+            self.outer.update(1)
+
+    def close(self):
+        if self.outer is not None:
+            self.outer.close()
+
+
+def train(
+    model,
+    X,
+    y,
+    *,
+    epochs=1,
+    lr=0.01,
+    batch_size=1,
+    shuffle=True,
+    seed=0,
+    backend="numba",
+    validation=None,
+    momentum=0.0,
+    weight_decay=0.0,
+    lr_schedule=None,
+    early_stopping=None,
+    sample_weight=None,
+    progress=None,
+    callbacks=(),
+):
     """Train ``model`` in place by stochastic gradient descent and return its ``History``.
 
     Parameters
@@ -55,9 +225,9 @@ def train(model, X, y, *, epochs=1, lr=0.01, batch_size=1, shuffle=True, seed=0,
     y : array_like of int, shape (n,)
         Class labels in ``[0, n_classes)``.
     epochs : int
-        Passes over the data.
+        Passes over the data (fewer if training stops early).
     lr : float
-        Learning rate.
+        Learning rate (the base rate of a named ``lr_schedule``).
     batch_size : int
         Rows per step. 1 is per-sample SGD; otherwise each step follows the
         mean gradient of its rows, and the epoch's last step takes the rows
@@ -69,6 +239,26 @@ def train(model, X, y, *, epochs=1, lr=0.01, batch_size=1, shuffle=True, seed=0,
         are drawn in numpy for both backends, so a seed fixes the run.
     backend : {"numba", "numpy"}
         ``"numba"`` runs the compiled kernels; ``"numpy"`` the reference twin.
+    validation : (X_val, y_val), optional
+        Evaluated after every epoch (``History.val_loss``, ``val_accuracy``).
+    momentum : float
+        Classical momentum in [0, 1), applied inside the kernels.
+    weight_decay : float
+        L2 penalty ``weight_decay / 2 * |W|^2`` on the weights (not biases).
+    lr_schedule : str, Schedule or callable, optional
+        ``"constant"``, ``"step"``, ``"invscaling"``, ``"lower-at-end"``, a
+        ``fastmlp.schedules.Schedule`` or any callable ``epoch -> lr``.
+    early_stopping : bool, int or EarlyStopping, optional
+        Stop when the validation loss stops improving (an int is the
+        patience) and restore the best epoch's parameters. Needs ``validation``.
+    sample_weight : array_like, shape (n,), optional
+        Non-negative weight of each row's loss (and gradient).
+    progress : bool, optional
+        Show tqdm bars; by default only when stderr is a terminal. Long epochs
+        run in chunks between bar updates; the result does not change.
+    callbacks : sequence of callable
+        Each is called as ``callback(epoch, history, model)`` after every
+        epoch; a true return value stops training.
 
     Returns
     -------
@@ -76,65 +266,100 @@ def train(model, X, y, *, epochs=1, lr=0.01, batch_size=1, shuffle=True, seed=0,
     """
     X = model.check_X(X)
     y = model.check_y(y, X.shape[0])
+    n = X.shape[0]
     epochs = as_positive("epochs", epochs, numbers.Integral)
     lr = float(as_positive("lr", lr))
     batch_size = int(as_positive("batch_size", batch_size, numbers.Integral))
     backend = _check_backend(backend)
-    n = X.shape[0]
-    rng = np.random.default_rng(seed)
+    momentum, weight_decay = as_momentum(momentum), as_weight_decay(weight_decay)
+    schedule = as_schedule(lr_schedule, lr)
+    stopping = _as_early_stopping(early_stopping)
+    sw = as_sample_weight(sample_weight, n, model.dtype)
+    if validation is not None:
+        Xv = model.check_X(validation[0])
+        validation = (Xv, model.check_y(validation[1], Xv.shape[0]))
+    elif stopping is not None:
+        raise ValueError("early_stopping: needs validation=(X_val, y_val), found validation=None")
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not callable(callback):
+            raise TypeError(f"callbacks: expected callables, found {callback!r}")
+
     steps = -(-n // batch_size)
-    history = History(step_loss=np.empty(epochs * steps), steps_per_epoch=steps)
-    run_epoch = _numpy_epoch if backend == "numpy" else _numba_epoch(model, batch_size)
-    # Steps are batch means; weight them by batch size for the epoch mean.
     rows = np.full(steps, batch_size)
     rows[-1] = n - batch_size * (steps - 1)
-    for epoch in range(epochs):
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        start = time.perf_counter()
-        step_loss = history.step_loss[epoch * steps : (epoch + 1) * steps]
-        run_epoch(model, X, y, order, lr, batch_size, step_loss)
-        history.epoch_time.append(time.perf_counter() - start)
-        history.train_loss.append(float(step_loss @ rows / n))
-    return history
-
-
-def _numpy_epoch(model, X, y, order, lr, batch_size, step_loss):
-    step_loss[:] = reference.sgd_epoch(
-        model.weights, model.biases, X, y, order, lr, batch_size, model.activation
+    runner = (_NumpyRunner if backend == "numpy" else _NumbaRunner)(
+        model, batch_size, momentum, weight_decay
     )
-
-
-def _numba_epoch(model, batch_size):
-    """Return an epoch runner with the kernel's workspace allocated once for all epochs."""
-    A, D = layer_buffers(model.weights)
-    if batch_size == 1:
-
-        def run(model, X, y, order, lr, batch_size, step_loss):
-            _sgd_epoch_per_sample(
-                model.weights, model.biases, X, y, order, model._code, lr, A, D, step_loss
-            )
-
-        return run
-    dWs, dbs = gradient_buffers(model.weights)
-
-    def run(model, X, y, order, lr, batch_size, step_loss):
-        _sgd_epoch_minibatch(
-            model.weights,
-            model.biases,
-            X,
-            y,
-            order,
-            model._code,
-            lr,
-            batch_size,
-            A,
-            D,
-            dWs,
-            dbs,
-            step_loss,
-        )
-
-    return run
+    history = History(
+        step_loss=np.empty(epochs * steps),
+        steps_per_epoch=steps,
+        config={
+            "epochs": epochs,
+            "lr": lr,
+            "batch_size": batch_size,
+            "shuffle": shuffle,
+            "seed": seed,
+            "backend": backend,
+            "momentum": momentum,
+            "weight_decay": weight_decay,
+            "lr_schedule": repr(schedule),
+            "early_stopping": repr(stopping),
+            "n_samples": n,
+            "sizes": list(model.sizes),
+            "activation": model.activation,
+            "dtype": model.dtype.name,
+        },
+    )
+    history.compile_time = runner.warm_up(X, y, sw, validation)
+    step_correct = np.empty(steps, dtype=np.int64)
+    bars = _Progress(progress, epochs, n)
+    chunks = _chunk_bounds(steps, CHUNKS_PER_EPOCH if bars.inner else 1)
+    rng = np.random.default_rng(seed)
+    best_loss, best_params, waited = np.inf, None, 0
+    try:
+        for epoch in range(epochs):
+            epoch_lr = float(as_positive(f"lr_schedule({epoch})", schedule(epoch, epochs)))
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            step_loss = history.step_loss[epoch * steps : (epoch + 1) * steps]
+            bars.start_epoch()
+            start = time.perf_counter()
+            for first, stop in chunks:
+                chunk = order[first * batch_size : stop * batch_size]
+                runner.run(
+                    X, y, sw, chunk, epoch_lr, step_loss[first:stop], step_correct[first:stop]
+                )
+                bars.advance(chunk.size)
+            elapsed = time.perf_counter() - start
+            history.epoch_time.append(elapsed)
+            history.samples_per_second.append(n / elapsed if elapsed > 0 else float("inf"))
+            history.lr.append(epoch_lr)
+            history.train_loss.append(float(step_loss @ rows / n))
+            history.train_accuracy.append(float(step_correct.sum() / n))
+            if validation is not None:
+                val_loss, val_accuracy = runner.evaluate(*validation)
+                history.val_loss.append(val_loss)
+                history.val_accuracy.append(val_accuracy)
+            bars.end_epoch(history)
+            stop_now = False
+            if stopping is not None:
+                if history.val_loss[-1] < best_loss - stopping.min_delta:
+                    best_loss, waited = history.val_loss[-1], 0
+                    best_params, history.best_epoch = model.params.copy(), epoch
+                else:
+                    waited += 1
+                    stop_now = waited >= stopping.patience
+            for callback in callbacks:
+                stop_now = bool(callback(epoch, history, model)) or stop_now
+            if stop_now and epoch < epochs - 1:
+                history.stopped_early = True
+                break
+    finally:
+        bars.close()
+        history.step_loss = history.step_loss[: history.epochs * steps].copy()
+    if stopping is not None and stopping.restore_best and best_params is not None:
+        model.params[...] = best_params
+    return history
 
 
 def gradients(model, X, y, *, backend="numba"):
@@ -166,6 +391,9 @@ def gradients(model, X, y, *, backend="numba"):
     A, D = layer_buffers(model.weights)
     dWs, dbs = gradient_buffers(model.weights)
     rows = np.arange(X.shape[0])
-    _accumulate_gradients(model.weights, model.biases, X, y, rows, model._code, A, D, dWs, dbs)
+    ones = np.ones(X.shape[0], dtype=model.dtype)
+    _accumulate_gradients(
+        model.weights, model.biases, X, y, ones, rows, model._code, A, D, dWs, dbs
+    )
     n = model.dtype.type(X.shape[0])
     return [dW / n for dW in dWs], [db / n for db in dbs]

@@ -11,6 +11,7 @@ from .._checks import as_float_array, as_positive
 from ..names import activation_code
 from ._jit import kernel
 from .activations import _activate, _scale_by_derivative
+from .update import _update_row
 
 
 @kernel
@@ -68,25 +69,25 @@ def _dense_backward(W, a_in, delta, code_in, dW, db, delta_in, propagate):
 
 
 @kernel
-def _dense_backward_sgd(W, b, a_in, delta, code_in, lr, delta_in, propagate):
+def _dense_backward_sgd(W, b, VW, vb, a_in, delta, code_in, lr, mu, wd, delta_in, propagate):
     """Per-sample SGD through one layer: propagate ``delta`` with the old ``W``, then update.
 
-    Fuses ``_dense_backward`` with ``W -= lr * outer(a_in, delta)`` row by row,
-    so each row of ``W`` is read once; each row is used for ``delta_in``
-    before it is changed, so the result equals backward-then-update.
+    Fuses ``_dense_backward`` with the update of ``kernels.update`` row by row
+    (gradient ``outer(a_in, delta)``, weight decay ``wd`` on weights only,
+    momentum ``mu`` with velocities ``VW``, ``vb``), so each row of ``W`` is
+    read once; each row is used for ``delta_in`` before it changes, so the
+    result equals backward-then-update.
     """
-    n_in, n_out = W.shape
-    zero = W.dtype.type(0)
-    lr = W.dtype.type(lr)
+    n_in = W.shape[0]
+    one = W.dtype.type(1)
+    lr, mu, wd = W.dtype.type(lr), W.dtype.type(mu), W.dtype.type(wd)
     for i in range(n_in):
         if propagate:
             delta_in[i] = _row_dot(W, i, delta)
-        step = lr * a_in[i]
-        if step != zero:
-            for j in range(n_out):
-                W[i, j] -= step * delta[j]
-    for j in range(n_out):
-        b[j] -= lr * delta[j]
+        _update_row(W, VW, i, a_in[i], delta, lr, mu, wd)
+    _update_row(
+        b.reshape((1, b.size)), vb.reshape((1, vb.size)), 0, one, delta, lr, mu, W.dtype.type(0)
+    )
     if propagate:
         _scale_by_derivative(delta_in, a_in, code_in)
 
@@ -165,7 +166,7 @@ def dense_backward(W, a_in, delta, activation_in="sigmoid"):
 
 
 def dense_backward_sgd(W, b, a_in, delta, activation_in="sigmoid", lr=0.01):
-    """Take one per-sample SGD step on a dense layer in place and return ``delta_in``.
+    """Take one plain per-sample SGD step on a dense layer in place and return ``delta_in``.
 
     ``W`` and ``b`` must already be C-contiguous arrays of one float dtype
     (they are updated in place). See ``dense_backward`` for the other arguments.
@@ -183,5 +184,7 @@ def dense_backward_sgd(W, b, a_in, delta, activation_in="sigmoid", lr=0.01):
     code = activation_code(activation_in, allow_identity=True)
     lr = as_positive("lr", lr)
     delta_in = np.empty(W.shape[0], dtype=W.dtype)
-    _dense_backward_sgd(W, b, a_in, delta, code, lr, delta_in, True)
+    # Plain SGD never reads the velocities: empty placeholders of the right type.
+    VW, vb = np.empty((0, W.shape[1]), W.dtype), np.empty(0, W.dtype)
+    _dense_backward_sgd(W, b, VW, vb, a_in, delta, code, lr, 0.0, 0.0, delta_in, True)
     return delta_in

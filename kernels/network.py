@@ -25,24 +25,45 @@ def _forward(Ws, bs, x, code, A):
 
 
 @kernel
-def _accumulate_gradients(Ws, bs, X, y, rows, code, A, D, dWs, dbs):
-    """Set ``dWs``, ``dbs`` to the summed gradient over ``X[rows]``; return the summed loss.
+def _output_delta(A, D, y, sw, i):
+    """Write the output delta of row ``i``, weighted by ``sw[i]``; return ``(loss, correct)``.
 
-    The loss sum is float64 whatever the parameters' dtype.
+    The loss is ``sw[i]`` times the row's cross-entropy; ``correct`` is 1 when
+    the row's prediction (before any update) equals its label.
+    """
+    last = len(A) - 1
+    w = sw[i]
+    loss = _softmax_xent_backward(A[last], y[i], D[last])
+    if w != sw.dtype.type(1):
+        for j in range(D[last].size):
+            D[last][j] *= w
+    return loss * w, int(A[last].argmax() == y[i])
+
+
+@kernel
+def _accumulate_gradients(Ws, bs, X, y, sw, rows, code, A, D, dWs, dbs):
+    """Set ``dWs``, ``dbs`` to the summed gradient over ``X[rows]``.
+
+    Rows are weighted by ``sw``. Returns ``(loss_sum, correct)``: the summed
+    weighted loss (float64 whatever the parameters' dtype) and the count of
+    rows predicted right before the step.
     """
     last = len(Ws) - 1
     for l in range(last + 1):
         dWs[l][:] = 0
         dbs[l][:] = 0
     total = 0.0
+    correct = 0
     for i in rows:
         x = X[i]
         _forward(Ws, bs, x, code, A)
-        total += _softmax_xent_backward(A[last], y[i], D[last])
+        loss, hit = _output_delta(A, D, y, sw, i)
+        total += loss
+        correct += hit
         for l in range(last, 0, -1):
             _dense_backward(Ws[l], A[l - 1], D[l], code, dWs[l], dbs[l], D[l - 1], True)
         _dense_backward(Ws[0], x, D[0], code, dWs[0], dbs[0], D[0], False)
-    return total
+    return total, correct
 
 
 @kernel
@@ -55,12 +76,13 @@ def _predict_proba(Ws, bs, X, code, A, P):
 
 
 @kernel
-def _losses(Ws, bs, X, y, code, A, losses):
-    """Write every row's cross-entropy loss into ``losses`` (float64)."""
+def _evaluate(Ws, bs, X, y, code, A, losses, hits):
+    """Per row of ``X``: its loss into ``losses`` (float64), whether it is right into ``hits``."""
     last = len(Ws) - 1
     for i in range(X.shape[0]):
         _forward(Ws, bs, X[i], code, A)
         losses[i] = _softmax_xent_forward(A[last], y[i])
+        hits[i] = A[last].argmax() == y[i]
 
 
 def check_network(weights, biases):
@@ -110,3 +132,11 @@ def gradient_buffers(weights):
     return tuple(np.zeros_like(W) for W in weights), tuple(
         np.zeros(W.shape[1], dtype=W.dtype) for W in weights
     )
+
+
+def velocity_buffers(weights, momentum):
+    """Return ``(VWs, vbs)``: zeroed momentum velocities, or empty placeholders without momentum."""
+    rows = (lambda W: W.shape[0]) if momentum else (lambda W: 0)
+    VWs = tuple(np.zeros((rows(W), W.shape[1]), dtype=W.dtype) for W in weights)
+    vbs = tuple(np.zeros(W.shape[1] if momentum else 0, dtype=W.dtype) for W in weights)
+    return VWs, vbs

@@ -96,13 +96,16 @@ K.softmax_xent_forward(np.zeros((2, 3), np.float32), [0, 1])
 K.softmax_xent_backward(np.zeros((2, 3), np.float32), [0, 1])
 
 # float64 is allowed for scalar arguments (lr) and loss sums ("total", its
-# in-place additions, the kernel's return value), and for numba's float64
-# result of dividing by a row count. An upcast elsewhere starts from a float64
-# constant, call or product, and those are not allowed.
+# in-place additions, the (loss_sum, count) tuples kernels return and their
+# unpacking), and for numba's float64 result of dividing by a row count. An
+# upcast elsewhere starts from a float64 constant, call or product: not allowed.
 def allowed(name, args):
     base = name.split(".")[0]
-    return base in args or name.startswith(("arg.", "total", "$binop_iadd", "$binop_truediv")) or (
-        "return_value" in name
+    return (
+        base in args
+        or name.startswith(("arg.", "total", "$binop_iadd", "$binop_truediv"))
+        or "return_value" in name
+        or "unpack_sequence" in name
     )
 
 report = {}

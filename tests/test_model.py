@@ -52,7 +52,7 @@ def test_loss_and_accuracy_match_reference(rng, dtype):
     logits = reference.forward(model.weights, model.biases, X.astype(dtype), "sigmoid")[-1]
     expected = reference.softmax_xent_forward(logits, y).astype(np.float64).mean()
     loss = model.loss(X, y)
-    assert isinstance(loss, float) and model.losses(X, y).dtype == np.float64
+    assert isinstance(loss, float) and model.evaluate(X, y)[0].dtype == np.float64
     assert_close(loss, expected, dtype)
     assert model.accuracy(X, y) == np.mean(logits.argmax(axis=1) == y)
 
@@ -133,3 +133,15 @@ def test_whole_float_labels_and_fortran_inputs_are_accepted(rng):
     model = MLP([3, 2], dtype="float64")
     X = np.asfortranarray(rng.normal(size=(4, 3)))
     assert model.loss(X, [0.0, 1.0, 1.0, 0.0]) == model.loss(np.ascontiguousarray(X), [0, 1, 1, 0])
+
+
+def test_pickle_keeps_views_into_one_buffer():
+    import pickle
+
+    model = MLP([3, 4, 2], "tanh", "float64", seed=3)
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(clone.params, model.params)
+    assert all(W.base is clone.params for W in clone.weights)
+    clone.weights[0][0, 0] = 42.0
+    assert clone.params[0] == 42.0
+    assert (clone.sizes, clone.activation, clone.dtype) == (model.sizes, model.activation, model.dtype)

@@ -142,3 +142,219 @@ def test_bad_data_is_named(rng):
         gradients(model, X, np.full(10, 3))
     with pytest.raises(ValueError, match=r"X: expected size 10 on axis 1"):
         fastmlp.gradients(model, X[:, :9], y)
+
+
+# --- issue 4: momentum, weight decay, sample weights, schedules, validation, stopping ------
+
+
+@pytest.mark.parametrize("batch_size", [1, 16, 100])
+@pytest.mark.parametrize(("momentum", "weight_decay"), [(0.9, 0.0), (0.0, 1e-3), (0.5, 1e-2)])
+def test_momentum_and_weight_decay_match_the_reference(
+    rng, dtype, batch_size, momentum, weight_decay
+):
+    # Momentum 0.9 amplifies float32 rounding differences along a trajectory (FMA in
+    # the kernels, BLAS order in numpy): float32 is compared over one shorter epoch.
+    n, epochs = (230, 2) if dtype == "float64" else (100, 1)
+    X, y = data(rng, n=n, dtype=dtype)
+    a = MLP([10, 7, 3], "tanh", dtype, seed=5)
+    b = a.copy()
+    kwargs = dict(
+        epochs=epochs,
+        lr=0.05,
+        batch_size=batch_size,
+        seed=9,
+        momentum=momentum,
+        weight_decay=weight_decay,
+    )
+    ha = train(a, X, y, **kwargs)
+    hb = train(b, X, y, backend="numpy", **kwargs)
+    assert_close(ha.step_loss, hb.step_loss, dtype)
+    assert_close(a.params, b.params, dtype)
+    assert ha.train_accuracy == hb.train_accuracy
+
+
+def test_momentum_step_by_hand(rng):
+    X, y = data(rng, n=2)
+    model = MLP([10, 3], dtype="float64")
+    W0 = model.params.copy()
+    g0 = np.concatenate([g.ravel() for pair in zip(*gradients(model, X[:1], y[:1])) for g in pair])
+    probe = model.copy()
+    probe.params[...] = W0 - 0.1 * g0
+    g1 = np.concatenate([g.ravel() for pair in zip(*gradients(probe, X[1:], y[1:])) for g in pair])
+    train(model, X, y, lr=0.1, momentum=0.9, shuffle=False)
+    v1 = -0.1 * g0
+    v2 = 0.9 * v1 - 0.1 * g1
+    np.testing.assert_allclose(model.params, W0 + v1 + v2, rtol=1e-12)
+
+
+def test_weight_decay_spares_biases_and_shrinks_weights(rng):
+    X, y = data(rng, n=50)
+    plain, decayed = MLP([10, 3], dtype="float64", seed=1), MLP([10, 3], dtype="float64", seed=1)
+    decayed.biases[0][...] = plain.biases[0][...] = 0.5
+    train(plain, X, y, lr=0.1, epochs=3)
+    train(decayed, X, y, lr=0.1, epochs=3, weight_decay=0.5)
+    assert np.abs(decayed.weights[0]).sum() < np.abs(plain.weights[0]).sum()
+    # zero inputs, zero gradient: only the decay moves a weight row of a zero feature
+    zero_feature = MLP([10, 3], dtype="float64", seed=1)
+    X0 = X.copy()
+    X0[:, 0] = 0
+    before = zero_feature.weights[0][0].copy()
+    train(zero_feature, X0, y, lr=0.1, weight_decay=0.5, batch_size=50)
+    np.testing.assert_allclose(zero_feature.weights[0][0], before * (1 - 0.1 * 0.5), rtol=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_sample_weights_match_the_reference_and_zero_weight_rows_do_nothing(rng, dtype, batch_size):
+    X, y = data(rng, n=60, dtype=dtype)
+    sw = rng.uniform(0, 2, 60)
+    a = MLP([10, 5, 3], dtype=dtype, seed=2)
+    b = a.copy()
+    ha = train(a, X, y, lr=0.1, batch_size=batch_size, sample_weight=sw, seed=1)
+    hb = train(b, X, y, lr=0.1, batch_size=batch_size, sample_weight=sw, seed=1, backend="numpy")
+    assert_close(ha.step_loss, hb.step_loss, dtype)
+    assert_close(a.params, b.params, dtype)
+    c = MLP([10, 5, 3], dtype=dtype, seed=2)
+    before = c.params.copy()
+    train(c, X, y, lr=0.1, batch_size=batch_size, sample_weight=np.zeros(60))
+    np.testing.assert_array_equal(c.params, before)
+
+
+def test_sample_weight_is_validated(rng):
+    X, y = data(rng, n=10)
+    model = MLP([10, 3])
+    with pytest.raises(
+        ValueError, match=r"sample_weight: expected weights >= 0, found -1.0 at index 2"
+    ):
+        train(model, X, y, sample_weight=[1, 1, -1, 1, 1, 1, 1, 1, 1, 1])
+    with pytest.raises(ValueError, match=r"sample_weight: expected size 10 on axis 0"):
+        train(model, X, y, sample_weight=np.ones(9))
+
+
+def test_history_records_validation_lr_time_and_throughput(rng):
+    X, y = data(rng, n=300)
+    Xv, yv = data(rng, n=40)
+    model = MLP([10, 6, 3], seed=0)
+    history = train(model, X, y, epochs=4, lr=0.05, validation=(Xv, yv), lr_schedule="step")
+    assert history.epochs == 4
+    assert len(history.val_loss) == len(history.val_accuracy) == len(history.train_accuracy) == 4
+    assert history.val_loss[-1] == pytest.approx(model.loss(Xv, yv), rel=1e-12)
+    assert history.val_accuracy[-1] == model.accuracy(Xv, yv)
+    assert history.lr == [0.05] * 4  # StepDecay halves every 10 epochs
+    assert all(s > 0 for s in history.samples_per_second)
+    assert history.compile_time >= 0
+    assert history.config["lr"] == 0.05 and history.config["sizes"] == [10, 6, 3]
+
+
+def test_train_accuracy_counts_predictions_before_each_update(rng):
+    X, y = data(rng, n=7)
+    model = MLP([10, 4, 3], dtype="float64")
+    probe = model.copy()
+    history = train(model, X, y, lr=0.5, shuffle=False)
+    hits = 0
+    for i in range(7):
+        hits += int(probe.predict(X[i : i + 1])[0] == y[i])
+        train(probe, X[i : i + 1], y[i : i + 1], lr=0.5, shuffle=False)
+    assert history.train_accuracy == [hits / 7]
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_lr_schedules_set_each_epochs_rate(rng, backend):
+    X, y = data(rng, n=20)
+    model = MLP([10, 3])
+    schedule = fastmlp.Piecewise({0: 0.1, 2: 0.01})
+    history = train(model, X, y, epochs=4, lr_schedule=schedule, backend=backend)
+    assert history.lr == [0.1, 0.1, 0.01, 0.01]
+    history = train(model, X, y, epochs=3, lr_schedule=lambda epoch: 0.1 / (epoch + 1))
+    assert history.lr == pytest.approx([0.1, 0.05, 0.1 / 3])
+    history = train(model, X, y, epochs=3, lr=0.2, lr_schedule=fastmlp.LowerAtEnd(0.2, 0.1, last=1))
+    assert history.lr == pytest.approx([0.2, 0.2, 0.02])
+
+
+def test_a_schedule_returning_a_bad_rate_is_named(rng):
+    X, y = data(rng, n=10)
+    with pytest.raises(
+        ValueError, match=r"lr_schedule\(1\): expected a finite value > 0, found -1"
+    ):
+        train(MLP([10, 3]), X, y, epochs=2, lr_schedule=lambda epoch: 0.1 if epoch == 0 else -1)
+
+
+def test_chunked_epochs_give_bit_identical_results(rng, capsys):
+    X, y = data(rng, n=fastmlp.training.INNER_BAR_MIN_SAMPLES + 37)
+    runs = []
+    for progress in (False, True):
+        for batch_size in (1, 16):
+            model = MLP([10, 5, 3], seed=4)
+            history = train(
+                model,
+                X,
+                y,
+                epochs=2,
+                lr=0.05,
+                batch_size=batch_size,
+                momentum=0.5,
+                progress=progress,
+            )
+            runs.append((model.params.copy(), history.step_loss.copy()))
+    assert "sample" in capsys.readouterr().err  # the inner bar ran, so epochs were chunked
+    for plain, chunked in zip(runs[:2], runs[2:]):
+        np.testing.assert_array_equal(plain[0], chunked[0])
+        np.testing.assert_array_equal(plain[1], chunked[1])
+
+
+def test_callbacks_see_each_epoch_and_can_stop(rng):
+    X, y = data(rng, n=30)
+    model = MLP([10, 3])
+    seen = []
+
+    def stop_after_two(epoch, history, got_model):
+        seen.append((epoch, history.epochs, got_model is model))
+        return epoch == 1
+
+    history = train(model, X, y, epochs=5, callbacks=[stop_after_two])
+    assert seen == [(0, 1, True), (1, 2, True)]
+    assert history.stopped_early and history.epochs == 2
+    assert history.step_loss.shape == (2 * 30,)
+
+
+def test_early_stopping_restores_the_best_epoch(rng):
+    X, y = data(rng, n=200)
+    Xv, yv = X[:50], (y[:50] + 1) % 3  # validation labels disagree with training
+    model = MLP([10, 8, 3], dtype="float64", seed=0)
+    reference_model = model.copy()
+    history = train(
+        model,
+        X,
+        y,
+        epochs=20,
+        lr=0.2,
+        validation=(Xv, yv),
+        early_stopping=fastmlp.EarlyStopping(patience=2),
+    )
+    assert history.stopped_early and history.best_epoch is not None
+    assert history.epochs == history.best_epoch + 3
+    best = int(np.argmin(history.val_loss))
+    assert history.best_epoch == best
+    train(reference_model, X, y, epochs=best + 1, lr=0.2)
+    np.testing.assert_array_equal(model.params, reference_model.params)
+
+
+def test_early_stopping_needs_validation(rng):
+    X, y = data(rng, n=10)
+    with pytest.raises(ValueError, match="early_stopping: needs validation"):
+        train(MLP([10, 3]), X, y, early_stopping=True)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"momentum": 1.0}, ValueError, r"momentum: expected a value in \[0, 1\), found 1.0"),
+        ({"weight_decay": -1}, ValueError, "weight_decay: expected a finite value >= 0"),
+        ({"lr_schedule": "cosine"}, ValueError, "lr_schedule: expected one of"),
+        ({"early_stopping": "yes"}, TypeError, "early_stopping: expected None, a bool"),
+        ({"callbacks": [3]}, TypeError, "callbacks: expected callables, found 3"),
+    ],
+)
+def test_bad_training_options_are_named(rng, kwargs, error, message):
+    X, y = data(rng, n=10)
+    with pytest.raises(error, match=message):
+        train(MLP([10, 3]), X, y, **kwargs)

@@ -1,0 +1,94 @@
+"""``History``: what a training run recorded, per step and per epoch, as plain data."""
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ._files import atomic_path
+
+
+@dataclass
+class History:
+    """What ``train`` recorded. Plots and experiments read it directly.
+
+    Attributes
+    ----------
+    step_loss : numpy.ndarray of float64
+        Every step's loss (the mean over the step's rows, before its update),
+        all epochs concatenated.
+    steps_per_epoch : int
+        Steps in each epoch.
+    train_loss, train_accuracy : list of float
+        Per epoch, the mean loss and the accuracy over the epoch's samples as
+        they were seen (each before its own update).
+    val_loss, val_accuracy : list of float
+        Per epoch, on the validation set after the epoch (empty without one).
+    lr : list of float
+        The learning rate of each epoch.
+    epoch_time : list of float
+        Wall time of each epoch's training in seconds (validation excluded).
+    samples_per_second : list of float
+        Training samples per second in each epoch.
+    compile_time : float
+        One-off time to compile (or load from cache) the kernels, measured
+        before the first epoch and not part of ``epoch_time``.
+    best_epoch : int or None
+        With early stopping: the epoch (0-based) whose parameters were kept.
+    stopped_early : bool
+        Training ended before ``epochs`` (early stopping or a callback).
+    interrupted : bool
+        Training was interrupted (KeyboardInterrupt) after the last recorded epoch.
+    config : dict
+        The training settings (epochs, lr, batch size, ...), for labels and records.
+    """
+
+    step_loss: np.ndarray = field(default_factory=lambda: np.empty(0))
+    steps_per_epoch: int = 0
+    train_loss: list = field(default_factory=list)
+    train_accuracy: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_accuracy: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    epoch_time: list = field(default_factory=list)
+    samples_per_second: list = field(default_factory=list)
+    compile_time: float = 0.0
+    best_epoch: int | None = None
+    stopped_early: bool = False
+    interrupted: bool = False
+    config: dict = field(default_factory=dict)
+
+    @property
+    def epochs(self):
+        """Number of completed epochs."""
+        return len(self.train_loss)
+
+    def to_dict(self):
+        """Return the history as JSON-ready plain Python (lists, numbers, strings)."""
+        data = asdict(self)
+        data["step_loss"] = self.step_loss.tolist()
+        return data
+
+    def to_json(self, path=None):
+        """Return the history as a JSON string; with ``path``, also write it there atomically."""
+        text = json.dumps(self.to_dict())
+        if path is not None:
+            with atomic_path(path) as tmp:
+                tmp.write_text(text)
+        return text
+
+    @classmethod
+    def from_dict(cls, data):
+        """Rebuild a ``History`` from ``to_dict`` output."""
+        data = dict(data)
+        data["step_loss"] = np.asarray(data.get("step_loss", []), dtype=np.float64)
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text_or_path):
+        """Rebuild a ``History`` from a JSON string or a file written by ``to_json``."""
+        text = str(text_or_path)
+        if not text.lstrip().startswith("{"):
+            with open(text_or_path) as f:
+                text = f.read()
+        return cls.from_dict(json.loads(text))

@@ -1,0 +1,530 @@
+"""Plots of training runs, models and predictions, built with matplotlib's object-oriented API.
+
+Every function creates its own ``matplotlib.figure.Figure`` (never ``pyplot``),
+so plotting needs no display and leaves matplotlib's global state alone; it
+returns the figure, and ``save`` writes one to disk atomically.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ._checks import as_float_array
+from ._files import atomic_path
+from .kernels import softmax_xent_backward
+from .reference import normalised_xent_backward
+
+#: The per-run curves a ``History`` records, with their axis labels.
+CURVES = {
+    "step_loss": "loss per step",
+    "train_loss": "training loss",
+    "val_loss": "validation loss",
+    "train_accuracy": "training accuracy",
+    "val_accuracy": "validation accuracy",
+}
+#: Most data points ``decision_boundary`` scatters; more would hide the regions.
+MAX_POINTS = 2000
+
+
+def step_loss(history, window=None, title=None):
+    """Plot every step's loss, raw and smoothed by a moving average.
+
+    Parameters
+    ----------
+    history : History or array_like
+        A run's ``History``, or its step losses as a 1-D array.
+    window : int, optional
+        Steps per moving-average window; default 1% of the steps, at least 1.
+        The smoothed value at step ``i`` is the mean of steps ``i - window + 1``
+        to ``i``, so the smoothed curve starts at step ``window - 1``.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: the raw losses (faint), the moving average, and light vertical
+        lines at epoch boundaries when ``history`` is a ``History`` of several epochs.
+    """
+    loss = np.asarray(getattr(history, "step_loss", history), dtype=np.float64)
+    if loss.ndim != 1 or loss.size == 0:
+        raise ValueError(
+            f"history: expected a History or a non-empty 1-D array of step losses, "
+            f"found shape {loss.shape}"
+        )
+    window = max(1, loss.size // 100) if window is None else window
+    if not 1 <= window <= loss.size:
+        raise ValueError(f"window: expected an integer in [1, {loss.size}], found {window!r}")
+    steps = np.arange(loss.size)
+    smooth = np.convolve(loss, np.ones(window) / window, mode="valid")
+
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(steps, loss, color="C0", alpha=0.3, lw=0.8, label="per step")
+    ax.plot(steps[window - 1 :], smooth, color="C0", label=f"mean of last {window} steps")
+    per_epoch = getattr(history, "steps_per_epoch", 0)
+    if per_epoch and loss.size > per_epoch:
+        # vlines, not axvline: keeps ax.get_lines() to the two loss curves.
+        ax.vlines(
+            steps[per_epoch::per_epoch],
+            0,
+            1,
+            transform=ax.get_xaxis_transform(),
+            color="0.85",
+            lw=0.8,
+            zorder=0,
+        )
+    ax.set(xlabel="step", ylabel="loss", title=title)
+    ax.legend()
+    return fig
+
+
+def epoch_loss(history, title=None):
+    """Plot training and validation loss per epoch, and validation accuracy if recorded.
+
+    Parameters
+    ----------
+    history : History
+        A run's history with at least one epoch.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A loss axes (training, then validation if recorded) and, when
+        ``history.val_accuracy`` is not empty, an accuracy axes (validation,
+        then training if recorded).
+    """
+    if not history.train_loss:
+        raise ValueError("history: expected at least one epoch, found none")
+    with_accuracy = bool(history.val_accuracy)
+    fig = Figure(figsize=(11 if with_accuracy else 6, 4), layout="constrained")
+    axes = fig.subplots(1, 2 if with_accuracy else 1, squeeze=False)[0]
+    _epoch_curves(axes[0], history, ("train_loss", "val_loss"), "loss")
+    if with_accuracy:
+        _epoch_curves(axes[1], history, ("val_accuracy", "train_accuracy"), "accuracy")
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+def _epoch_curves(ax, history, keys, ylabel):
+    for key in keys:
+        values = getattr(history, key)
+        if len(values):
+            ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=CURVES[key])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="epoch", ylabel=ylabel)
+    ax.legend()
+
+
+def repeat_band(histories, key="val_loss", label=None, ax_title=None):
+    """Plot the mean +- standard deviation of one curve over repeated runs.
+
+    Parameters
+    ----------
+    histories : list of History, or object with a ``histories`` list
+        The runs. Curves of unequal length are truncated to the shortest.
+    key : {"step_loss", "train_loss", "val_loss", "train_accuracy", "val_accuracy"}
+        The curve to compare.
+    label : str, optional
+        Legend label of the mean curve; default "mean of N runs".
+    ax_title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: each run as a faint line, then the band of mean +- standard
+        deviation (``ddof=0``), then the mean as the last line.
+    """
+    runs = _runs("histories", histories)
+    x, curves = _stack("histories", runs, key)
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.add_subplot()
+    for curve in curves:
+        ax.plot(x, curve, color="C0", alpha=0.25, lw=0.8)
+    _band(ax, x, curves, "C0", label or f"mean of {len(runs)} runs")
+    _label_axes(ax, key)
+    ax.set_title(ax_title)
+    ax.legend()
+    return fig
+
+
+def lr_comparison(results, key="val_loss", final_key="val_accuracy"):
+    """Compare learning rates: mean curves, and the final value against the rate.
+
+    Parameters
+    ----------
+    results : dict
+        Maps each learning rate (> 0) to its runs: a list of ``History``, or an
+        object with a ``histories`` list.
+    key : {"step_loss", "train_loss", "val_loss", "train_accuracy", "val_accuracy"}
+        The curve shown per rate in the left panel.
+    final_key : str
+        The curve (same choices as ``key``) whose last value, per run, the right
+        panel shows.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left: per rate in increasing order, the mean curve with a +- standard
+        deviation band. Right: mean +- standard deviation of the final values
+        against the rate, on a log axis.
+    """
+    if not results:
+        raise ValueError("results: expected at least one learning rate, found none")
+    rates = sorted(results)
+    if rates[0] <= 0:
+        raise ValueError(f"results: expected learning rates > 0, found {rates[0]!r}")
+    _check_key("final_key", final_key)
+    fig = Figure(figsize=(11, 4), layout="constrained")
+    curves_ax, final_ax = fig.subplots(1, 2)
+    finals = []
+    for i, rate in enumerate(rates):
+        name = f"results[{rate!r}]"
+        runs = _runs(name, results[rate])
+        x, curves = _stack(name, runs, key)
+        _band(curves_ax, x, curves, f"C{i % 10}", f"lr = {rate:g}")
+        finals.append([curve[-1] for curve in _curves(name, runs, final_key)])
+    _label_axes(curves_ax, key)
+    curves_ax.legend()
+    final_ax.errorbar(
+        np.array(rates, dtype=np.float64),
+        np.array([np.mean(f) for f in finals]),
+        yerr=np.array([np.std(f) for f in finals]),
+        marker="o",
+        capsize=3,
+    )
+    final_ax.set_xscale("log")
+    final_ax.set(xlabel="learning rate", ylabel=f"final {CURVES[final_key]}")
+    return fig
+
+
+def _check_key(name, key):
+    if key not in CURVES:
+        raise ValueError(f"{name}: expected one of {list(CURVES)}, found {key!r}")
+
+
+def _runs(name, histories):
+    runs = list(getattr(histories, "histories", histories))
+    if not runs:
+        raise ValueError(f"{name}: expected at least one History, found none")
+    return runs
+
+
+def _curves(name, runs, key):
+    """Return each run's ``key`` curve as float64, none of them empty."""
+    _check_key("key", key)
+    curves = [np.asarray(getattr(run, key), dtype=np.float64) for run in runs]
+    if min(len(curve) for curve in curves) == 0:
+        raise ValueError(f"{name}: expected every run to record {key}, found an empty one")
+    return curves
+
+
+def _stack(name, runs, key):
+    """Return the x values and the runs' ``key`` curves, truncated to the shortest, as 2-D."""
+    curves = _curves(name, runs, key)
+    length = min(len(curve) for curve in curves)
+    # Steps count from 0 (as in step_loss), epochs from 1 (as in epoch_loss).
+    x = np.arange(length) if key == "step_loss" else np.arange(1, length + 1)
+    return x, np.stack([curve[:length] for curve in curves])
+
+
+def _band(ax, x, curves, color, label):
+    mean, std = curves.mean(axis=0), curves.std(axis=0)
+    ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+    ax.plot(x, mean, color=color, label=label)
+
+
+def _label_axes(ax, key):
+    ax.set(xlabel="step" if key == "step_loss" else "epoch", ylabel=CURVES[key])
+    if key != "step_loss":
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def decision_boundary(model, X, y, resolution=200, proba=True, title=None):
+    """Plot a 2-input model's predictions over the plane, with the data on top.
+
+    Parameters
+    ----------
+    model : MLP
+        A model with 2 inputs.
+    X : array_like, shape (n, 2)
+        The data; the grid covers its range plus a 10% margin on each side.
+    y : array_like of int, shape (n,)
+        True classes, used to colour the points.
+    resolution : int
+        Grid points along each axis.
+    proba : bool
+        For a 2-class model, shade the probability of class 1 (and draw its
+        0.5 contour); otherwise, or with more classes, shade the predicted class.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The plot axes (filled contour first, points last) and a colour bar.
+        At most ``MAX_POINTS`` points are drawn, a fixed random subset.
+    """
+    if model.sizes[0] != 2:
+        raise ValueError(
+            f"model: expected 2 inputs to draw a decision boundary, found sizes {list(model.sizes)}"
+        )
+    X = as_float_array("X", X, np.float64, 2, shape=(None, 2))
+    y = model.check_y(y, len(X))
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    margin = np.where(hi > lo, 0.1 * (hi - lo), 0.5)
+    gx, gy = np.meshgrid(
+        np.linspace(lo[0] - margin[0], hi[0] + margin[0], resolution),
+        np.linspace(lo[1] - margin[1], hi[1] + margin[1], resolution),
+    )
+    P = model.predict_proba(np.column_stack([gx.ravel(), gy.ravel()]))
+    if len(X) > MAX_POINTS:
+        keep = np.sort(np.random.default_rng(0).choice(len(X), MAX_POINTS, replace=False))
+        X, y = X[keep], y[keep]
+
+    fig = Figure(figsize=(6.5, 5), layout="constrained")
+    ax = fig.add_subplot()
+    if proba and model.n_classes == 2:
+        p1 = P[:, 1].reshape(gx.shape)
+        colours = {"cmap": "RdBu_r", "vmin": 0, "vmax": 1}
+        filled = ax.contourf(gx, gy, p1, levels=np.linspace(0, 1, 11), alpha=0.5, **colours)
+        # contour warns when asked for a level outside the data, e.g. one class everywhere.
+        if p1.min() < 0.5 < p1.max():
+            ax.contour(gx, gy, p1, levels=[0.5], colors="k", linewidths=1)
+        fig.colorbar(filled, ax=ax, label="P(class 1)")
+    else:
+        k = model.n_classes
+        colours = {"cmap": _class_colours(k), "norm": BoundaryNorm(np.arange(k + 1) - 0.5, k)}
+        predicted = P.argmax(axis=1).reshape(gx.shape)
+        filled = ax.contourf(gx, gy, predicted, levels=np.arange(k + 1) - 0.5, alpha=0.4, **colours)
+        fig.colorbar(filled, ax=ax, label="predicted class", ticks=np.arange(k))
+    ax.scatter(X[:, 0], X[:, 1], c=y, s=12, edgecolors="k", linewidths=0.4, **colours)
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
+    return fig
+
+
+def _class_colours(k):
+    if k <= 10:
+        return ListedColormap(colormaps["tab10"].colors[:k])
+    return colormaps["turbo"].resampled(k)
+
+
+def digits_grid(images, y_true, y_pred, n=36, title=None, mistakes_first=False):
+    """Show digit images in a grid, each titled with its predicted and true class.
+
+    Parameters
+    ----------
+    images : array_like, shape (m, 784) or (m, 28, 28)
+        The images.
+    y_true, y_pred : array_like of int, shape (m,)
+        True and predicted classes.
+    n : int
+        Most images shown: the first ``n`` in the order given.
+    title : str, optional
+        Figure title.
+    mistakes_first : bool
+        Order mistakes (``y_pred != y_true``) before correct predictions,
+        each group keeping its original order.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per image shown, titled "pred p / true t"; a mistake has a red
+        title and a red frame.
+    """
+    images = np.asarray(images)
+    if images.ndim == 2 and images.shape[1] == 28 * 28:
+        images = images.reshape(-1, 28, 28)
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) == 0:
+        raise ValueError(
+            f"images: expected shape (m, 784) or (m, 28, 28) with m >= 1, found {images.shape}"
+        )
+    if n < 1:
+        raise ValueError(f"n: expected at least 1 image to show, found {n!r}")
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != (len(images),) or y_pred.shape != (len(images),):
+        raise ValueError(
+            f"y_true, y_pred: expected {len(images)} labels each (one per image), "
+            f"found shapes {y_true.shape} and {y_pred.shape}"
+        )
+    wrong = y_true != y_pred
+    order = np.argsort(~wrong, kind="stable") if mistakes_first else np.arange(len(images))
+    order = order[:n]
+    cols = int(np.ceil(np.sqrt(len(order))))
+    rows = int(np.ceil(len(order) / cols))
+
+    fig = Figure(figsize=(1.4 * cols, 1.6 * rows + 0.4), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[len(order) :]:
+        ax.remove()
+    for ax, i in zip(axes, order):
+        ax.imshow(images[i], cmap="gray_r", interpolation="nearest")
+        ax.set_title(
+            f"pred {y_pred[i]} / true {y_true[i]}", fontsize=8, color="red" if wrong[i] else "black"
+        )
+        ax.set(xticks=[], yticks=[])
+        for spine in ax.spines.values():
+            spine.set(visible=wrong[i], color="red", linewidth=2)
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+def confusion_counts(y_true, y_pred, n_classes=None):
+    """Return the confusion matrix: ``counts[i, j]`` samples of class ``i`` predicted as ``j``.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (n,)
+        True and predicted classes, each >= 0.
+    n_classes : int, optional
+        Number of classes; default one more than the largest label.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n_classes, n_classes)
+        Rows are true classes, columns predicted classes.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim != 1 or y_true.shape != y_pred.shape or y_true.size == 0:
+        raise ValueError(
+            f"y_true, y_pred: expected two non-empty 1-D arrays of equal length, "
+            f"found shapes {y_true.shape} and {y_pred.shape}"
+        )
+    if n_classes is None:
+        n_classes = int(max(y_true.max(), y_pred.max())) + 1
+    y_true = _labels("y_true", y_true, n_classes)
+    y_pred = _labels("y_pred", y_pred, n_classes)
+    flat = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes)
+    return flat.reshape(n_classes, n_classes).astype(np.int64)
+
+
+def _labels(name, y, n_classes):
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"{name}: expected integer class labels, found dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(
+            f"{name}: expected labels in [0, {n_classes}), found range [{y.min()}, {y.max()}]"
+        )
+    return y.astype(np.int64)
+
+
+def confusion_matrix(y_true, y_pred, n_classes=None, normalize=False):
+    """Plot the confusion matrix, each cell annotated with its value.
+
+    Parameters
+    ----------
+    y_true, y_pred, n_classes
+        As for ``confusion_counts``.
+    normalize : bool
+        Show each row as fractions of its true class (a row without samples
+        stays 0) instead of counts.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The matrix axes (rows true, columns predicted) and a colour bar.
+    """
+    counts = confusion_counts(y_true, y_pred, n_classes)
+    k = len(counts)
+    shown = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1) if normalize else counts
+
+    side = 2.5 + 0.5 * k
+    fig = Figure(figsize=(side + 1, side), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(shown, cmap="Blues", vmin=0)
+    fig.colorbar(image, ax=ax, label="fraction of true class" if normalize else "count")
+    # White text on the dark half of the colour map, black on the light half.
+    dark = shown > shown.max() / 2
+    for (i, j), value in np.ndenumerate(shown):
+        text = f"{value:.2f}" if normalize else str(value)
+        color = "white" if dark[i, j] else "black"
+        ax.text(j, i, text, ha="center", va="center", color=color, fontsize=8)
+    ax.set(xticks=range(k), yticks=range(k), xlabel="predicted class", ylabel="true class")
+    return fig
+
+
+def softmax_vs_normalisation(outputs=None, target=0):
+    """Plot why softmax: the cross-entropy gradient with and without it.
+
+    For two outputs, the other fixed at 1 and the target's varying, plot the
+    gradient of the cross-entropy with respect to the target's output through
+    softmax (``fastmlp.kernels.softmax_xent_backward``, bounded in [-1, 1])
+    and through plain normalisation ``z / sum(z)``
+    (``fastmlp.reference.normalised_xent_backward``, unbounded as the output
+    goes to 0).
+
+    Parameters
+    ----------
+    outputs : array_like, optional
+        Positive values of the target's output; default 200 values from 0.01 to 5.
+    target : {0, 1}
+        Index of the target class.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes (symmetric-log y axis): the softmax gradient, the
+        normalisation gradient, then dashed lines at -1 and 1.
+    """
+    z_t = np.linspace(0.01, 5, 200) if outputs is None else np.asarray(outputs, dtype=np.float64)
+    if z_t.ndim != 1 or z_t.size == 0 or not (z_t > 0).all():
+        raise ValueError("outputs: expected a non-empty 1-D array of positive values")
+    if target not in (0, 1):
+        raise ValueError(f"target: expected 0 or 1, found {target!r}")
+    Z = np.ones((z_t.size, 2))
+    Z[:, target] = z_t
+    _, softmax_grad = softmax_xent_backward(Z, np.full(z_t.size, target))
+    normalised_grad = [normalised_xent_backward(z, target)[1][target] for z in Z]
+
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(z_t, softmax_grad[:, target], label=r"softmax: $p_t - 1$")
+    ax.plot(z_t, normalised_grad, label=r"sum-normalisation: $1/(z_0 + z_1) - 1/z_t$")
+    for bound in (-1, 1):
+        ax.axhline(bound, color="0.5", ls="--", lw=0.8)
+    # Linear within [-1, 1], logarithmic beyond: shows the bounded curve and the blow-up.
+    ax.set_yscale("symlog", linthresh=1)
+    ax.set(
+        xlabel=f"target output $z_{target}$ (other output = 1)",
+        ylabel=r"$\partial\,$loss$\,/\,\partial z_t$",
+        title="Cross-entropy gradient at the target output",
+    )
+    ax.legend()
+    return fig
+
+
+def save(fig, path, dpi=100):
+    """Write ``fig`` to ``path`` atomically, in the format its suffix names.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    path : str or os.PathLike
+        Destination, e.g. ``"loss.png"`` or ``"loss.pdf"``.
+    dpi : float
+        Resolution of raster formats.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    if not path.suffix:
+        raise ValueError(
+            f"path: expected a suffix naming the format (.png, .pdf, ...), found {path}"
+        )
+    with atomic_path(path) as tmp:
+        # The temporary file ends in .part, so name the format explicitly.
+        fig.savefig(tmp, format=path.suffix[1:].lower(), dpi=dpi)
+    return path
