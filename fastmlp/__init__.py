@@ -9,6 +9,7 @@ from . import datasets
 from ._version import __version__
 from .gradient_check import gradcheck
 from .history import History
+from .io import load
 from .model import MLP
 from .schedules import Constant, InverseScaling, LowerAtEnd, Piecewise, StepDecay
 from .training import EarlyStopping, gradients, train
@@ -26,5 +27,6 @@ __all__ = [
     "datasets",
     "gradcheck",
     "gradients",
+    "load",
     "train",
 ]

@@ -89,6 +89,12 @@ class MLP:
         clone.params[...] = self.params
         return clone
 
+    def save(self, path):
+        """Write the model to ``path`` as ``.npz``, atomically (see ``fastmlp.io``); return it."""
+        from .io import save
+
+        return save(self, path)
+
     def __getstate__(self):
         # weights and biases are views into params: pickle the buffer once and
         # rebuild the views, or the copy would stop writing through to params.
