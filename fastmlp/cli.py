@@ -1,22 +1,30 @@
-"""The ``fastmlp`` command. ``fastmlp`` alone trains the default model on the synthetic set."""
+"""The ``fastmlp`` command. ``fastmlp`` alone trains the default model on the synthetic set.
+
+Commands: ``train`` (the default), ``sweep``, ``reproduce`` and ``data``.
+"""
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT_DTYPE, DTYPES
-from .datasets import fetch_mnist, load_synth
+from .datasets import SYNTHETIC, fetch_mnist
 from .errors import DatasetError
-from .model import MLP
+from .experiments import Config, Run, load_data, repeat, run, sweep
 from .names import ACTIVATIONS
-from .training import BACKENDS, train
+from .schedules import SCHEDULES
+from .training import BACKENDS
 
-COMMANDS = ("train", "data")
+COMMANDS = ("train", "sweep", "reproduce", "data")
+DATA = (*SYNTHETIC, "mnist")
 
 
-def _hidden_sizes(text):
+def _sizes(text):
+    """Parse ``300`` or ``32,32`` into a tuple of positive ints."""
     try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers, found {text!r}"
@@ -26,6 +34,38 @@ def _hidden_sizes(text):
     return sizes
 
 
+def _add_training_flags(parser, grid=False):
+    """Add the training flags; with ``grid``, --lr, --hidden and --batch-size take lists."""
+    parser.add_argument("--data", choices=DATA, default="synth", help="dataset (default: synth)")
+    if grid:
+        parser.add_argument("--hidden", type=_sizes, nargs="+", help="sizes to sweep: 3 8 32,32")
+        parser.add_argument("--lr", type=float, nargs="+", default=[0.01], help="rates to sweep")
+        parser.add_argument("--batch-size", type=int, nargs="+", default=[1])
+    else:
+        parser.add_argument(
+            "--hidden",
+            type=_sizes,
+            action="append",
+            help="hidden sizes: 300, or 32,32, or repeat the flag (default: 3)",
+        )
+        parser.add_argument("--lr", type=float, default=0.01)
+        parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--momentum", type=float, default=0.0)
+    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning-rate schedule")
+    parser.add_argument("--backend", choices=BACKENDS, default="numba")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default=DEFAULT_DTYPE)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs", type=int, default=1, help="repeat over seeds seed, seed+1, ...")
+    parser.add_argument("--num-train", type=int, help="use only the first N training rows")
+    parser.add_argument("--final", action="store_true", help="mnist: train on 60k, test on 10k")
+    parser.add_argument("--data-dir", help="mnist folder (default: $FASTMLP_DATA_DIR or the cache)")
+    parser.add_argument("--out", type=Path, help="write history JSON, model files and plots here")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
 def build_parser():
     """Return the argument parser of the ``fastmlp`` command."""
     parser = argparse.ArgumentParser(
@@ -33,24 +73,139 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"fastmlp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("train", help="train a model on the synthetic 2-D set (default)")
-    run.add_argument(
-        "--hidden", type=_hidden_sizes, default=[3], help="hidden sizes, e.g. 300 or 32,32"
+    _add_training_flags(commands.add_parser("train", help="train a model (the default command)"))
+    grid = commands.add_parser("sweep", help="repeated runs over a grid of hyperparameters")
+    _add_training_flags(grid, grid=True)
+    study = commands.add_parser(
+        "reproduce", help="regenerate the classic study as PNGs + report.md"
     )
-    run.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid")
-    run.add_argument("--epochs", type=int, default=5)
-    run.add_argument("--lr", type=float, default=0.01)
-    run.add_argument("--batch-size", type=int, default=1)
-    run.add_argument("--backend", choices=BACKENDS, default="numba")
-    run.add_argument("--dtype", choices=sorted(DTYPES), default=DEFAULT_DTYPE)
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--num-train", type=int, default=60_000)
+    study.add_argument("--out", type=Path, default=Path("fastmlp-study"))
+    study.add_argument("--quick", action="store_true", help="a reduced version in under a minute")
+    study.add_argument("--data-dir", help="mnist folder (default: $FASTMLP_DATA_DIR or the cache)")
     data = commands.add_parser("data", help="find or download a dataset and verify it")
     data.add_argument("name", choices=["mnist"])
     data.add_argument("--dir", help="folder to use (default: $FASTMLP_DATA_DIR or the user cache)")
     data.add_argument("--mirror", action="append", help="mirror base URL (repeatable)")
     data.add_argument("--no-download", action="store_true", help="only look, never download")
     return parser
+
+
+def _config(args, hidden=None):
+    hidden = hidden or tuple(size for group in (args.hidden or [(3,)]) for size in group)
+    return Config(
+        data=args.data,
+        hidden=hidden,
+        activation=args.activation,
+        dtype=args.dtype,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        lr_schedule=args.schedule,
+        final=args.final,
+        num_train=args.num_train,
+        data_dir=args.data_dir,
+        seed=args.seed,
+        backend=args.backend,
+    )
+
+
+def _print_row(say, epoch, train_loss, val_loss, val_acc, seconds):
+    say(f"{epoch:>5} {train_loss:>10} {val_loss:>10} {val_acc:>9} {seconds:>8}")
+
+
+def _train(args, say):
+    config = _config(args)
+    (X, _), (Xv, _), k = load_data(config)
+    say(
+        f"{config.data}: {len(X)} train, {len(Xv)} validation, sizes "
+        f"{[X.shape[1], *config.hidden, k]}, {config.activation}, {config.dtype}, {config.backend}"
+    )
+    _print_row(say, "epoch", "train loss", "val loss", "val acc", "time (s)")
+    if args.runs == 1:
+
+        def print_epoch(epoch, h, model):
+            _print_row(
+                say,
+                epoch + 1,
+                f"{h.train_loss[-1]:.4f}",
+                f"{h.val_loss[-1]:.4f}",
+                f"{h.val_accuracy[-1]:.2%}",
+                f"{h.epoch_time[-1]:.3f}",
+            )
+
+        result = run(config, callbacks=[print_epoch])
+        runs = [result]
+    else:
+        result = repeat(config, runs=args.runs)
+        (tl, tl_sd), (vl, vl_sd), (va, va_sd) = (
+            result.curve(key) for key in ("train_loss", "val_loss", "val_accuracy")
+        )
+        for e in range(len(tl)):
+            seconds = sum(h.epoch_time[e] for h in result.histories) / args.runs
+            _print_row(
+                say,
+                e + 1,
+                f"{tl[e]:.4f}±{tl_sd[e]:.3f}",
+                f"{vl[e]:.4f}±{vl_sd[e]:.3f}",
+                f"{va[e]:.2%}±{va_sd[e]:.1%}",
+                f"{seconds:.3f}",
+            )
+        runs = [
+            Run(config, seed, h, m)
+            for seed, h, m in zip(result.seeds, result.histories, result.models)
+        ]
+    if args.out:
+        _write_outputs(args.out, config, runs, result if args.runs > 1 else None, say)
+    return 0
+
+
+def _write_outputs(out, config, runs, repeated, say):
+    from . import plots  # matplotlib loads only when there is something to draw
+
+    out.mkdir(parents=True, exist_ok=True)
+    (_, _), (Xv, yv), _ = load_data(config)
+    for r, result in enumerate(runs):
+        suffix = "" if len(runs) == 1 else f"-run{r}"
+        result.history.to_json(out / f"history{suffix}.json")
+        result.model.save(out / f"model{suffix}.npz")
+    first = runs[0]
+    plots.save(plots.step_loss(first.history), out / "loss.png")
+    plots.save(plots.epoch_loss(first.history), out / "epochs.png")
+    if Xv.shape[1] == 2:
+        plots.save(plots.decision_boundary(first.model, Xv, yv), out / "boundary.png")
+    elif config.data == "mnist":
+        predicted = first.model.predict(Xv)
+        plots.save(plots.digits_grid(Xv, yv, predicted, mistakes_first=True), out / "digits.png")
+        plots.save(plots.confusion_matrix(yv, predicted, n_classes=10), out / "confusion.png")
+    if repeated is not None:
+        plots.save(plots.repeat_band(repeated, key="val_loss"), out / "band.png")
+    say(f"wrote {out}")
+
+
+def _sweep(args, say):
+    lists = {"lr": args.lr, "hidden": args.hidden or [(3,)], "batch_size": args.batch_size}
+    # A flag given one value sets the base configuration; several values are swept.
+    base = {name: values[0] for name, values in lists.items()}
+    grid = {name: values for name, values in lists.items() if len(values) > 1} or {"lr": args.lr}
+    args.lr, args.batch_size = base["lr"], base["batch_size"]
+    config = _config(args, hidden=base["hidden"])
+    result = sweep(config, runs=args.runs, **grid)
+    say(f"{'setting':<32} {'val loss':>16} {'val acc':>16}")
+    for params, repeated in zip(result.params, result.results):
+        (loss, loss_sd), (acc, acc_sd) = repeated.final("val_loss"), repeated.final("val_accuracy")
+        setting = ", ".join(f"{k}={v}" for k, v in params.items())
+        say(f"{setting:<32} {loss:>9.4f}±{loss_sd:<6.4f} {acc:>9.2%}±{acc_sd:<6.2%}")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "sweep.json").write_text(json.dumps(result.to_dict()))
+        if list(grid) == ["lr"]:
+            from . import plots
+
+            plots.save(plots.lr_comparison(result.by("lr")), args.out / "lr.png")
+        say(f"wrote {args.out}")
+    return 0
 
 
 def _data(args):
@@ -70,28 +225,19 @@ def main(argv=None):
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
         argv = ["train", *argv]  # no command: train, so bare `fastmlp` runs the main job
     args = build_parser().parse_args(argv)
-    if args.command == "data":
-        return _data(args)
-    (X, y), (Xv, yv), n_classes = load_synth(num_train=args.num_train, seed=args.seed)
-    model = MLP([2, *args.hidden, n_classes], args.activation, args.dtype, seed=args.seed)
-    print(f"{model} on synth: {len(X)} train, {len(Xv)} validation, backend {args.backend}")
-    print(f"{'epoch':>5} {'train loss':>10} {'val loss':>9} {'val acc':>8} {'time (s)':>9}")
-    for epoch in range(args.epochs):
-        history = train(
-            model,
-            X,
-            y,
-            epochs=1,
-            lr=args.lr,
-            batch_size=args.batch_size,
-            seed=args.seed + epoch,
-            backend=args.backend,
-        )
-        print(
-            f"{epoch + 1:>5} {history.train_loss[0]:>10.4f} {model.loss(Xv, yv):>9.4f} "
-            f"{model.accuracy(Xv, yv):>8.2%} {history.epoch_time[0]:>9.3f}"
-        )
-    return 0
+    say = (lambda *a: None) if getattr(args, "quiet", False) else print
+    try:
+        if args.command == "data":
+            return _data(args)
+        if args.command == "reproduce":
+            from .reproduce import reproduce
+
+            reproduce(args.out, quick=args.quick, data_dir=args.data_dir, say=print)
+            return 0
+        return (_sweep if args.command == "sweep" else _train)(args, say)
+    except (DatasetError, ValueError, TypeError) as error:
+        print(f"fastmlp {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

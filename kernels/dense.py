@@ -11,7 +11,7 @@ from .._checks import as_float_array, as_positive
 from ..names import activation_code
 from ._jit import kernel
 from .activations import _activate, _scale_by_derivative
-from .update import _update_row
+from .update import _as_row, _update_outer, _update_scaled
 
 
 @kernel
@@ -36,7 +36,7 @@ def _dense_forward_batch(W, b, X, code, A):
         _dense_forward(W, b, X[r], code, A[r])
 
 
-@kernel
+@kernel(inline=True)
 def _row_dot(W, i, v):
     """Return ``W[i] @ v``: row ``i`` of ``W`` is contiguous."""
     s = W.dtype.type(0)
@@ -72,22 +72,18 @@ def _dense_backward(W, a_in, delta, code_in, dW, db, delta_in, propagate):
 def _dense_backward_sgd(W, b, VW, vb, a_in, delta, code_in, lr, mu, wd, delta_in, propagate):
     """Per-sample SGD through one layer: propagate ``delta`` with the old ``W``, then update.
 
-    Fuses ``_dense_backward`` with the update of ``kernels.update`` row by row
-    (gradient ``outer(a_in, delta)``, weight decay ``wd`` on weights only,
-    momentum ``mu`` with velocities ``VW``, ``vb``), so each row of ``W`` is
-    read once; each row is used for ``delta_in`` before it changes, so the
-    result equals backward-then-update.
+    The update is that of ``kernels.update`` for the gradient ``outer(a_in, delta)``
+    (weight decay ``wd`` on weights only, momentum ``mu`` with velocities ``VW``,
+    ``vb``). ``delta_in`` is computed before ``W`` changes, so the result equals
+    backward-then-update.
     """
-    n_in = W.shape[0]
-    one = W.dtype.type(1)
-    lr, mu, wd = W.dtype.type(lr), W.dtype.type(mu), W.dtype.type(wd)
-    for i in range(n_in):
-        if propagate:
+    dtype = W.dtype.type
+    lr, mu, wd = dtype(lr), dtype(mu), dtype(wd)
+    if propagate:
+        for i in range(W.shape[0]):
             delta_in[i] = _row_dot(W, i, delta)
-        _update_row(W, VW, i, a_in[i], delta, lr, mu, wd)
-    _update_row(
-        b.reshape((1, b.size)), vb.reshape((1, vb.size)), 0, one, delta, lr, mu, W.dtype.type(0)
-    )
+    _update_outer(W, VW, a_in, delta, lr, mu, wd)
+    _update_scaled(_as_row(b), _as_row(vb), _as_row(delta), dtype(1), lr, mu, dtype(0))
     if propagate:
         _scale_by_derivative(delta_in, a_in, code_in)
 

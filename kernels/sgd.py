@@ -31,7 +31,7 @@ from .network import (
     layer_buffers,
     velocity_buffers,
 )
-from .update import _update_row
+from .update import _as_row, _update_scaled
 
 
 @kernel
@@ -64,13 +64,8 @@ def _sgd_step(Ws, bs, VWs, vbs, dWs, dbs, rows, lr, mu, wd):
     scale = dtype(1) / dtype(rows)
     lr, mu, wd = dtype(lr), dtype(mu), dtype(wd)
     for l in range(len(Ws)):
-        W, VW, dW = Ws[l], VWs[l], dWs[l]
-        for i in range(W.shape[0]):
-            _update_row(W, VW, i, scale, dW[i], lr, mu, wd)
-        b, vb = bs[l], vbs[l]
-        _update_row(
-            b.reshape((1, b.size)), vb.reshape((1, vb.size)), 0, scale, dbs[l], lr, mu, dtype(0)
-        )
+        _update_scaled(Ws[l], VWs[l], dWs[l], scale, lr, mu, wd)
+        _update_scaled(_as_row(bs[l]), _as_row(vbs[l]), _as_row(dbs[l]), scale, lr, mu, dtype(0))
 
 
 @kernel

@@ -1,33 +1,65 @@
 """The SGD parameter update, shared by the per-sample and minibatch loops.
 
-For a row ``W[i]`` with gradient ``coef * g + wd * W[i]`` (L2 weight decay
-``wd``), classical momentum ``mu`` keeps a velocity ``V``:
-``V[i] = mu * V[i] - lr * grad; W[i] += V[i]``. With ``mu = 0`` this is plain
-SGD, ``W[i] -= lr * grad``, and with ``wd = 0`` too, a row whose ``coef`` is
-zero (a zero input) does not change and is skipped.
+For a gradient ``G`` (plus L2 weight decay ``wd * W``), classical momentum
+``mu`` keeps a velocity ``V``: ``V = mu * V - lr * (G + wd * W); W += V``.
+With ``mu = 0`` this is plain SGD, ``W -= lr * (G + wd * W)``; with ``wd = 0``
+too, a row of ``G = outer(a, delta)`` whose ``a[i]`` is zero (a zero input)
+leaves its row of ``W`` unchanged and is skipped.
+
+Each function loops over a whole layer: a call per row would pass arrays
+between compiled functions row by row, which costs more than the update.
+``lr``, ``mu``, ``wd`` and ``scale`` must already have ``W``'s dtype.
 """
 
 from ._jit import kernel
 
 
 @kernel
-def _update_row(W, V, i, coef, g, lr, mu, wd):
-    """Update row ``i`` of ``W`` (and velocity ``V``) along ``coef * g + wd * W[i]``.
-
-    ``coef``, ``lr``, ``mu`` and ``wd`` are already of ``W``'s dtype.
-    """
+def _update_outer(W, V, a, delta, lr, mu, wd):
+    """Step along the per-sample gradient ``outer(a, delta) + wd * W``."""
     zero = W.dtype.type(0)
-    if mu == zero:
-        if wd == zero:
-            step = lr * coef
+    n_in, n_out = W.shape
+    if mu == zero and wd == zero:
+        for i in range(n_in):
+            step = lr * a[i]
             if step != zero:
-                for j in range(W.shape[1]):
-                    W[i, j] -= step * g[j]
-        else:
-            for j in range(W.shape[1]):
-                W[i, j] -= lr * (coef * g[j] + wd * W[i, j])
+                for j in range(n_out):
+                    W[i, j] -= step * delta[j]
+    elif mu == zero:
+        for i in range(n_in):
+            for j in range(n_out):
+                W[i, j] -= lr * (a[i] * delta[j] + wd * W[i, j])
     else:
-        for j in range(W.shape[1]):
-            v = mu * V[i, j] - lr * (coef * g[j] + wd * W[i, j])
-            V[i, j] = v
-            W[i, j] += v
+        for i in range(n_in):
+            for j in range(n_out):
+                v = mu * V[i, j] - lr * (a[i] * delta[j] + wd * W[i, j])
+                V[i, j] = v
+                W[i, j] += v
+
+
+@kernel
+def _update_scaled(W, V, G, scale, lr, mu, wd):
+    """Step along the gradient ``scale * G + wd * W`` (``G`` shaped like ``W``)."""
+    zero = W.dtype.type(0)
+    n_in, n_out = W.shape
+    if mu == zero and wd == zero:
+        step = lr * scale
+        for i in range(n_in):
+            for j in range(n_out):
+                W[i, j] -= step * G[i, j]
+    elif mu == zero:
+        for i in range(n_in):
+            for j in range(n_out):
+                W[i, j] -= lr * (scale * G[i, j] + wd * W[i, j])
+    else:
+        for i in range(n_in):
+            for j in range(n_out):
+                v = mu * V[i, j] - lr * (scale * G[i, j] + wd * W[i, j])
+                V[i, j] = v
+                W[i, j] += v
+
+
+@kernel
+def _as_row(v):
+    """View a 1-D array as a one-row matrix, so biases share the matrix updates."""
+    return v.reshape((1, v.size))

@@ -1,26 +1,79 @@
+import json
 import subprocess
 import sys
 
 import pytest
 
+import fastmlp
+from fastmlp import History
 from fastmlp.cli import main
+
+
+def table_rows(out):
+    return [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
 
 
 def test_default_command_trains_the_default_model(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
-    assert "MLP(sizes=[2, 3, 2], activation='sigmoid', dtype='float32')" in out
-    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert "synth: 60000 train, 10000 validation, sizes [2, 3, 2], sigmoid, float32, numba" in out
+    rows = table_rows(out)
     assert [row[0] for row in rows] == ["1", "2", "3", "4", "5"]
-    val_acc = float(rows[-1][3].rstrip("%"))
-    assert val_acc >= 93
+    assert float(rows[-1][3].rstrip("%")) >= 93  # the 2-3-2 bar: >= 93% within 5 epochs
 
 
-def test_train_flags(capsys):
-    argv = ["train", "--hidden", "5,4", "--activation", "relu", "--epochs", "1"]
-    argv += ["--batch-size", "8", "--backend", "numpy", "--dtype", "float64", "--num-train", "500"]
+def test_train_flags_runs_and_outputs(tmp_path, capsys):
+    argv = ["train", "--data", "disc", "--hidden", "5", "--hidden", "4", "--activation", "relu"]
+    argv += ["--epochs", "2", "--batch-size", "8", "--dtype", "float64", "--runs", "2"]
+    argv += ["--lr", "0.05", "--momentum", "0.5", "--schedule", "step", "--out", str(tmp_path)]
     assert main(argv) == 0
-    assert "MLP(sizes=[2, 5, 4, 2], activation='relu', dtype='float64')" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "sizes [2, 5, 4, 2], relu, float64" in out
+    assert len(table_rows(out)) == 2 and "±" in out
+    names = {p.name for p in tmp_path.iterdir()}
+    expected = {"history-run0.json", "history-run1.json", "model-run0.npz", "model-run1.npz"}
+    assert expected | {"loss.png", "epochs.png", "boundary.png", "band.png"} <= names
+    model = fastmlp.load(tmp_path / "model-run1.npz")
+    assert model.sizes == (2, 5, 4, 2) and model.dtype == "float64"
+    history = History.from_json(tmp_path / "history-run0.json")
+    assert history.epochs == 2 and history.config["momentum"] == 0.5
+
+
+def test_quiet_prints_nothing(capsys):
+    assert main(["--epochs", "1", "--num-train", "500", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_numpy_backend(capsys):
+    assert main(["--epochs", "1", "--num-train", "500", "--backend", "numpy"]) == 0
+    assert "numpy" in capsys.readouterr().out
+
+
+def test_mnist_training_writes_digit_plots(mnist_dir, tmp_path, capsys):
+    argv = ["train", "--data", "mnist", "--data-dir", str(mnist_dir), "--hidden", "32"]
+    argv += ["--epochs", "1", "--num-train", "3000", "--lr", "0.05", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert {"digits.png", "confusion.png", "model.npz", "history.json"} <= {
+        p.name for p in tmp_path.iterdir()
+    }
+
+
+def test_sweep(tmp_path, capsys):
+    argv = ["sweep", "--lr", "0.01", "0.1", "--runs", "2", "--epochs", "1", "--num-train", "2000"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "lr=0.01" in out and "lr=0.1" in out
+    data = json.loads((tmp_path / "sweep.json").read_text())
+    assert len(data["params"]) == 2
+    assert (tmp_path / "lr.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_errors_are_reported_not_raised(tmp_path, capsys):
+    code = main(["train", "--data", "mnist", "--data-dir", str(tmp_path), "--epochs", "1"])
+    assert code == 1
+    assert "not found in" in capsys.readouterr().err
+    assert main(["train", "--lr", "-1"]) == 1
+    assert "lr: expected a finite value > 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("hidden", ["0", "a,b", ""])

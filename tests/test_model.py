@@ -144,4 +144,5 @@ def test_pickle_keeps_views_into_one_buffer():
     assert all(W.base is clone.params for W in clone.weights)
     clone.weights[0][0, 0] = 42.0
     assert clone.params[0] == 42.0
-    assert (clone.sizes, clone.activation, clone.dtype) == (model.sizes, model.activation, model.dtype)
+    assert clone.sizes == model.sizes and clone.activation == model.activation
+    assert clone.dtype == model.dtype

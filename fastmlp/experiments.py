@@ -1,0 +1,456 @@
+"""Repeated runs and sweeps of training configurations, in parallel across runs.
+
+One SGD run is sequential, so the parallelism is across independent runs:
+every ``(config, seed)`` task of a ``repeat`` or ``sweep`` goes to one pool
+of processes, and each result is placed by its task's index, so the results
+are the same, bit for bit and in the same order, as running the tasks one by
+one.
+
+The pool starts its workers with ``spawn`` (Numba's and BLAS's threads do not
+survive ``fork``), which imports the main module again in each worker: a
+script that calls ``repeat`` or ``sweep`` with ``n_jobs > 1`` needs the usual
+``if __name__ == "__main__":`` guard, and its configurations must be
+picklable (a ``fastmlp.schedules.Schedule`` is; a lambda is not).
+"""
+
+import dataclasses
+import functools
+import itertools
+import multiprocessing
+import numbers
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+from ._checks import as_positive
+from .datasets import SYNTHETIC, load_mnist
+from .history import History
+from .model import MLP
+from .training import train
+
+#: Seed of the synthetic sets, the same for every run so that the runs of an
+#: experiment differ only in their model's initialisation and sample order.
+DATA_SEED = 0
+#: The ``History`` curves that ``RepeatResult.curve`` and ``final`` summarise.
+CURVES = ("step_loss", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
+
+__all__ = [
+    "CURVES",
+    "DATA_SEED",
+    "Config",
+    "RepeatResult",
+    "Run",
+    "SweepResult",
+    "load_data",
+    "repeat",
+    "run",
+    "sweep",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """One training configuration (picklable: it crosses process boundaries).
+
+    Attributes
+    ----------
+    data : str
+        A name in ``fastmlp.datasets.SYNTHETIC``, or ``"mnist"``.
+    hidden : tuple of int
+        Hidden layer sizes; the input and output sizes come from the data.
+    activation : {"sigmoid", "tanh", "relu"}
+        Activation of the hidden layers.
+    dtype : {"float32", "float64"}
+        Dtype of the model (and of the MNIST pixels).
+    epochs, lr, batch_size, momentum, weight_decay
+        As for ``fastmlp.train``.
+    lr_schedule : None, str or Schedule
+        As for ``fastmlp.train``.
+    final : bool
+        MNIST only: train on all 60,000 training images and validate on the
+        10,000 test images (else 55,000 and the last 5,000 training images).
+    num_train, num_val : int or None
+        Use only the first ``num_train`` training and ``num_val`` validation
+        rows (None: all). Synthetic sets are drawn at these sizes (None: the
+        loader's default).
+    data_dir : str or None
+        MNIST folder (None: the lookup of ``fastmlp.datasets.mnist_dir``).
+    seed : int
+        Base seed: run ``r`` of ``repeat`` uses ``seed + r`` for the model's
+        initialisation and the sample order.
+    backend : {"numba", "numpy"}
+        As for ``fastmlp.train``.
+    """
+
+    data: str = "synth"
+    hidden: tuple = (3,)
+    activation: str = "sigmoid"
+    dtype: str = "float32"
+    epochs: int = 5
+    lr: float = 0.01
+    batch_size: int = 1
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    lr_schedule: object = None
+    final: bool = False
+    num_train: int | None = None
+    num_val: int | None = None
+    data_dir: str | None = None
+    seed: int = 0
+    backend: str = "numba"
+
+    def __post_init__(self):
+        # Sizes given as a list would leave the config unhashable and make a
+        # sweep's hidden values unusable as keys of ``SweepResult.by``.
+        try:
+            hidden = tuple(self.hidden)
+        except TypeError:
+            raise TypeError(
+                f"hidden: expected a sequence of hidden layer sizes, found {self.hidden!r}"
+            ) from None
+        object.__setattr__(self, "hidden", hidden)
+
+    def replace(self, **changes):
+        """Return a new ``Config`` with the fields in ``changes`` replaced."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        """Return the config as JSON-ready plain Python; a ``Schedule`` becomes its repr."""
+        return {
+            f.name: _json_value(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)
+        }
+
+
+def _json_value(name, value):
+    if name == "hidden":
+        return list(value)
+    if name == "lr_schedule" and not (value is None or isinstance(value, str)):
+        return repr(value)
+    return value
+
+
+@dataclasses.dataclass
+class Run:
+    """One trained model and what its training recorded.
+
+    Attributes
+    ----------
+    config : Config
+        The configuration it was trained with.
+    seed : int
+        Seed of the model's initialisation and of the sample order.
+    history : History
+        What ``fastmlp.train`` recorded, validation curves included.
+    model : MLP
+        The trained model.
+    """
+
+    config: Config
+    seed: int
+    history: History
+    model: MLP
+
+
+@dataclasses.dataclass
+class RepeatResult:
+    """The runs of one configuration with consecutive seeds.
+
+    Attributes
+    ----------
+    config : Config
+        The configuration of every run.
+    seeds : list of int
+        ``config.seed + r`` for each run ``r``.
+    histories : list of History
+        Each run's history, aligned with ``seeds``.
+    models : list of MLP
+        Each run's trained model, aligned with ``seeds``.
+    """
+
+    config: Config
+    seeds: list
+    histories: list
+    models: list
+
+    def curve(self, key):
+        """Return the mean and standard deviation of a curve over the runs.
+
+        Parameters
+        ----------
+        key : str
+            One of ``CURVES``: ``"step_loss"``, ``"train_loss"``,
+            ``"train_accuracy"``, ``"val_loss"`` or ``"val_accuracy"``.
+
+        Returns
+        -------
+        mean, std : numpy.ndarray of float64
+            Per step (``step_loss``) or epoch, over the runs (``std`` with
+            ``ddof=0``), truncated to the shortest run.
+        """
+        curves = [np.asarray(getattr(h, _curve_key(key)), dtype=np.float64) for h in self.histories]
+        length = min(len(c) for c in curves)
+        stacked = np.stack([c[:length] for c in curves])
+        return stacked.mean(axis=0), stacked.std(axis=0)
+
+    def final(self, key="val_accuracy"):
+        """Return the mean and standard deviation over the runs of a curve's last value.
+
+        Parameters
+        ----------
+        key : str
+            One of ``CURVES``.
+
+        Returns
+        -------
+        mean, std : float
+            ``std`` with ``ddof=0``.
+        """
+        last = np.array([getattr(h, _curve_key(key))[-1] for h in self.histories])
+        return float(last.mean()), float(last.std())
+
+    def to_dict(self):
+        """Return the config, seeds, histories and curves (mean, std) as JSON-ready plain Python."""
+        curves = {}
+        for key in CURVES:
+            mean, std = self.curve(key)
+            curves[key] = {"mean": mean.tolist(), "std": std.tolist()}
+        return {
+            "config": self.config.to_dict(),
+            "seeds": list(self.seeds),
+            "histories": [h.to_dict() for h in self.histories],
+            "curves": curves,
+        }
+
+
+def _curve_key(key):
+    if key not in CURVES:
+        raise ValueError(f"key: expected one of {list(CURVES)}, found {key!r}")
+    return key
+
+
+@dataclasses.dataclass
+class SweepResult:
+    """The repeated runs of every point of a grid of configurations.
+
+    Attributes
+    ----------
+    config : Config
+        The base configuration the grid's values replace fields of.
+    params : list of dict
+        Each grid point's swept fields and their values.
+    results : list of RepeatResult
+        Each grid point's runs, aligned with ``params``.
+    """
+
+    config: Config
+    params: list
+    results: list
+
+    def by(self, name):
+        """Return ``{value: RepeatResult}`` for the one swept parameter ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The field the sweep varied; it must be the only one.
+
+        Returns
+        -------
+        dict
+            Each value of ``name``, in grid order, to its ``RepeatResult``.
+        """
+        swept = list(self.params[0])
+        if len(swept) != 1:
+            raise ValueError(f"by: expected a sweep of exactly one parameter, found {swept} swept")
+        if name not in swept:
+            raise ValueError(f"name: expected the swept parameter {swept[0]!r}, found {name!r}")
+        values = [p[name] for p in self.params]
+        if len(set(values)) < len(values):
+            raise ValueError(f"{name}: expected distinct swept values, found {values!r}")
+        return dict(zip(values, self.results))
+
+    def to_dict(self):
+        """Return the base config, the grid points and their results as JSON-ready plain Python."""
+        return {
+            "config": self.config.to_dict(),
+            "params": [{k: _json_value(k, v) for k, v in p.items()} for p in self.params],
+            "results": [r.to_dict() for r in self.results],
+        }
+
+
+def load_data(config):
+    """Return the training and validation data of ``config``.
+
+    Parameters
+    ----------
+    config : Config
+        Reads ``data``, ``num_train``, ``num_val`` and, for MNIST, ``final``,
+        ``dtype`` and ``data_dir``. MNIST is never downloaded here.
+
+    Returns
+    -------
+    tuple
+        ``((X, y), (X_val, y_val), num_classes)``. Synthetic sets are drawn
+        with ``DATA_SEED``, whatever ``config.seed``. The arrays are memoised
+        in each process and shared between calls: do not modify them.
+    """
+    if config.data == "mnist":
+        (X, y), (Xv, yv), num_classes = _load_mnist(config.final, config.dtype, config.data_dir)
+        n = _rows("num_train", config.num_train, len(y))
+        n_val = _rows("num_val", config.num_val, len(yv))
+        return (X[:n], y[:n]), (Xv[:n_val], yv[:n_val]), num_classes
+    if config.data not in SYNTHETIC:
+        raise ValueError(f"data: expected one of {[*SYNTHETIC, 'mnist']}, found {config.data!r}")
+    return _load_synthetic(config.data, config.num_train, config.num_val)
+
+
+# A worker runs many tasks of one experiment, which rarely uses more than a few data sets.
+@functools.lru_cache(maxsize=8)
+def _load_synthetic(name, num_train, num_val):
+    sizes = {"num_train": num_train, "num_val": num_val}
+    return SYNTHETIC[name](**{k: v for k, v in sizes.items() if v is not None}, seed=DATA_SEED)
+
+
+# A copy of MNIST takes ~200 MB; an experiment rarely uses more than one.
+@functools.lru_cache(maxsize=2)
+def _load_mnist(final, dtype, data_dir):
+    return load_mnist(final=final, dtype=dtype, data_dir=data_dir, download=False)
+
+
+def _rows(name, value, available):
+    if value is None:
+        return available
+    as_positive(name, value, numbers.Integral)
+    if value > available:
+        raise ValueError(f"{name}: expected at most the {available} rows there are, found {value}")
+    return value
+
+
+def run(config, seed=None, callbacks=()):
+    """Train one model on ``config`` and return it with its history.
+
+    Parameters
+    ----------
+    config : Config
+        What to train and how.
+    seed : int, optional
+        Seed of the model's initialisation and of the sample order
+        (default ``config.seed``).
+    callbacks : sequence of callable
+        Passed to ``train``: called as ``callback(epoch, history, model)``.
+
+    Returns
+    -------
+    Run
+    """
+    seed = config.seed if seed is None else seed
+    (X, y), validation, num_classes = load_data(config)
+    sizes = [X.shape[1], *config.hidden, num_classes]
+    model = MLP(sizes, config.activation, config.dtype, seed=seed)
+    history = train(
+        model,
+        X,
+        y,
+        epochs=config.epochs,
+        lr=config.lr,
+        batch_size=config.batch_size,
+        seed=seed,
+        backend=config.backend,
+        validation=validation,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+        lr_schedule=config.lr_schedule,
+        progress=False,
+        callbacks=callbacks,
+    )
+    return Run(config, seed, history, model)
+
+
+def repeat(config, runs=3, n_jobs=None):
+    """Train ``runs`` models on ``config`` with seeds ``config.seed + r``, in parallel.
+
+    Parameters
+    ----------
+    config : Config
+        What to train and how.
+    runs : int
+        Number of runs (>= 1).
+    n_jobs : int, optional
+        Worker processes (default ``os.cpu_count()``), at most one per run.
+        With one, the runs are trained in this process, one by one. The
+        results do not depend on it.
+
+    Returns
+    -------
+    RepeatResult
+    """
+    runs = as_positive("runs", runs, numbers.Integral)
+    seeds = [config.seed + r for r in range(runs)]
+    return _collect(config, _run_all([(config, seed) for seed in seeds], n_jobs))
+
+
+def sweep(config, runs=3, n_jobs=None, **grid):
+    """Repeat ``config`` at every point of the cartesian product of ``grid``, in parallel.
+
+    Parameters
+    ----------
+    config : Config
+        The base configuration.
+    runs : int
+        Runs per grid point (>= 1), with seeds ``seed + r`` as in ``repeat``.
+    n_jobs : int, optional
+        Worker processes, shared by all the runs of all the points (see ``repeat``).
+    **grid : list
+        Config field name -> list of values, e.g. ``lr=[0.001, 0.01]``,
+        ``hidden=[(3,), (8,)]``. The last field varies fastest.
+
+    Returns
+    -------
+    SweepResult
+    """
+    runs = as_positive("runs", runs, numbers.Integral)
+    names = [f.name for f in dataclasses.fields(Config)]
+    for name, values in grid.items():
+        if name not in names:
+            raise ValueError(f"grid: expected Config fields ({', '.join(names)}), found {name!r}")
+        if not isinstance(values, (list, tuple, range)):
+            raise TypeError(f"{name}: expected a list of values, found {values!r}")
+        if len(values) == 0:
+            raise ValueError(f"{name}: expected a non-empty list of values, found {values!r}")
+    configs = [
+        config.replace(**dict(zip(grid, point))) for point in itertools.product(*grid.values())
+    ]
+    done = _run_all([(c, c.seed + r) for c in configs for r in range(runs)], n_jobs)
+    return SweepResult(
+        config,
+        params=[{name: getattr(c, name) for name in grid} for c in configs],
+        results=[_collect(c, done[i * runs : (i + 1) * runs]) for i, c in enumerate(configs)],
+    )
+
+
+def _collect(config, runs):
+    return RepeatResult(
+        config,
+        seeds=[r.seed for r in runs],
+        histories=[r.history for r in runs],
+        models=[r.model for r in runs],
+    )
+
+
+def _run_all(tasks, n_jobs):
+    """Return ``run(config, seed)`` for each ``(config, seed)`` in ``tasks``, in order."""
+    if n_jobs is None:
+        n_jobs = os.cpu_count() or 1
+    workers = min(as_positive("n_jobs", n_jobs, numbers.Integral), len(tasks))
+    if workers == 1:
+        return [run(config, seed) for config, seed in tasks]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(run, config, seed) for config, seed in tasks]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            # A failed or interrupted experiment should not go on to start its queued runs.
+            pool.shutdown(cancel_futures=True)
+            raise
