@@ -180,7 +180,7 @@ def reproduce(out, quick=False, data_dir=None, say=print):
                 title=f"hidden {list(config.hidden)}: {result.history.val_accuracy[-1]:.1%}",
             ),
             f"8-disc-{name}.png",
-            f"hidden {list(config.hidden)}",
+            f"{name} net",
         )
     report.text(
         "With 3 + 3 relu units the net can only cut the plane along a few lines, so the "
