@@ -141,7 +141,9 @@ def sgd_epoch(
             weights, biases, X[rows], y[rows], activation, sw
         )
         params = [*weights, *biases]
-        grads = [dW + weight_decay * W for W, dW in zip(weights, dWs)] + dbs
+        if weight_decay:
+            dWs = [dW + weight_decay * W for W, dW in zip(weights, dWs)]
+        grads = dWs + dbs
         for param, grad, velocity in zip(params, grads, [*velocities[0], *velocities[1]]):
             if momentum:
                 velocity *= momentum
