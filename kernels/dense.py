@@ -11,7 +11,7 @@ from .._checks import as_float_array, as_positive
 from ..names import activation_code
 from ._jit import kernel
 from .activations import _activate, _scale_by_derivative
-from .update import _as_row, _update_outer, _update_scaled
+from .update import _update_bias, _update_outer
 
 
 @kernel
@@ -83,7 +83,7 @@ def _dense_backward_sgd(W, b, VW, vb, a_in, delta, code_in, lr, mu, wd, delta_in
         for i in range(W.shape[0]):
             delta_in[i] = _row_dot(W, i, delta)
     _update_outer(W, VW, a_in, delta, lr, mu, wd)
-    _update_scaled(_as_row(b), _as_row(vb), _as_row(delta), dtype(1), lr, mu, dtype(0))
+    _update_bias(b, vb, delta, dtype(1), lr, mu)
     if propagate:
         _scale_by_derivative(delta_in, a_in, code_in)
 

@@ -11,7 +11,7 @@ import numpy as np
 from ..names import IDENTITY
 from ._jit import kernel
 from .dense import _dense_backward, _dense_forward
-from .softmax_xent import _softmax, _softmax_xent_backward, _softmax_xent_forward
+from .softmax_xent import _argmax, _softmax, _softmax_xent_backward, _softmax_xent_forward
 
 
 @kernel
@@ -37,7 +37,7 @@ def _output_delta(A, D, y, sw, i):
     if w != sw.dtype.type(1):
         for j in range(D[last].size):
             D[last][j] *= w
-    return loss * w, int(A[last].argmax() == y[i])
+    return loss * w, int(_argmax(A[last]) == y[i])
 
 
 @kernel
@@ -82,7 +82,7 @@ def _evaluate(Ws, bs, X, y, code, A, losses, hits):
     for i in range(X.shape[0]):
         _forward(Ws, bs, X[i], code, A)
         losses[i] = _softmax_xent_forward(A[last], y[i])
-        hits[i] = A[last].argmax() == y[i]
+        hits[i] = _argmax(A[last]) == y[i]
 
 
 def check_network(weights, biases):

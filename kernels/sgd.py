@@ -31,7 +31,7 @@ from .network import (
     layer_buffers,
     velocity_buffers,
 )
-from .update import _as_row, _update_scaled
+from .update import _update_bias, _update_scaled
 
 
 @kernel
@@ -65,7 +65,7 @@ def _sgd_step(Ws, bs, VWs, vbs, dWs, dbs, rows, lr, mu, wd):
     lr, mu, wd = dtype(lr), dtype(mu), dtype(wd)
     for l in range(len(Ws)):
         _update_scaled(Ws[l], VWs[l], dWs[l], scale, lr, mu, wd)
-        _update_scaled(_as_row(bs[l]), _as_row(vbs[l]), _as_row(dbs[l]), scale, lr, mu, dtype(0))
+        _update_bias(bs[l], vbs[l], dbs[l], scale, lr, mu)
 
 
 @kernel
