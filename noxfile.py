@@ -1,6 +1,7 @@
 """Developer tasks: ``nox -s tests``, ``nox -s lint``, ``nox -s install``, ``nox -s bench``."""
 
 import sys
+from pathlib import Path
 
 import nox
 
@@ -37,16 +38,17 @@ def lint(session):
 
 @nox.session(python=PYTHON)
 def bench(session):
-    """Run the benchmarks in bench/ (pytest-benchmark)."""
-    session.install(".[test]")
+    """Run the benchmarks in bench/ (pytest-benchmark) and write bench/RESULTS.md."""
+    session.install(".[test,peers]")
+    results = Path(session.create_tmp()) / "bench.json"
     session.run(
         "pytest",
         "bench",
-        "-p",
-        "no:randomly",
         "--benchmark-columns=min,mean,rounds",
+        f"--benchmark-json={results}",
         *session.posargs,
     )
+    session.run("python", "bench/report.py", str(results), "-o", "bench/RESULTS.md")
 
 
 @nox.session(python=PYTHON)
