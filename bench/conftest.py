@@ -5,23 +5,13 @@ import numpy as np
 import pytest
 
 import fastmlp
-
-MNIST_HELP = (
-    "MNIST files not found: set FASTMLP_DATA_DIR to a folder holding the four IDX files "
-    "(raw or .gz), or run `fastmlp data mnist` on a machine with internet access"
-)
+from fastmlp.datasets.mnist import MISSING_HELP, find_mnist_dir
 
 
-def find_mnist_dir():
+def find_shared_mnist():
     """Return the MNIST folder: $FASTMLP_DATA_DIR, else ../shared/data/mnist; None if absent."""
-    from fastmlp.datasets.mnist import FILES, find_file
-
-    candidates = [os.environ.get("FASTMLP_DATA_DIR")]
-    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")
-    for candidate in filter(None, candidates):
-        if all(find_file(Path(candidate), name) for name in FILES):
-            return Path(candidate)
-    return None
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    return find_mnist_dir(os.environ.get("FASTMLP_DATA_DIR"), shared)
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +24,9 @@ def synth():
 @pytest.fixture(scope="session")
 def mnist():
     """MNIST as ``(xtrain, ytrain, xtest, ytest)``: 60,000 and 10,000 float32 rows of 784."""
-    directory = find_mnist_dir()
+    directory = find_shared_mnist()
     if directory is None:
-        pytest.skip(MNIST_HELP)
+        pytest.skip(MISSING_HELP)
     (x, y), (xt, yt), _ = fastmlp.datasets.load_mnist(
         final=True, dtype="float32", data_dir=directory, download=False
     )

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from helpers import ACTIVATIONS, DTYPES
 
+from fastmlp.datasets.mnist import MISSING_HELP, find_mnist_dir
+
 
 @pytest.fixture
 def rng():
@@ -21,23 +23,17 @@ def activation(request):
     return request.param
 
 
-MNIST_HELP = (
-    "MNIST files not found: set FASTMLP_DATA_DIR to a folder holding the four IDX files "
-    "(raw or .gz), or run `fastmlp data mnist` on a machine with internet access"
-)
+#: Where the project keeps the real MNIST files, beside the checkout.
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 @pytest.fixture(scope="session")
 def mnist_dir():
     """The folder of the real MNIST files: $FASTMLP_DATA_DIR, else ../shared/data/mnist."""
-    from fastmlp.datasets.mnist import FILES, find_file
-
-    candidates = [os.environ.get("FASTMLP_DATA_DIR")]
-    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")
-    for candidate in filter(None, candidates):
-        if all(find_file(Path(candidate), name) for name in FILES):
-            return Path(candidate)
-    pytest.skip(MNIST_HELP)
+    directory = find_mnist_dir(os.environ.get("FASTMLP_DATA_DIR"), SHARED_MNIST)
+    if directory is None:
+        pytest.skip(MISSING_HELP)
+    return directory
 
 
 @pytest.fixture

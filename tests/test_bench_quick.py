@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from fastmlp.datasets.mnist import find_mnist_dir
+
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 # fastmlp + numpy benchmarks, which need no optional peer: tiny-per-sample (2),
@@ -20,14 +22,8 @@ QUICK_ARGS = ["--benchmark-disable"]
 
 
 def mnist_available():
-    from fastmlp.datasets.mnist import FILES, find_file
-
-    candidates = [os.environ.get("FASTMLP_DATA_DIR")]
-    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")
-    for candidate in filter(None, candidates):
-        if all(find_file(Path(candidate), name) for name in FILES):
-            return Path(candidate)
-    return None
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    return find_mnist_dir(os.environ.get("FASTMLP_DATA_DIR"), shared)
 
 
 def load_report():

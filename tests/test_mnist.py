@@ -239,3 +239,11 @@ def test_real_files_copied_raw_also_verify(mnist_dir, tmp_path):
     for path in mnist_dir.glob("*images*.gz"):
         shutil.copy(path, raw / path.name)
     assert len(fetch_mnist(raw, download=False)) == 4
+
+
+def test_find_mnist_dir_takes_the_first_complete_folder(tmp_path, fake_mnist):
+    partial, complete = tmp_path / "partial", tmp_path / "complete"
+    write_files(partial, dict(list(fake_mnist.items())[:2]))
+    write_files(complete, fake_mnist)
+    assert mnist.find_mnist_dir(None, partial, complete) == complete
+    assert mnist.find_mnist_dir(partial, tmp_path / "missing") is None

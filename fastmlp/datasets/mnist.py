@@ -85,6 +85,25 @@ def find_file(directory, name):
     return None
 
 
+def find_mnist_dir(*candidates):
+    """Return the first folder of ``candidates`` that holds all four files (None entries skipped).
+
+    Returns None when none does. Useful to prefer, say, ``$FASTMLP_DATA_DIR``
+    and then a shared folder, before falling back to downloading.
+    """
+    for candidate in candidates:
+        if candidate and all(find_file(Path(candidate), name) for name in FILES):
+            return Path(candidate)
+    return None
+
+
+#: What to do when the files are not there (used by test and benchmark skips).
+MISSING_HELP = (
+    "MNIST files not found: set FASTMLP_DATA_DIR to a folder holding the four IDX files "
+    "(raw or .gz), or run `fastmlp data mnist` on a machine with internet access"
+)
+
+
 def _check_digest(name, path, *chunks):
     """Raise DatasetError unless the bytes in ``chunks`` hash to the pinned digest of ``name``."""
     expected = FILES[name][1]
