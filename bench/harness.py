@@ -105,17 +105,12 @@ def blas_threads():
     return max(counts) if counts else None
 
 
-def fastmlp_threads():
-    """Return the threads the kernels use: 1 unless some kernel is compiled ``parallel``."""
-    from fastmlp.kernels import network, sgd
+def fastmlp_threads(workload, batch_size):
+    """Return the threads the kernels use on ``workload`` (see ``fastmlp.config``)."""
+    from fastmlp.config import PARALLEL_MIN_BATCH, PARALLEL_MIN_ROWS
 
-    parallel = any(
-        getattr(obj, "targetoptions", {}).get("parallel")
-        for module in (sgd, network)
-        for obj in vars(module).values()
-        if isinstance(obj, numba.core.registry.CPUDispatcher)
-    )
-    return numba.get_num_threads() if parallel else 1
+    threshold = PARALLEL_MIN_ROWS if workload == "mnist-inference" else PARALLEL_MIN_BATCH
+    return numba.get_num_threads() if batch_size >= threshold else 1
 
 
 def new_model(sizes):
@@ -360,10 +355,10 @@ def torch_threads(implementation):
         torch.set_num_threads(before)
 
 
-def threads_of(implementation):
+def threads_of(implementation, workload, batch_size):
     """Return the threads ``implementation`` computes on (None: BLAS default, not known)."""
     if implementation == "fastmlp":
-        return fastmlp_threads()
+        return fastmlp_threads(workload, batch_size)
     if implementation == "python":
         return 1
     if implementation.startswith("torch"):
@@ -407,7 +402,7 @@ def measure(benchmark, make, X, y, *, workload, implementation, batch_size, size
         implementation=implementation,
         dtype=DTYPE,
         batch_size=batch_size,
-        threads=threads_of(implementation),
+        threads=threads_of(implementation, workload, batch_size),
         samples=samples,
         sizes=list(sizes),
         rounds=rounds,

@@ -19,9 +19,21 @@ DEFAULT_DTYPE = "float32"
 #: no ``afn`` (approximate exp/log would loosen the float64 twin tests).
 #: ``reassoc`` lets LLVM vectorise reductions; ``contract`` allows FMA.
 FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
+#: The flags for code whose accuracy rests on the order of its operations,
+#: such as the float32 exp's two-part ln 2 (kernels.activations): with
+#: ``reassoc`` LLVM may fold the parts back together (4.5 ulp instead of 1.2).
+FASTMATH_ORDERED = FASTMATH - {"reassoc"}
 #: Division by zero yields inf/nan like numpy instead of raising: no checks
 #: in inner loops, and non-finite values surface in the loss.
 ERROR_MODEL = "numpy"
+
+#: Batches of at least this many rows run the parallel build of the SGD
+#: kernel when Numba has more than one thread. Measured on 2 cores with
+#: MNIST 784-300-10: smaller batches lose more to starting threads than
+#: they gain.
+PARALLEL_MIN_BATCH = 16
+#: Rows from which inference (predict_proba, evaluate) runs on threads.
+PARALLEL_MIN_ROWS = 512
 
 #: Relative tolerances for comparing a kernel with its numpy twin.
 RTOL = {"float64": 1e-10, "float32": 1e-4}

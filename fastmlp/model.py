@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from ._checks import as_dtype, as_float_array, as_labels
-from .kernels.network import _evaluate, _predict_proba, layer_buffers
+from .kernels.network import infer
 from .names import RELU, activation_code
 
 
@@ -125,8 +125,7 @@ class MLP:
         """Return the class probabilities, shape ``(n, n_classes)``, for the rows of ``X``."""
         X = self.check_X(X)
         P = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
-        A, _ = layer_buffers(self.weights)
-        _predict_proba(self.weights, self.biases, X, self._code, A, P)
+        infer("predict_proba", self.weights, self.biases, X, self._code, P)
         return P
 
     def predict(self, X):
@@ -139,8 +138,7 @@ class MLP:
         y = self.check_y(y, X.shape[0])
         losses = np.empty(X.shape[0], dtype=np.float64)
         hits = np.empty(X.shape[0], dtype=np.bool_)
-        A, _ = layer_buffers(self.weights)
-        _evaluate(self.weights, self.biases, X, y, self._code, A, losses, hits)
+        infer("evaluate", self.weights, self.biases, X, self._code, y, losses, hits)
         return losses, hits
 
     def loss(self, X, y):

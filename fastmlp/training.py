@@ -15,13 +15,8 @@ import numpy as np
 from . import reference
 from ._checks import as_momentum, as_positive, as_sample_weight, as_weight_decay
 from .history import History
-from .kernels.network import (
-    _accumulate_gradients,
-    gradient_buffers,
-    layer_buffers,
-    velocity_buffers,
-)
-from .kernels.sgd import _sgd_epoch_minibatch, _sgd_epoch_per_sample
+from .kernels.network import GRADIENT_ROWS, Layout, _accumulate_gradients, buffers
+from .kernels.sgd import SGD
 from .schedules import as_schedule
 
 BACKENDS = ("numba", "numpy")
@@ -70,27 +65,10 @@ class _NumbaRunner:
     def __init__(self, model, batch_size, momentum, weight_decay):
         self.model, self.batch_size = model, batch_size
         self.mu, self.wd = momentum, weight_decay
-        self.A, self.D = layer_buffers(model.weights)
-        self.dWs, self.dbs = gradient_buffers(model.weights)
-        self.VWs, self.vbs = velocity_buffers(model.weights, momentum)
+        self.sgd = SGD(model.weights, model.biases, batch_size, momentum, weight_decay)
 
     def run(self, X, y, sw, order, lr, step_loss, step_correct):
-        m = self.model
-        common = (m.weights, m.biases, self.VWs, self.vbs, X, y, sw, order, m._code, lr, self.mu)
-        if self.batch_size == 1:
-            _sgd_epoch_per_sample(*common, self.wd, self.A, self.D, step_loss, step_correct)
-        else:
-            _sgd_epoch_minibatch(
-                *common,
-                self.wd,
-                self.batch_size,
-                self.A,
-                self.D,
-                self.dWs,
-                self.dbs,
-                step_loss,
-                step_correct,
-            )
+        self.sgd.run(X, y, sw, order, self.model._code, lr, step_loss, step_correct)
 
     def evaluate(self, X, y):
         losses, hits = self.model.evaluate(X, y)
@@ -388,12 +366,30 @@ def gradients(model, X, y, *, backend="numba"):
     if _check_backend(backend) == "numpy":
         _, dWs, dbs = reference.mean_gradients(model.weights, model.biases, X, y, model.activation)
         return list(dWs), list(dbs)
-    A, D = layer_buffers(model.weights)
-    dWs, dbs = gradient_buffers(model.weights)
-    rows = np.arange(X.shape[0])
+    layout = Layout(model.weights)
+    Gs, gbs = layout.gradient_buffers()
+    rows = min(X.shape[0], GRADIENT_ROWS)
+    A, D = buffers(model.weights, rows)
+    losses, hits = np.empty(rows), np.empty(rows, dtype=np.int64)
     ones = np.ones(X.shape[0], dtype=model.dtype)
-    _accumulate_gradients(
-        model.weights, model.biases, X, y, ones, rows, model._code, A, D, dWs, dbs
-    )
+    with layout as L:
+        for start in range(0, X.shape[0], rows):
+            chunk = np.arange(start, min(start + rows, X.shape[0]))
+            _accumulate_gradients(
+                L.Ms,
+                L.transposed,
+                model.biases,
+                X,
+                y,
+                ones,
+                chunk,
+                model._code,
+                A,
+                D,
+                Gs,
+                gbs,
+                losses,
+                hits,
+            )
     n = model.dtype.type(X.shape[0])
-    return [dW / n for dW in dWs], [db / n for db in dbs]
+    return [layout.to_model(G, l) / n for l, G in enumerate(Gs)], [gb / n for gb in gbs]

@@ -4,13 +4,23 @@ Numba's own ``cache=True`` writes next to the source file, which for an
 installed wheel means site-packages. fastmlp's kernels instead cache into
 ``fastmlp.config.cache_dir()``; when that directory cannot be created or
 written, the kernel still works and is compiled in memory each process.
+
+Numba checks a cached kernel only against its own source file, not against
+the helpers it inlines from other files, so a change to ``dense.py`` would
+leave stale machine code for ``sgd.py``'s kernels. The cache therefore
+lives in a subdirectory named by a digest of every source the kernels
+depend on: change any of them and the kernels compile afresh.
 """
 
+import hashlib
 import os
+import types
+from pathlib import Path
 
 import numba
 from numba.core import caching
 
+from .. import config, names
 from ..config import ERROR_MODEL, FASTMATH, cache_dir
 
 # Numba renamed its cache classes in 0.66 (dropped the leading underscore).
@@ -20,12 +30,28 @@ _UserProvidedLocator = (
 _CacheImplBase = caching.CompileResultCacheImpl
 
 
+def source_digest(paths):
+    """Return a short hex digest of the names and contents of the files ``paths``."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(p) for p in paths):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+#: The kernels' sources and the modules whose constants they compile in.
+SOURCES_DIGEST = source_digest(
+    [*Path(__file__).resolve().parent.glob("*.py"), config.__file__, names.__file__]
+)
+
+
 class _KernelCacheLocator(_UserProvidedLocator):
     """Locate a kernel's cache under fastmlp's cache directory, never beside its source."""
 
     def __init__(self, py_func, py_file):
         super().__init__(py_func, py_file)
-        self._cache_path = os.path.join(str(cache_dir()), self.get_suitable_cache_subpath(py_file))
+        self._cache_path = os.path.join(
+            str(cache_dir()), SOURCES_DIGEST, self.get_suitable_cache_subpath(py_file)
+        )
 
     @classmethod
     def from_function(cls, py_func, py_file):
@@ -43,7 +69,7 @@ class _KernelCache(caching.FunctionCache):
     _impl_class = _KernelCacheImpl
 
 
-def kernel(func=None, *, inline=False):
+def kernel(func=None, *, inline=False, parallel=False):
     """Compile ``func`` with Numba in nopython mode, cached on disk where possible.
 
     Parameters
@@ -55,6 +81,10 @@ def kernel(func=None, *, inline=False):
         called once per row: a call between compiled functions passes every
         array as a struct and updates its reference count, which costs more
         than a short row loop (10x for a 784x300 weight update).
+    parallel : bool
+        Compile with ``parallel=True`` (``numba.prange`` loops run on threads)
+        a twin of ``func`` named ``<name>_parallel``, so that it and a serial
+        build of the same function keep separate cache files.
 
     Returns
     -------
@@ -62,16 +92,26 @@ def kernel(func=None, *, inline=False):
         The dispatcher; ``dispatcher.stats.cache_hits`` shows cache use.
     """
     if func is None:
-        return lambda f: kernel(f, inline=inline)
+        return lambda f: kernel(f, inline=inline, parallel=parallel)
     options = {"fastmath": set(FASTMATH), "error_model": ERROR_MODEL}
     if inline:
         options["inline"] = "always"
+    if parallel:
+        options["parallel"] = True
+        func = _renamed(func, func.__name__ + "_parallel")
     dispatcher = numba.njit(**options)(func)
     try:
         dispatcher._cache = _KernelCache(func)
     except RuntimeError:
         pass  # no writable cache directory: compile in memory, as cache=False would
     return dispatcher
+
+
+def _renamed(func, name):
+    twin = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__)
+    twin.__qualname__ = name  # kernels are module-level functions
+    twin.__module__, twin.__doc__ = func.__module__, func.__doc__
+    return twin
 
 
 def is_cached(dispatcher):

@@ -1,8 +1,10 @@
-"""Dense layers: fused affine + activation forward, and backward through the activation.
+"""Dense layers, one sample at a time: fused affine + activation forward, delta backward.
 
-Weights are stored ``W[i, j]`` with a row per input unit, so the forward pass
-and the weight update walk one contiguous row per input and can skip inputs
-that are zero (most MNIST pixels) without changing the result.
+The model stores ``W[i, j]`` with a row per input unit. The kernels take a
+layer's matrix ``M`` as either ``W`` or, when ``transposed``, ``W.T`` (a row
+per output unit; see ``kernels.network.Layout``): every inner loop then runs
+along a contiguous row, and with ``W`` the forward pass skips zero inputs
+(most MNIST pixels) without changing the result.
 """
 
 import numpy as np
@@ -11,21 +13,39 @@ from .._checks import as_float_array, as_positive
 from ..names import activation_code
 from ._jit import kernel
 from .activations import _activate, _scale_by_derivative
-from .update import _update_bias, _update_outer
+from .update import _add_outer_rows, _update_bias, _update_rows
 
 
-@kernel
-def _dense_forward(W, b, x, code, a):
-    """Write ``act(x @ W + b)`` for one sample into ``a``."""
-    n_in, n_out = W.shape
-    zero = W.dtype.type(0)
-    for j in range(n_out):
+@kernel(inline=True)
+def _vec_mat(v, M, out):
+    """Add ``v @ M`` to ``out``: an axpy per contiguous row of ``M``, skipping zero ``v[i]``."""
+    zero = M.dtype.type(0)
+    for i in range(M.shape[0]):
+        v_i = v[i]
+        if v_i != zero:
+            for j in range(M.shape[1]):
+                out[j] += v_i * M[i, j]
+
+
+@kernel(inline=True)
+def _mat_vec(M, v, out):
+    """Add ``M @ v`` to ``out``: a dot product along each contiguous row of ``M``."""
+    for i in range(M.shape[0]):
+        s = M.dtype.type(0)
+        for j in range(M.shape[1]):
+            s += M[i, j] * v[j]
+        out[i] += s
+
+
+@kernel(inline=True)
+def _dense_forward(M, transposed, b, a_in, code, a):
+    """Write ``act(a_in @ W + b)`` for one sample into ``a`` (``M`` is ``W`` or ``W.T``)."""
+    for j in range(a.size):
         a[j] = b[j]
-    for i in range(n_in):
-        x_i = x[i]
-        if x_i != zero:
-            for j in range(n_out):
-                a[j] += x_i * W[i, j]
+    if transposed:
+        _mat_vec(M, a_in, a)
+    else:
+        _vec_mat(a_in, M, a)
     _activate(a, code)
 
 
@@ -33,59 +53,22 @@ def _dense_forward(W, b, x, code, a):
 def _dense_forward_batch(W, b, X, code, A):
     """Write ``act(X @ W + b)`` for a batch of rows into ``A``."""
     for r in range(X.shape[0]):
-        _dense_forward(W, b, X[r], code, A[r])
+        _dense_forward(W, False, b, X[r], code, A[r])
 
 
 @kernel(inline=True)
-def _row_dot(W, i, v):
-    """Return ``W[i] @ v``: row ``i`` of ``W`` is contiguous."""
-    s = W.dtype.type(0)
-    for j in range(v.size):
-        s += W[i, j] * v[j]
-    return s
+def _dense_propagate(M, transposed, delta, a_in, code_in, delta_in):
+    """Write dL/dz of the layer below, ``(W @ delta) * act'(a_in)``, into ``delta_in``.
 
-
-@kernel
-def _dense_backward(W, a_in, delta, code_in, dW, db, delta_in, propagate):
-    """Accumulate one sample's gradient into ``dW``, ``db``; optionally propagate ``delta``.
-
-    ``delta`` is dL/dz of this layer. With ``propagate``, ``delta_in`` receives
-    dL/dz of the layer below, ``(W @ delta) * act'(a_in)``; the input layer
-    needs no delta, so it passes ``propagate=False``.
+    ``M`` as for ``_dense_forward``; ``code_in`` is the activation that produced ``a_in``.
     """
-    n_in, n_out = W.shape
-    zero = W.dtype.type(0)
-    for i in range(n_in):
-        if propagate:
-            delta_in[i] = _row_dot(W, i, delta)
-        a_i = a_in[i]
-        if a_i != zero:
-            for j in range(n_out):
-                dW[i, j] += a_i * delta[j]
-    for j in range(n_out):
-        db[j] += delta[j]
-    if propagate:
-        _scale_by_derivative(delta_in, a_in, code_in)
-
-
-@kernel
-def _dense_backward_sgd(W, b, VW, vb, a_in, delta, code_in, lr, mu, wd, delta_in, propagate):
-    """Per-sample SGD through one layer: propagate ``delta`` with the old ``W``, then update.
-
-    The update is that of ``kernels.update`` for the gradient ``outer(a_in, delta)``
-    (weight decay ``wd`` on weights only, momentum ``mu`` with velocities ``VW``,
-    ``vb``). ``delta_in`` is computed before ``W`` changes, so the result equals
-    backward-then-update.
-    """
-    dtype = W.dtype.type
-    lr, mu, wd = dtype(lr), dtype(mu), dtype(wd)
-    if propagate:
-        for i in range(W.shape[0]):
-            delta_in[i] = _row_dot(W, i, delta)
-    _update_outer(W, VW, a_in, delta, lr, mu, wd)
-    _update_bias(b, vb, delta, dtype(1), lr, mu)
-    if propagate:
-        _scale_by_derivative(delta_in, a_in, code_in)
+    for i in range(delta_in.size):
+        delta_in[i] = 0
+    if transposed:
+        _vec_mat(delta, M, delta_in)
+    else:
+        _mat_vec(M, delta, delta_in)
+    _scale_by_derivative(delta_in, a_in, code_in)
 
 
 def _layer_arrays(W, b):
@@ -121,7 +104,7 @@ def dense_forward(W, b, x, activation="sigmoid"):
     x = as_float_array("x", x, W.dtype, ndim, shape=(*(None,) * (ndim - 1), W.shape[0]))
     out = np.empty((*x.shape[:-1], W.shape[1]), dtype=W.dtype)
     if x.ndim == 1:
-        _dense_forward(W, b, x, code, out)
+        _dense_forward(W, False, b, x, code, out)
     else:
         _dense_forward_batch(W, b, x, code, out)
     return out
@@ -155,9 +138,10 @@ def dense_backward(W, a_in, delta, activation_in="sigmoid"):
     delta = as_float_array("delta", delta, W.dtype, 1, shape=W.shape[1:])
     code = activation_code(activation_in, allow_identity=True)
     dW = np.zeros_like(W)
-    db = np.zeros(W.shape[1], dtype=W.dtype)
     delta_in = np.empty(W.shape[0], dtype=W.dtype)
-    _dense_backward(W, a_in, delta, code, dW, db, delta_in, True)
+    _add_outer_rows(dW, a_in[None], delta[None], 0, W.shape[0], W.dtype.type(1))
+    _dense_propagate(W, False, delta, a_in, code, delta_in)
+    db = delta.copy()
     return dW, db, delta_in
 
 
@@ -180,7 +164,10 @@ def dense_backward_sgd(W, b, a_in, delta, activation_in="sigmoid", lr=0.01):
     code = activation_code(activation_in, allow_identity=True)
     lr = as_positive("lr", lr)
     delta_in = np.empty(W.shape[0], dtype=W.dtype)
-    # Plain SGD never reads the velocities: empty placeholders of the right type.
-    VW, vb = np.empty((0, W.shape[1]), W.dtype), np.empty(0, W.dtype)
-    _dense_backward_sgd(W, b, VW, vb, a_in, delta, code, lr, 0.0, 0.0, delta_in, True)
+    _dense_propagate(W, False, delta, a_in, code, delta_in)
+    # Plain SGD reads no velocities or gradient buffer: empty placeholders of the right type.
+    empty, one, zero = np.empty((0, W.shape[1]), W.dtype), W.dtype.type(1), W.dtype.type(0)
+    lr = W.dtype.type(lr)
+    _update_rows(W, empty, empty, a_in[None], delta[None], 0, W.shape[0], one, lr, zero, zero)
+    _update_bias(b, empty.ravel(), delta[None], one, lr, zero)
     return delta_in

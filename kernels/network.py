@@ -1,88 +1,152 @@
-"""A whole network, one sample at a time: forward, backward, loss and probabilities.
+"""A whole network over a batch of rows: forward, output deltas, back-propagation, inference.
 
-A network is a tuple of weight matrices ``Ws`` and a tuple of bias vectors
-``bs`` (views into the model's one parameter buffer). ``A[l]`` holds the
-output of layer ``l`` (the last one holds the logits) and ``D[l]`` its
-delta, dL/dz; the caller allocates both once and they are reused.
+The kernels see a network as a tuple of layer matrices ``Ms`` (each layer's
+``W``, or ``W.T`` where ``transposed[l]``; see ``Layout``) and a tuple of
+bias vectors ``bs``. Activations and deltas live in per-layer buffers with
+a row per sample: ``A[0]`` holds the inputs, ``A[l + 1]`` the output of
+layer ``l`` (the last one holds the logits) and ``D[l + 1]`` its delta,
+dL/dz (``D[0]`` is unused). The caller allocates them once; a kernel that
+works on row ``r`` touches only row ``r``, so threads can share them.
 """
 
+import numba
 import numpy as np
 
+from ..config import PARALLEL_MIN_ROWS
 from ..names import IDENTITY
 from ._jit import kernel
-from .dense import _dense_backward, _dense_forward
+from .dense import _dense_forward, _dense_propagate
 from .softmax_xent import _argmax, _softmax, _softmax_xent_backward, _softmax_xent_forward
+from .update import _add_outer_rows
+
+#: Rows of activation buffers for ``gradients``: it walks its rows in chunks
+#: of this size, so memory does not grow with the data.
+GRADIENT_ROWS = 256
 
 
-@kernel
-def _forward(Ws, bs, x, code, A):
-    """Propagate one sample ``x``; hidden layers use ``code``, the last layer none."""
-    last = len(Ws) - 1
+@kernel(inline=True)
+def _chunk(n, chunks, c):
+    """Return the bounds ``(start, stop)`` of part ``c`` of ``range(n)`` cut into ``chunks``."""
+    return c * n // chunks, (c + 1) * n // chunks
+
+
+@kernel(inline=True)
+def _forward(Ms, transposed, bs, x, code, A, r):
+    """Propagate one sample ``x`` into row ``r`` of ``A``; the last layer has no activation."""
+    last = len(Ms) - 1
     a_in = x
     for l in range(last + 1):
-        _dense_forward(Ws[l], bs[l], a_in, code if l < last else IDENTITY, A[l])
-        a_in = A[l]
+        a = A[l + 1][r]
+        _dense_forward(Ms[l], transposed[l], bs[l], a_in, code if l < last else IDENTITY, a)
+        a_in = a
 
 
-@kernel
-def _output_delta(A, D, y, sw, i):
-    """Write the output delta of row ``i``, weighted by ``sw[i]``; return ``(loss, correct)``.
+@kernel(inline=True)
+def _output_delta(z, delta, t, w):
+    """Write ``w * (softmax(z) - onehot(t))`` into ``delta``; return ``(w * loss, correct)``.
 
-    The loss is ``sw[i]`` times the row's cross-entropy; ``correct`` is 1 when
-    the row's prediction (before any update) equals its label.
+    ``correct`` is 1 when the prediction (before any update) is ``t``.
     """
-    last = len(A) - 1
-    w = sw[i]
-    loss = _softmax_xent_backward(A[last], y[i], D[last])
-    if w != sw.dtype.type(1):
-        for j in range(D[last].size):
-            D[last][j] *= w
-    return loss * w, int(_argmax(A[last]) == y[i])
+    loss = _softmax_xent_backward(z, t, delta)
+    if w != z.dtype.type(1):
+        for j in range(delta.size):
+            delta[j] *= w
+    return loss * w, int(_argmax(z) == t)
 
 
-@kernel
-def _accumulate_gradients(Ws, bs, X, y, sw, rows, code, A, D, dWs, dbs):
-    """Set ``dWs``, ``dbs`` to the summed gradient over ``X[rows]``.
+@kernel(inline=True)
+def _forward_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1):
+    """Batch rows ``r0:r1``: copy ``X[rows[r]]`` into ``A[0][r]``, forward, output delta.
 
-    Rows are weighted by ``sw``. Returns ``(loss_sum, correct)``: the summed
-    weighted loss (float64 whatever the parameters' dtype) and the count of
-    rows predicted right before the step.
+    Each row's weighted loss goes to ``losses[r]`` and its hit to ``hits[r]``.
     """
-    last = len(Ws) - 1
-    for l in range(last + 1):
-        dWs[l][:] = 0
-        dbs[l][:] = 0
-    total = 0.0
-    correct = 0
-    for i in rows:
-        x = X[i]
-        _forward(Ws, bs, x, code, A)
-        loss, hit = _output_delta(A, D, y, sw, i)
-        total += loss
-        correct += hit
-        for l in range(last, 0, -1):
-            _dense_backward(Ws[l], A[l - 1], D[l], code, dWs[l], dbs[l], D[l - 1], True)
-        _dense_backward(Ws[0], x, D[0], code, dWs[0], dbs[0], D[0], False)
-    return total, correct
+    last = len(Ms)
+    for r in range(r0, r1):
+        i = rows[r]
+        x = A[0][r]
+        for j in range(x.size):
+            x[j] = X[i, j]
+        _forward(Ms, transposed, bs, x, code, A, r)
+        losses[r], hits[r] = _output_delta(A[last][r], D[last][r], y[i], sw[i])
+
+
+@kernel(inline=True)
+def _propagate_rows(M, transposed, D_out, A_in, code, D_in, r0, r1):
+    """Back-propagate rows ``r0:r1`` of ``D_out`` through one layer into ``D_in``."""
+    for r in range(r0, r1):
+        _dense_propagate(M, transposed, D_out[r], A_in[r], code, D_in[r])
 
 
 @kernel
-def _predict_proba(Ws, bs, X, code, A, P):
-    """Write the class probabilities of every row of ``X`` into ``P``."""
-    last = len(Ws) - 1
-    for i in range(X.shape[0]):
-        _forward(Ws, bs, X[i], code, A)
-        _softmax(A[last], P[i])
+def _accumulate_gradients(Ms, transposed, bs, X, y, sw, rows, code, A, D, Gs, gbs, losses, hits):
+    """Add the summed gradient over ``X[rows]`` to ``Gs`` (shaped like ``Ms``) and ``gbs``.
+
+    Buffers ``A``, ``D``, ``losses``, ``hits`` need ``len(rows)`` rows.
+    """
+    n = rows.size
+    _forward_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, 0, n)
+    for l in range(len(Ms) - 1, -1, -1):
+        A_in, D_out = A[l][:n], D[l + 1][:n]
+        if l > 0:
+            _propagate_rows(Ms[l], transposed[l], D_out, A_in, code, D[l], 0, n)
+        U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
+        _add_outer_rows(Gs[l], U, Z, 0, Gs[l].shape[0], Gs[l].dtype.type(1))
+        for r in range(n):
+            gbs[l][:] += D_out[r]
 
 
 @kernel
-def _evaluate(Ws, bs, X, y, code, A, losses, hits):
-    """Per row of ``X``: its loss into ``losses`` (float64), whether it is right into ``hits``."""
-    last = len(Ws) - 1
-    for i in range(X.shape[0]):
-        _forward(Ws, bs, X[i], code, A)
-        losses[i] = _softmax_xent_forward(A[last], y[i])
-        hits[i] = _argmax(A[last]) == y[i]
+def _predict_proba(Ms, transposed, bs, X, code, chunks, A, P):
+    """Write the class probabilities of every row of ``X`` into ``P``.
+
+    ``chunks`` parts of the rows run in turn (or on threads, in the parallel
+    build), part ``c`` in row ``c`` of the buffers ``A``.
+    """
+    last = len(Ms)
+    for c in numba.prange(chunks):
+        r0, r1 = _chunk(X.shape[0], chunks, c)
+        for i in range(r0, r1):
+            _forward(Ms, transposed, bs, X[i], code, A, c)
+            _softmax(A[last][c], P[i])
+
+
+@kernel
+def _evaluate(Ms, transposed, bs, X, code, chunks, A, y, losses, hits):
+    """Per row of ``X``: its loss into ``losses`` (float64), whether it is right into ``hits``.
+
+    Rows are split into ``chunks`` parts as in ``_predict_proba``.
+    """
+    last = len(Ms)
+    for c in numba.prange(chunks):
+        r0, r1 = _chunk(X.shape[0], chunks, c)
+        for i in range(r0, r1):
+            _forward(Ms, transposed, bs, X[i], code, A, c)
+            losses[i] = _softmax_xent_forward(A[last][c], y[i])
+            hits[i] = _argmax(A[last][c]) == y[i]
+
+
+_predict_proba_parallel = kernel(_predict_proba.py_func, parallel=True)
+_evaluate_parallel = kernel(_evaluate.py_func, parallel=True)
+_INFERENCE = {
+    "predict_proba": (_predict_proba, _predict_proba_parallel),
+    "evaluate": (_evaluate, _evaluate_parallel),
+}
+
+
+def infer(task, weights, biases, X, code, *outputs):
+    """Run inference kernel ``task`` over the rows of ``X``, writing into ``outputs``.
+
+    ``task`` is "predict_proba" (``outputs = (P,)``) or "evaluate" (``outputs
+    = (y, losses, hits)``); all arrays must be checked already. From
+    ``config.PARALLEL_MIN_ROWS`` rows on, the rows are split between Numba's
+    threads.
+    """
+    chunks = numba.get_num_threads() if X.shape[0] >= PARALLEL_MIN_ROWS else 1
+    serial, parallel = _INFERENCE[task]
+    A, _ = buffers(weights, chunks)
+    with Layout(weights) as L:
+        run = parallel if chunks > 1 else serial
+        run(L.Ms, L.transposed, biases, X, code, chunks, A, *outputs)
 
 
 def check_network(weights, biases):
@@ -120,23 +184,74 @@ def check_network(weights, biases):
     return weights, biases
 
 
-def layer_buffers(weights):
-    """Return ``(A, D)``: per-layer output and delta buffers for one sample."""
-    A = tuple(np.zeros(W.shape[1], dtype=W.dtype) for W in weights)
-    D = tuple(np.zeros(W.shape[1], dtype=W.dtype) for W in weights)
+class Layout:
+    """The kernels' working copy of a network's weight matrices (and momentum velocities).
+
+    A layer after the first whose output is narrower than its input (such as
+    the 300 -> 10 output layer on MNIST) is kept transposed, ``W.T``: its
+    forward pass is then a few long dot products and its update a few long
+    rows instead of hundreds of rows of ten. The first layer keeps ``W``, so
+    zero inputs are skipped. Use as a context manager around kernel calls:
+    entering copies transposed layers in, leaving copies them back.
+
+    Parameters
+    ----------
+    weights : tuple of numpy.ndarray
+        The model's weights (checked by ``check_network``).
+    velocities : tuple of numpy.ndarray or None
+        Momentum velocities shaped like ``weights``, or None without momentum.
+    """
+
+    def __init__(self, weights, velocities=None):
+        self.transposed = np.array(
+            [l > 0 and W.shape[1] < W.shape[0] for l, W in enumerate(weights)], dtype=np.bool_
+        )
+        self._pairs = []
+        self.Ms = self._working(weights)
+        if velocities is None:
+            self.VMs = tuple(np.empty((0, W.shape[1]), W.dtype) for W in weights)
+        else:
+            self.VMs = self._working(velocities)
+
+    def _working(self, arrays):
+        working = []
+        for W, t in zip(arrays, self.transposed):
+            if t:
+                working.append(np.empty(W.shape[::-1], W.dtype))
+                self._pairs.append((W, working[-1]))
+            else:
+                working.append(W)
+        return tuple(working)
+
+    def gradient_buffers(self, needed=True):
+        """Return ``(Gs, gbs)``: zeroed gradient buffers shaped like ``Ms`` and the biases.
+
+        With ``needed=False``, empty placeholders (plain SGD needs no buffers).
+        """
+        rows = (lambda M: M.shape[0]) if needed else (lambda M: 0)
+        Gs = tuple(np.zeros((rows(M), M.shape[1]), M.dtype) for M in self.Ms)
+        widths = [M.shape[0] if t else M.shape[1] for M, t in zip(self.Ms, self.transposed)]
+        gbs = tuple(np.zeros(w if needed else 0, M.dtype) for w, M in zip(widths, self.Ms))
+        return Gs, gbs
+
+    def to_model(self, G, l):
+        """Return layer ``l``'s array ``G`` (shaped like ``Ms[l]``) in the model's orientation."""
+        return G.T.copy() if self.transposed[l] else G
+
+    def __enter__(self):
+        for W, M in self._pairs:
+            M[...] = W.T
+        return self
+
+    def __exit__(self, *exc):
+        for W, M in self._pairs:
+            W[...] = M.T
+
+
+def buffers(weights, rows):
+    """Return ``(A, D)``: activation and delta buffers with ``rows`` rows per layer."""
+    dtype = weights[0].dtype
+    outputs = tuple(np.zeros((rows, W.shape[1]), dtype) for W in weights)
+    A = (np.zeros((rows, weights[0].shape[0]), dtype), *outputs)
+    D = (np.zeros((rows, 0), dtype), *(np.zeros_like(a) for a in outputs))
     return A, D
-
-
-def gradient_buffers(weights):
-    """Return ``(dWs, dbs)``: zeroed arrays shaped like the weights and biases."""
-    return tuple(np.zeros_like(W) for W in weights), tuple(
-        np.zeros(W.shape[1], dtype=W.dtype) for W in weights
-    )
-
-
-def velocity_buffers(weights, momentum):
-    """Return ``(VWs, vbs)``: zeroed momentum velocities, or empty placeholders without momentum."""
-    rows = (lambda W: W.shape[0]) if momentum else (lambda W: 0)
-    VWs = tuple(np.zeros((rows(W), W.shape[1]), dtype=W.dtype) for W in weights)
-    vbs = tuple(np.zeros(W.shape[1] if momentum else 0, dtype=W.dtype) for W in weights)
-    return VWs, vbs

@@ -8,6 +8,7 @@ a float64 array.
 
 import numbers
 
+import numba
 import numpy as np
 
 from .._checks import (
@@ -19,91 +20,165 @@ from .._checks import (
     as_sample_weight,
     as_weight_decay,
 )
+from ..config import PARALLEL_MIN_BATCH
 from ..names import activation_code
 from ._jit import kernel
-from .dense import _dense_backward_sgd
-from .network import (
-    _accumulate_gradients,
-    _forward,
-    _output_delta,
-    check_network,
-    gradient_buffers,
-    layer_buffers,
-    velocity_buffers,
-)
-from .update import _update_bias, _update_scaled
+from .network import Layout, _chunk, _forward_rows, _propagate_rows, buffers, check_network
+from .update import _update_bias, _update_rows
 
 
 @kernel
-def _sgd_epoch_per_sample(
-    Ws, bs, VWs, vbs, X, y, sw, order, code, lr, mu, wd, A, D, step_loss, step_correct
-):
-    """Per-sample SGD over ``X[order]``, updating ``Ws``, ``bs`` (and velocities) in place.
-
-    ``sw`` weights each row's loss; ``mu`` is the momentum and ``wd`` the L2
-    weight decay (see ``kernels.update``); with ``mu = 0`` the velocity
-    tuples may hold empty arrays.
-    """
-    last = len(Ws) - 1
-    for s in range(order.size):
-        i = order[s]
-        x = X[i]
-        _forward(Ws, bs, x, code, A)
-        step_loss[s], step_correct[s] = _output_delta(A, D, y, sw, i)
-        for l in range(last, 0, -1):
-            _dense_backward_sgd(
-                Ws[l], bs[l], VWs[l], vbs[l], A[l - 1], D[l], code, lr, mu, wd, D[l - 1], True
-            )
-        _dense_backward_sgd(Ws[0], bs[0], VWs[0], vbs[0], x, D[0], code, lr, mu, wd, D[0], False)
-
-
-@kernel
-def _sgd_step(Ws, bs, VWs, vbs, dWs, dbs, rows, lr, mu, wd):
-    """Update every layer along the mean gradient ``dW / rows`` (see ``kernels.update``)."""
-    dtype = Ws[0].dtype.type
-    scale = dtype(1) / dtype(rows)
-    lr, mu, wd = dtype(lr), dtype(mu), dtype(wd)
-    for l in range(len(Ws)):
-        _update_scaled(Ws[l], VWs[l], dWs[l], scale, lr, mu, wd)
-        _update_bias(bs[l], vbs[l], dbs[l], scale, lr, mu)
-
-
-@kernel
-def _sgd_epoch_minibatch(
-    Ws,
+def _sgd_epoch(
+    Ms,
+    transposed,
     bs,
-    VWs,
+    VMs,
     vbs,
+    Gs,
     X,
     y,
     sw,
     order,
+    batch_size,
     code,
     lr,
     mu,
     wd,
-    batch_size,
+    chunks,
     A,
     D,
-    dWs,
-    dbs,
+    losses,
+    hits,
     step_loss,
     step_correct,
 ):
-    """Minibatch SGD: each step follows the mean gradient of ``batch_size`` rows of ``X[order]``.
+    """SGD over ``X[order]``: each step follows the mean gradient of ``batch_size`` rows.
 
-    The last batch holds the remaining rows and may be smaller. Other
-    arguments as for ``_sgd_epoch_per_sample``.
+    The last batch holds the remaining rows and may be smaller; ``batch_size = 1``
+    is per-sample SGD. ``Ms``, ``transposed``, ``bs``, ``A``, ``D`` are as in
+    ``kernels.network`` (buffers of ``batch_size`` rows), ``VMs``, ``vbs`` the
+    momentum velocities and ``Gs`` gradient buffers (both may be empty for
+    plain SGD, see ``kernels.update``). ``sw`` weights each row's loss; ``mu``
+    is the momentum and ``wd`` the L2 weight decay. ``losses`` and ``hits``
+    hold the batch's per-row results before they are summed in row order.
+
+    Each stage splits its rows into ``chunks`` parts: in the parallel build
+    the parts run on threads. Each row is computed whole by one part and
+    losses are summed in row order, so a run repeats itself bit for bit.
     """
+    dtype = Ms[0].dtype.type
+    lr, mu, wd = dtype(lr), dtype(mu), dtype(wd)
     n = order.size
     for k in range((n + batch_size - 1) // batch_size):
         start = k * batch_size
-        stop = min(start + batch_size, n)
-        rows = order[start:stop]
-        total, correct = _accumulate_gradients(Ws, bs, X, y, sw, rows, code, A, D, dWs, dbs)
-        step_loss[k] = total / (stop - start)
+        B = min(batch_size, n - start)
+        rows = order[start : start + B]
+        for c in numba.prange(chunks):
+            r0, r1 = _chunk(B, chunks, c)
+            _forward_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1)
+        total = 0.0
+        correct = 0
+        for r in range(B):
+            total += losses[r]
+            correct += hits[r]
+        step_loss[k] = total / B
         step_correct[k] = correct
-        _sgd_step(Ws, bs, VWs, vbs, dWs, dbs, stop - start, lr, mu, wd)
+        scale = dtype(1) / dtype(B)
+        for l in range(len(Ms) - 1, -1, -1):
+            A_in, D_out = A[l][:B], D[l + 1][:B]
+            if l > 0:
+                for c in numba.prange(chunks):
+                    r0, r1 = _chunk(B, chunks, c)
+                    _propagate_rows(Ms[l], transposed[l], D_out, A_in, code, D[l], r0, r1)
+            U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
+            for c in numba.prange(chunks):
+                p0, p1 = _chunk(Ms[l].shape[0], chunks, c)
+                _update_rows(Ms[l], VMs[l], Gs[l], U, Z, p0, p1, scale, lr, mu, wd)
+            _update_bias(bs[l], vbs[l], D_out, scale, lr, mu)
+
+
+_sgd_epoch_parallel = kernel(_sgd_epoch.py_func, parallel=True)
+
+
+def velocity_buffers(weights, momentum):
+    """Return ``(VWs, vbs)``: zeroed momentum velocities, or empty placeholders without momentum."""
+    rows = (lambda W: W.shape[0]) if momentum else (lambda W: 0)
+    VWs = tuple(np.zeros((rows(W), W.shape[1]), dtype=W.dtype) for W in weights)
+    vbs = tuple(np.zeros(W.shape[1] if momentum else 0, dtype=W.dtype) for W in weights)
+    return VWs, vbs
+
+
+class SGD:
+    """Runs SGD epochs (or parts of them) of one network in the kernels, in place.
+
+    Holds everything that lives across calls: the working ``Layout``, the
+    momentum velocities and the row buffers. Batches of at least
+    ``config.PARALLEL_MIN_BATCH`` rows run the parallel build of the kernel
+    when Numba has more than one thread (results agree with the serial build
+    to float rounding).
+
+    Parameters
+    ----------
+    weights, biases : tuple of numpy.ndarray
+        The network, already checked by ``check_network``.
+    batch_size : int
+        Rows per step.
+    momentum, weight_decay : float
+        Checked hyperparameters (see ``kernels.update``).
+    velocities : (tuple, tuple) or None
+        Momentum velocities ``(VWs, vbs)`` shaped like the network, updated in
+        place; None starts from zeros.
+    """
+
+    def __init__(
+        self, weights, biases, batch_size, momentum=0.0, weight_decay=0.0, velocities=None
+    ):
+        self.biases, self.batch_size = biases, batch_size
+        self.mu, self.wd = momentum, weight_decay
+        if velocities is None:
+            velocities = velocity_buffers(weights, momentum)
+        VWs, self.vbs = velocities
+        self.layout = Layout(weights, VWs if momentum else None)
+        self.Gs, _ = self.layout.gradient_buffers(needed=bool(momentum or weight_decay))
+        self.A, self.D = buffers(weights, batch_size)
+        self.losses = np.empty(batch_size, dtype=np.float64)
+        self.hits = np.empty(batch_size, dtype=np.int64)
+        #: Use the parallel build, and how many parts each stage is cut into
+        #: (its thread count; any count gives the same results).
+        self.parallel = batch_size >= PARALLEL_MIN_BATCH and numba.get_num_threads() > 1
+        self.chunks = numba.get_num_threads() if self.parallel else 1
+
+    def run(self, X, y, sw, order, code, lr, step_loss, step_correct):
+        """Take the steps over ``X[order]``; write their losses and hit counts.
+
+        Inputs must be checked already (see ``_epoch_inputs``).
+        """
+        epoch = _sgd_epoch_parallel if self.parallel else _sgd_epoch
+        with self.layout as L:
+            epoch(
+                L.Ms,
+                L.transposed,
+                self.biases,
+                L.VMs,
+                self.vbs,
+                self.Gs,
+                X,
+                y,
+                sw,
+                order,
+                self.batch_size,
+                code,
+                lr,
+                self.mu,
+                self.wd,
+                self.chunks,
+                self.A,
+                self.D,
+                self.losses,
+                self.hits,
+                step_loss,
+                step_correct,
+            )
 
 
 def _epoch_inputs(weights, biases, X, y, order, activation, lr, options):
@@ -116,9 +191,7 @@ def _epoch_inputs(weights, biases, X, y, order, activation, lr, options):
     mu = as_momentum(options.get("momentum", 0.0))
     wd = as_weight_decay(options.get("weight_decay", 0.0))
     velocities = options.get("velocities")
-    if velocities is None:
-        velocities = velocity_buffers(weights, mu)
-    else:
+    if velocities is not None:
         velocities = check_network(*velocities)
         for l, (VW, W) in enumerate(zip(velocities[0], weights)):
             if VW.shape != W.shape or VW.dtype != dtype:
@@ -157,16 +230,7 @@ def sgd_epoch_per_sample(weights, biases, X, y, order, lr, activation="sigmoid",
     numpy.ndarray of float64, shape (len(order),)
         Each step's loss, before its update.
     """
-    weights, biases, (VWs, vbs), X, y, sw, order, code, lr, mu, wd = _epoch_inputs(
-        weights, biases, X, y, order, activation, lr, options
-    )
-    A, D = layer_buffers(weights)
-    step_loss = np.empty(order.size, dtype=np.float64)
-    step_correct = np.empty(order.size, dtype=np.int64)
-    _sgd_epoch_per_sample(
-        weights, biases, VWs, vbs, X, y, sw, order, code, lr, mu, wd, A, D, step_loss, step_correct
-    )
-    return step_loss
+    return sgd_epoch_minibatch(weights, biases, X, y, order, lr, 1, activation, **options)
 
 
 def sgd_epoch_minibatch(
@@ -178,34 +242,14 @@ def sgd_epoch_minibatch(
     rows per step; the last step takes what is left. Returns each step's
     mean loss, shape ``(ceil(len(order) / batch_size),)``.
     """
-    weights, biases, (VWs, vbs), X, y, sw, order, code, lr, mu, wd = _epoch_inputs(
+    weights, biases, velocities, X, y, sw, order, code, lr, mu, wd = _epoch_inputs(
         weights, biases, X, y, order, activation, lr, options
     )
     batch_size = as_positive("batch_size", batch_size, numbers.Integral)
-    A, D = layer_buffers(weights)
-    dWs, dbs = gradient_buffers(weights)
     steps = -(-order.size // batch_size)
     step_loss = np.empty(steps, dtype=np.float64)
     step_correct = np.empty(steps, dtype=np.int64)
-    _sgd_epoch_minibatch(
-        weights,
-        biases,
-        VWs,
-        vbs,
-        X,
-        y,
-        sw,
-        order,
-        code,
-        lr,
-        mu,
-        wd,
-        batch_size,
-        A,
-        D,
-        dWs,
-        dbs,
-        step_loss,
-        step_correct,
-    )
+    # A batch larger than the data is one batch of all of it: size buffers for that.
+    sgd = SGD(weights, biases, min(batch_size, max(order.size, 1)), mu, wd, velocities)
+    sgd.run(X, y, sw, order, code, lr, step_loss, step_correct)
     return step_loss

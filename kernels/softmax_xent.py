@@ -12,7 +12,7 @@ from .._checks import as_float_array, as_labels
 from ._jit import kernel
 
 
-@kernel
+@kernel(inline=True)
 def _argmax(z):
     """Return the index of the largest entry of ``z`` (the first of ties).
 
@@ -25,7 +25,7 @@ def _argmax(z):
     return k
 
 
-@kernel
+@kernel(inline=True)
 def _softmax(z, p):
     """Write ``softmax(z)`` into ``p``; return the normaliser ``s`` (exponents shifted by max)."""
     m = z[_argmax(z)]
@@ -39,7 +39,7 @@ def _softmax(z, p):
     return s
 
 
-@kernel
+@kernel(inline=True)
 def _softmax_xent_forward(z, t):
     """Return the cross-entropy of ``softmax(z)`` against class ``t``."""
     m = z[_argmax(z)]
@@ -49,7 +49,7 @@ def _softmax_xent_forward(z, t):
     return (m - z[t]) + np.log(s)
 
 
-@kernel
+@kernel(inline=True)
 def _softmax_xent_backward(z, t, delta):
     """Write ``softmax(z) - onehot(t)`` into ``delta`` and return the loss."""
     s = _softmax(z, delta)

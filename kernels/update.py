@@ -1,77 +1,69 @@
-"""The SGD parameter update, shared by the per-sample and minibatch loops.
+"""The SGD parameter update, shared by every training loop.
 
-For a gradient ``G`` (plus L2 weight decay ``wd * W``), classical momentum
-``mu`` keeps a velocity ``V``: ``V = mu * V - lr * (G + wd * W); W += V``.
-With ``mu = 0`` this is plain SGD, ``W -= lr * (G + wd * W)``; with ``wd = 0``
-too, a row of ``G = outer(a, delta)`` whose ``a[i]`` is zero (a zero input)
-leaves its row of ``W`` unchanged and is skipped.
+A layer's gradient over a batch of ``B`` rows is ``scale * sum_s outer(U[s], Z[s])``
+with ``scale = 1 / B`` (see ``kernels.network.Layout`` for which of the
+layer's inputs and deltas are ``U`` and ``Z``). With L2 weight decay ``wd``
+and classical momentum ``mu`` the step is ``V = mu * V - lr * (G + wd * M);
+M += V``. With ``mu = 0`` and ``wd = 0`` (plain SGD) each row of ``M`` is
+stepped sample by sample, ``M[p] -= lr * scale * U[s, p] * Z[s]``, straight
+from the deltas: no gradient buffer, and rows whose ``U[s, p]`` is zero
+(zero inputs, most MNIST pixels) cost nothing.
 
-Each function loops over a whole layer: a call per row would pass arrays
-between compiled functions row by row, which costs more than the update.
-``lr``, ``mu``, ``wd`` and ``scale`` must already have ``W``'s dtype.
+Every function works on a range of rows ``[p0, p1)`` of ``M``, so threads
+can share a layer without sharing a row; a row's arithmetic does not depend
+on the split. ``lr``, ``mu``, ``wd`` and ``scale`` must have ``M``'s dtype.
 """
 
 from ._jit import kernel
 
 
-@kernel
-def _update_outer(W, V, a, delta, lr, mu, wd):
-    """Step along the per-sample gradient ``outer(a, delta) + wd * W``."""
-    zero = W.dtype.type(0)
-    n_in, n_out = W.shape
-    if mu == zero and wd == zero:
-        for i in range(n_in):
-            step = lr * a[i]
-            if step != zero:
-                for j in range(n_out):
-                    W[i, j] -= step * delta[j]
-    elif mu == zero:
-        for i in range(n_in):
-            for j in range(n_out):
-                W[i, j] -= lr * (a[i] * delta[j] + wd * W[i, j])
-    else:
-        for i in range(n_in):
-            for j in range(n_out):
-                v = mu * V[i, j] - lr * (a[i] * delta[j] + wd * W[i, j])
-                V[i, j] = v
-                W[i, j] += v
+@kernel(inline=True)
+def _add_outer_rows(G, U, Z, p0, p1, c):
+    """Add ``c * sum_s outer(U[s], Z[s])`` to rows ``p0:p1`` of ``G``, skipping zero ``U[s, p]``."""
+    zero = G.dtype.type(0)
+    for p in range(p0, p1):
+        for s in range(U.shape[0]):
+            coef = c * U[s, p]
+            if coef != zero:
+                for j in range(G.shape[1]):
+                    G[p, j] += coef * Z[s, j]
 
 
-@kernel
-def _update_scaled(W, V, G, scale, lr, mu, wd):
-    """Step along the gradient ``scale * G + wd * W`` (``G`` shaped like ``W``)."""
-    zero = W.dtype.type(0)
-    n_in, n_out = W.shape
-    if mu == zero and wd == zero:
-        step = lr * scale
-        for i in range(n_in):
-            for j in range(n_out):
-                W[i, j] -= step * G[i, j]
-    elif mu == zero:
-        for i in range(n_in):
-            for j in range(n_out):
-                W[i, j] -= lr * (scale * G[i, j] + wd * W[i, j])
-    else:
-        for i in range(n_in):
-            for j in range(n_out):
-                v = mu * V[i, j] - lr * (scale * G[i, j] + wd * W[i, j])
-                V[i, j] = v
-                W[i, j] += v
+@kernel(inline=True)
+def _update_rows(M, V, G, U, Z, p0, p1, scale, lr, mu, wd):
+    """Step rows ``p0:p1`` of ``M`` along the batch gradient (see the module docstring).
 
-
-@kernel
-def _update_bias(b, vb, g, scale, lr, mu):
-    """Step the bias vector along ``scale * g`` (biases take no weight decay).
-
-    A 1-D twin of ``_update_scaled``: viewing ``b`` as a one-row matrix would
-    cost a reshape per layer and step, more than the update itself.
+    ``G`` is a gradient buffer shaped like ``M`` and ``V`` the velocities; plain
+    SGD reads neither, so both may then be empty.
     """
-    if mu == b.dtype.type(0):
-        step = lr * scale
-        for j in range(b.size):
-            b[j] -= step * g[j]
-    else:
-        for j in range(b.size):
-            v = mu * vb[j] - lr * scale * g[j]
+    zero = M.dtype.type(0)
+    if mu == zero and wd == zero:
+        _add_outer_rows(M, U, Z, p0, p1, -lr * scale)
+        return
+    G[p0:p1] = zero
+    _add_outer_rows(G, U, Z, p0, p1, scale)
+    for p in range(p0, p1):
+        if mu == zero:
+            for j in range(M.shape[1]):
+                M[p, j] -= lr * (G[p, j] + wd * M[p, j])
+        else:
+            for j in range(M.shape[1]):
+                v = mu * V[p, j] - lr * (G[p, j] + wd * M[p, j])
+                V[p, j] = v
+                M[p, j] += v
+
+
+@kernel(inline=True)
+def _update_bias(b, vb, Z, scale, lr, mu):
+    """Step the biases along ``scale * Z.sum(axis=0)`` (biases take no weight decay)."""
+    zero = b.dtype.type(0)
+    for j in range(b.size):
+        g = zero
+        for s in range(Z.shape[0]):
+            g += Z[s, j]
+        if mu == zero:
+            b[j] -= lr * scale * g
+        else:
+            v = mu * vb[j] - lr * scale * g
             vb[j] = v
             b[j] += v

@@ -64,3 +64,43 @@ def test_relu_derivative_is_a_step():
 def test_unknown_activation_is_named(name):
     with pytest.raises(ValueError, match="activation: expected one of"):
         activation_code(name)
+
+
+@pytest.fixture(scope="module")
+def exp32():
+    """The kernels' exp (``_exp32`` for float32) over an array, in a kernel's loop."""
+    from fastmlp.kernels._jit import kernel
+    from fastmlp.kernels.activations import _exp
+
+    @kernel
+    def apply(x, out):
+        for i in range(x.size):
+            out[i] = _exp(x[i])
+
+    def run(x):
+        x = np.asarray(x, dtype=np.float32)
+        out = np.empty_like(x)
+        apply(x, out)
+        return out
+
+    return run
+
+
+def test_exp32_is_within_two_ulp_of_the_true_exp(exp32):
+    x = np.linspace(-87, 88, 1_000_001, dtype=np.float32)
+    got = exp32(x)
+    assert got.dtype == np.float32
+    exact = np.exp(x.astype(np.float64))
+    ulps = np.abs(got - exact) / np.spacing(exact.astype(np.float32))
+    assert ulps.max() <= 2.0
+
+
+def test_exp32_limits_and_nan(exp32):
+    x = [np.nan, np.inf, -np.inf, 88.5, -88.5, 0.0, -0.0, 1e-30]
+    np.testing.assert_array_equal(exp32(x), [np.nan, np.inf, 0, np.inf, 0, 1, 1, 1])
+
+
+def test_float32_sigmoid_keeps_nan_and_saturates(exp32):
+    a = np.array([np.nan, -np.inf, np.inf, -1e4, 1e4, 0.0], dtype=np.float32)
+    _activate(a, ACTIVATIONS["sigmoid"])
+    np.testing.assert_array_equal(a, [np.nan, 0, 1, 0, 1, 0.5])

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from fastmlp.kernels import sgd_epoch_minibatch, sgd_epoch_per_sample
+from fastmlp.kernels.sgd import SGD, velocity_buffers
 from helpers import assert_close, random_network, sparse_inputs
 
 from fastmlp import reference
@@ -131,3 +132,28 @@ def test_network_shapes_are_validated(rng):
         sgd_epoch_per_sample([np.asfortranarray(weights[0]), weights[1]], biases, X, y, order, 0.1)
     with pytest.raises(TypeError, match=r"batch_size: expected an integer, found 2\.0"):
         sgd_epoch_minibatch(weights, biases, X, y, order, 0.1, 2.0)
+
+
+@pytest.mark.parametrize("options", [{}, {"momentum": 0.9, "weight_decay": 1e-3}])
+@pytest.mark.parametrize("batch_size", [1, 16, 40])
+def test_serial_and_threaded_runs_are_deterministic_and_agree(rng, dtype, options, batch_size):
+    """Each build and part count repeats itself bit for bit; all agree to the dtype's tolerance."""
+    weights, biases, _, _, X, y, order = problem(rng, dtype, "sigmoid")
+    sw = rng.uniform(0.5, 1.5, N).astype(dtype)
+    mu, wd = options.get("momentum", 0.0), options.get("weight_decay", 0.0)
+
+    def run(parallel, chunks):
+        net = tuple(p.copy() for p in weights), tuple(p.copy() for p in biases)
+        sgd = SGD(*net, batch_size, mu, wd, velocity_buffers(net[0], mu))
+        sgd.parallel, sgd.chunks = parallel, chunks
+        step_loss = np.empty(-(-N // batch_size))
+        step_correct = np.empty_like(step_loss, dtype=np.int64)
+        sgd.run(X, y, sw, order, 0, 0.1, step_loss, step_correct)
+        return [*net[0], *net[1], step_loss, step_correct]
+
+    first = run(False, 1)
+    for parallel, chunks in [(False, 1), (True, 1), (True, 2), (True, 3)]:
+        result = run(parallel, chunks)
+        for got, again, want in zip(result, run(parallel, chunks), first):
+            np.testing.assert_array_equal(got, again)
+            assert_close(got, want, dtype)

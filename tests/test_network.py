@@ -1,0 +1,104 @@
+"""The network kernels: the working layout, inference, threads against one thread."""
+
+import numpy as np
+import pytest
+from fastmlp.kernels.network import (
+    Layout,
+    _evaluate,
+    _evaluate_parallel,
+    _predict_proba,
+    _predict_proba_parallel,
+    buffers,
+)
+from helpers import assert_close, random_network, sparse_inputs
+
+import fastmlp
+from fastmlp import reference
+
+
+@pytest.mark.parametrize(
+    "sizes, transposed",
+    [
+        ([784, 300, 10], [False, True]),
+        ([2, 3, 2], [False, True]),
+        ([4, 8, 8, 3], [False, False, True]),
+        ([3, 2, 5], [False, False]),
+    ],
+)
+def test_layers_that_narrow_after_the_first_are_transposed(rng, sizes, transposed):
+    weights, _ = random_network(rng, sizes, "float64")
+    layout = Layout(weights)
+    assert layout.transposed.tolist() == transposed
+    for W, M, t in zip(weights, layout.Ms, transposed):
+        assert M.flags.c_contiguous
+        assert (M.shape == W.shape[::-1]) if t else (M is W)
+
+
+def test_layout_copies_in_on_enter_and_back_on_exit(rng):
+    weights, _ = random_network(rng, [5, 6, 2], "float32")
+    layout = Layout(weights)
+    with layout as L:
+        np.testing.assert_array_equal(L.Ms[1], weights[1].T)
+        L.Ms[1][0, 0] = 42.0
+        assert weights[1][0, 0] != 42.0
+    assert weights[1][0, 0] == 42.0
+
+
+def test_velocities_are_laid_out_like_the_weights(rng):
+    weights, _ = random_network(rng, [5, 6, 2], "float64")
+    velocities = [rng.normal(size=W.shape) for W in weights]
+    with Layout(weights, velocities) as L:
+        np.testing.assert_array_equal(L.VMs[1], velocities[1].T)
+        assert L.VMs[0] is velocities[0]
+
+
+def test_gradient_buffers_follow_the_layout(rng):
+    weights, _ = random_network(rng, [5, 6, 2], "float64")
+    layout = Layout(weights)
+    Gs, gbs = layout.gradient_buffers()
+    assert [G.shape for G in Gs] == [(5, 6), (2, 6)]
+    assert [g.shape for g in gbs] == [(6,), (2,)]
+    assert layout.to_model(Gs[1], 1).shape == (6, 2)
+    empty, _ = layout.gradient_buffers(needed=False)
+    assert [G.size for G in empty] == [0, 0]
+
+
+@pytest.mark.parametrize("sizes", [[6, 5, 3], [6, 9, 9, 4]])
+def test_inference_matches_reference_in_any_number_of_parts(rng, dtype, activation, sizes):
+    weights, biases = map(tuple, random_network(rng, sizes, dtype))
+    X = sparse_inputs(rng, 37, sizes[0], dtype)
+    y = rng.integers(0, sizes[-1], 37)
+    code = fastmlp.names.ACTIVATIONS[activation]
+    expected = reference.predict_proba(weights, biases, X, activation)
+    expected_loss = reference.softmax_xent_forward(
+        reference.forward(weights, biases, X, activation)[-1], y
+    )
+    results = []
+    for run_p, run_e, chunks in [
+        (_predict_proba, _evaluate, 1),
+        (_predict_proba, _evaluate, 3),
+        (_predict_proba_parallel, _evaluate_parallel, 2),
+    ]:
+        A, _ = buffers(weights, chunks)
+        P = np.empty((37, sizes[-1]), dtype)
+        losses, hits = np.empty(37), np.empty(37, dtype=np.bool_)
+        with Layout(weights) as L:
+            run_p(L.Ms, L.transposed, biases, X, code, chunks, A, P)
+            run_e(L.Ms, L.transposed, biases, X, code, chunks, A, y, losses, hits)
+        assert_close(P, expected, dtype)
+        assert_close(losses, expected_loss, dtype)
+        np.testing.assert_array_equal(hits, expected.argmax(axis=1) == y)
+        results.append((P, losses, hits))
+    for P, losses, hits in results[1:]:
+        np.testing.assert_array_equal(P, results[0][0])
+        np.testing.assert_array_equal(losses, results[0][1])
+        np.testing.assert_array_equal(hits, results[0][2])
+
+
+def test_predict_proba_gives_the_same_on_many_rows_as_on_few(rng):
+    # From PARALLEL_MIN_ROWS rows on, the rows are split between threads.
+    model = fastmlp.MLP([20, 16, 4], seed=1)
+    X = sparse_inputs(rng, 2000, 20, "float32")
+    P = model.predict_proba(X)
+    np.testing.assert_array_equal(P[:100], model.predict_proba(X[:100]))
+    assert_close(P, reference.predict_proba(model.weights, model.biases, X, "sigmoid"), "float32")
