@@ -7,6 +7,7 @@ runs it wherever the kernels run.
 
 from . import datasets
 from ._version import __version__
+from ._warmup import warmup
 from .gradient_check import gradcheck
 from .history import History
 from .io import load
@@ -29,4 +30,5 @@ __all__ = [
     "gradients",
     "load",
     "train",
+    "warmup",
 ]

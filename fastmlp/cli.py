@@ -1,6 +1,6 @@
 """The ``fastmlp`` command. ``fastmlp`` alone trains the default model on the synthetic set.
 
-Commands: ``train`` (the default), ``sweep``, ``reproduce`` and ``data``.
+Commands: ``train`` (the default), ``sweep``, ``reproduce``, ``data`` and ``warmup``.
 """
 
 import argparse
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from ._warmup import DEFAULT_HIDDEN_LAYERS, warmup
 from .config import DEFAULT_DTYPE, DTYPES
 from .datasets import SYNTHETIC, fetch_mnist
 from .errors import DatasetError
@@ -17,7 +18,7 @@ from .names import ACTIVATIONS
 from .schedules import SCHEDULES
 from .training import BACKENDS
 
-COMMANDS = ("train", "sweep", "reproduce", "data")
+COMMANDS = ("train", "sweep", "reproduce", "data", "warmup")
 DATA = (*SYNTHETIC, "mnist")
 
 
@@ -87,6 +88,24 @@ def build_parser():
     data.add_argument("--dir", help="folder to use (default: $FASTMLP_DATA_DIR or the user cache)")
     data.add_argument("--mirror", action="append", help="mirror base URL (repeatable)")
     data.add_argument("--no-download", action="store_true", help="only look, never download")
+    warm = commands.add_parser(
+        "warmup", help="compile the kernels now (or load them from the disk cache)"
+    )
+    warm.add_argument(
+        "--dtype",
+        choices=sorted(DTYPES),
+        nargs="+",
+        default=sorted(DTYPES),
+        help="parameter dtypes to prepare (default: all)",
+    )
+    warm.add_argument(
+        "--hidden-layers",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_HIDDEN_LAYERS),
+        help=f"network depths to prepare (default: {' '.join(map(str, DEFAULT_HIDDEN_LAYERS))})",
+    )
+    warm.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return parser
 
 
@@ -229,6 +248,10 @@ def main(argv=None):
     try:
         if args.command == "data":
             return _data(args)
+        if args.command == "warmup":
+            # verbose: a line per dtype and depth as each is ready, then the report
+            warmup(args.dtype, args.hidden_layers, verbose=not args.quiet)
+            return 0
         if args.command == "reproduce":
             from .reproduce import reproduce
 

@@ -93,3 +93,24 @@ def test_python_dash_m_runs_the_command(tmp_path):
         check=True,
     )
     assert result.stdout.startswith("fastmlp ")
+
+
+def test_warmup_prints_what_it_compiled_and_the_time(capsys):
+    assert main(["warmup", "--dtype", "float32", "--hidden-layers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("float32, 1 hidden layer(s): ")
+    summary = out.splitlines()[1]
+    assert summary.startswith("warmed up ") and " s: " in summary
+    assert "compiled" in summary and "loaded from the cache" in summary
+    table = out[out.index("kernel ") :].splitlines()[1:]
+    assert table and all(len(row.split()) == 4 and int(row.split()[1]) >= 1 for row in table)
+
+
+def test_warmup_quiet_and_errors(capsys):
+    assert main(["warmup", "--dtype", "float32", "--hidden-layers", "1", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["warmup", "--hidden-layers", "-1"]) == 1
+    assert "fastmlp warmup: hidden_layers: expected integers >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["warmup", "--dtype", "float16"])
+    assert exit_info.value.code == 2

@@ -113,7 +113,8 @@ for activation in ("sigmoid", "tanh", "relu"):
 X32 = X.astype(np.float32)
 runner = SGD(model.weights, model.biases, 16)
 runner.parallel, runner.chunks = True, 2
-runner.run(X32, y, np.ones(30, np.float32), np.arange(30), 0, 0.1, np.empty(2), np.empty(2, np.int64))
+ones, steps = np.ones(30, np.float32), np.arange(30)
+runner.run(X32, y, ones, steps, 0, 0.1, np.empty(2), np.empty(2, np.int64))
 A, _ = network.buffers(model.weights, 2)
 with network.Layout(model.weights) as L:
     args = (L.Ms, L.transposed, model.biases, X32, 0, 2, A)

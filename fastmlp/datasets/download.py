@@ -1,8 +1,6 @@
 """Verified downloads: stream to a temporary file, check it, then rename it into place."""
 
-import http.client
 import shutil
-import urllib.request
 
 from .._files import atomic_path
 from ..errors import DatasetError
@@ -36,6 +34,11 @@ def download(urls, dest, verify, timeout=TIMEOUT):
     DatasetError
         When no URL gave a verified file; the message lists each URL's failure.
     """
+    # Imported here: urllib.request brings http, ssl and email, some 20 ms of
+    # `import fastmlp`, and most processes never download anything.
+    import http.client
+    import urllib.request
+
     failures = []
     for url in urls:
         try:

@@ -1,0 +1,294 @@
+"""``warmup``: compile (or load from the disk cache) the kernels ahead of time.
+
+Numba compiles a kernel the first time it is called with a new combination
+of argument types, so the first ``train`` or ``predict_proba`` of a process
+pays for compilation (seconds) or for loading the compiled code from the
+disk cache (much less). ``warmup`` pays that up front, once, by running every
+path of the public API on tiny throwaway models.
+
+It goes only through the public API (``MLP``, ``train``, ``gradients``), so
+it reaches whatever kernels those call, however the kernels are organised.
+What a compiled kernel is specialised on decides what must be warmed up:
+
+- the parameters' dtype (float32, float64): each is compiled separately;
+- the number of layers: a network is passed to the kernels as tuples of
+  arrays, and a tuple's length is part of its type, so ``[784, 300, 10]``
+  and ``[2, 3, 3, 2]`` need separate compilations;
+- not the activation: it reaches the kernels as an integer argument, so
+  one compilation serves sigmoid, tanh and relu;
+- not the layer widths, momentum, weight decay or sample weights: values,
+  not types (warmup still runs each of those paths);
+- the batch size and the number of rows only where they choose between
+  kernels (per-sample or minibatch SGD, a serial or a threaded build):
+  warmup runs few rows and many, and batches of 1, 3 and 64.
+"""
+
+import importlib
+import numbers
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .config import DTYPES, PARALLEL_MIN_BATCH, PARALLEL_MIN_ROWS, cache_dir
+from .model import MLP
+from .training import gradients, train
+
+#: Hidden-layer counts warmed up by default: ``[n_in, h, n_out]`` and
+#: ``[n_in, h1, h2, n_out]`` networks.
+DEFAULT_HIDDEN_LAYERS = (1, 2)
+
+_HIDDEN_WIDTH = 3
+#: Rows of the warm-up data and the large batch size. Kernels may switch to a
+#: threaded build from some batch size or row count on (thresholds in
+#: ``fastmlp.config``), so the large cases stay past any such threshold.
+_ROWS = 1024
+_LARGE_BATCH = 64
+
+
+class KernelStatus(NamedTuple):
+    """One compiled kernel after ``warmup``.
+
+    Attributes
+    ----------
+    signatures : int
+        Compiled versions (argument types) the kernel holds in this process.
+    compiled : int
+        Versions that ``warmup`` compiled.
+    loaded : int
+        Versions that ``warmup`` loaded from the disk cache.
+    """
+
+    signatures: int
+    compiled: int
+    loaded: int
+
+
+@dataclass(frozen=True)
+class WarmupReport:
+    """What ``warmup`` did.
+
+    Attributes
+    ----------
+    seconds : float
+        Wall time of the warm-up.
+    dtypes : tuple of str
+        The parameter dtypes warmed up.
+    hidden_layers : tuple of int
+        The hidden-layer counts warmed up.
+    cache_dir : pathlib.Path or None
+        The disk cache the kernels read and write, or None when they are
+        compiled in memory only (the warm-up then lasts for this process).
+    kernels : dict of str to KernelStatus
+        Every kernel that holds compiled code, by ``module._name`` within
+        ``fastmlp.kernels``. Kernels loaded whole from the disk cache bring
+        the kernels they call inside them, so those do not appear on their own.
+    """
+
+    seconds: float
+    dtypes: tuple
+    hidden_layers: tuple
+    cache_dir: Path | None
+    kernels: dict = field(default_factory=dict)
+
+    @property
+    def compiled(self):
+        """Kernel versions compiled by the warm-up."""
+        return sum(k.compiled for k in self.kernels.values())
+
+    @property
+    def loaded(self):
+        """Kernel versions loaded from the disk cache by the warm-up."""
+        return sum(k.loaded for k in self.kernels.values())
+
+    def __str__(self):
+        where = str(self.cache_dir) if self.cache_dir is not None else "none (compiled in memory)"
+        lines = [
+            f"warmed up {len(self.kernels)} kernels for {', '.join(self.dtypes)} and "
+            f"{', '.join(map(str, self.hidden_layers))} hidden layer(s) in {self.seconds:.2f} s: "
+            f"{self.compiled} compiled, {self.loaded} loaded from the cache",
+            f"cache: {where}",
+            f"{'kernel':<40} {'versions':>8} {'compiled':>8} {'loaded':>8}",
+        ]
+        for name, k in sorted(self.kernels.items()):
+            lines.append(f"{name:<40} {k.signatures:>8} {k.compiled:>8} {k.loaded:>8}")
+        return "\n".join(lines)
+
+
+def warmup(dtypes=("float32", "float64"), hidden_layers=DEFAULT_HIDDEN_LAYERS, *, verbose=False):
+    """Compile, or load from the disk cache, every kernel the public API runs; return a report.
+
+    Afterwards ``train``, ``gradients``, ``gradcheck`` and the inference
+    methods of ``MLP`` (``predict_proba``, ``predict``, ``evaluate``,
+    ``loss``, ``accuracy``) start without a compile pause for models of the
+    given dtypes and depths, with any activation, any layer widths and any
+    training options. Compiled kernels are written to the disk cache (see
+    ``fastmlp.config.cache_dir``), so one warm-up also shortens the first call
+    of later processes, which then load instead of compiling.
+
+    Parameters
+    ----------
+    dtypes : str or sequence of str
+        Parameter dtypes to prepare, from ``"float32"`` and ``"float64"``.
+        ``gradcheck`` always runs in float64.
+    hidden_layers : int or sequence of int
+        Numbers of hidden layers to prepare (0 is a softmax regression):
+        a network's depth is part of the compiled kernels' argument types,
+        but its widths are not.
+    verbose : bool
+        Print the time of each dtype and depth, then the report.
+
+    Returns
+    -------
+    WarmupReport
+        The wall time, the cache directory and, per kernel, its compiled
+        versions and how many of them the warm-up compiled or loaded.
+
+    Notes
+    -----
+    The activation is not a parameter: kernels receive it as an integer, so
+    one compilation serves all of them. The kernels are specialised on the
+    arrays' types too: read-only float arrays of the model's dtype (from
+    ``np.load(..., mmap_mode="r")``, say) are passed to the kernels as they are
+    and compile once more. Choices made from the environment at call time,
+    such as running a threaded build of a kernel only when Numba has more than
+    one thread, are warmed up as this process makes them.
+
+    Examples
+    --------
+    >>> import fastmlp
+    >>> report = fastmlp.warmup(dtypes="float32", hidden_layers=1)  # doctest: +SKIP
+    >>> print(report)  # doctest: +SKIP
+    """
+    dtypes = _as_dtypes(dtypes)
+    hidden_layers = _as_hidden_layers(hidden_layers)
+    if not isinstance(verbose, bool):
+        raise TypeError(f"verbose: expected True or False, found {verbose!r}")
+    before = _kernel_state()
+    start = time.perf_counter()
+    for dtype in dtypes:
+        for depth in hidden_layers:
+            began = time.perf_counter()
+            _exercise(dtype, depth)
+            if verbose:
+                print(f"{dtype}, {depth} hidden layer(s): {time.perf_counter() - began:.2f} s")
+    seconds = time.perf_counter() - start
+    kernels, on_disk = {}, False
+    for name, dispatcher in _kernels().items():
+        signatures, hits, misses = _counts(dispatcher)
+        if signatures:
+            old = before.get(name, (0, 0, 0))
+            kernels[name] = KernelStatus(signatures, misses - old[2], hits - old[1])
+            on_disk = on_disk or dispatcher.stats.cache_path is not None
+    report = WarmupReport(seconds, dtypes, hidden_layers, cache_dir() if on_disk else None, kernels)
+    if verbose:
+        print(report)
+    return report
+
+
+def _exercise(dtype, depth):
+    """Run every kernel path of the public API on a tiny model of ``dtype`` and ``depth``.
+
+    Each path runs on few rows and on many: per-sample SGD, small and large
+    minibatches, inference and gradients. Momentum, weight decay, sample
+    weights and unshuffled orders change no argument type today, but they
+    take other branches of the kernels: running them keeps the warm-up
+    complete if a kernel ever specialises on them.
+    """
+    rows, large_batch = _sizes()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(rows, 2))
+    y = (X[:, 0] > X[:, 1]).astype(np.int64)
+    small = (X[:4], y[:4])
+    model = MLP([X.shape[1], *[_HIDDEN_WIDTH] * depth, 2], "sigmoid", dtype, seed=0)
+    options = {"epochs": 1, "lr": 0.01, "progress": False}
+    extras = {"momentum": 0.5, "weight_decay": 1e-4, "sample_weight": rng.random(rows)}
+    for batch_size in (1, 3, large_batch):
+        train(model, X, y, batch_size=batch_size, validation=small, **options)
+        train(model, X, y, batch_size=batch_size, shuffle=False, **extras, **options)
+    for data in (small, (X, y)):
+        model.predict_proba(data[0])
+        model.evaluate(*data)
+        gradients(model, *data)
+
+
+def _sizes():
+    """Return ``(rows, large batch size)``: past the thresholds of the threaded builds."""
+    large_batch = max(_LARGE_BATCH, PARALLEL_MIN_BATCH)
+    return max(_ROWS, PARALLEL_MIN_ROWS, 2 * large_batch), large_batch
+
+
+def _kernels():
+    """Return the Numba dispatchers defined in ``fastmlp.kernels`` modules, by ``module._name``."""
+    import pkgutil
+
+    from numba.core.dispatcher import Dispatcher
+
+    from . import kernels
+
+    found = {}
+    for info in pkgutil.iter_modules(kernels.__path__):
+        module = importlib.import_module(f"{kernels.__name__}.{info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, Dispatcher) and value.__module__ == module.__name__:
+                found[f"{info.name}.{name}"] = value
+    return found
+
+
+def _counts(dispatcher):
+    """Return ``(signatures, cache hits, cache misses)`` of a dispatcher so far."""
+    stats = dispatcher.stats
+    return (
+        len(dispatcher.signatures),
+        sum(stats.cache_hits.values()),
+        sum(stats.cache_misses.values()),
+    )
+
+
+def _kernel_state():
+    return {name: _counts(dispatcher) for name, dispatcher in _kernels().items()}
+
+
+def _as_dtypes(value):
+    """Return ``value`` (a dtype name, or a sequence of them) as a tuple of distinct names."""
+    items = [value] if isinstance(value, (str, np.dtype, type)) else value
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(
+            f"dtypes: expected a dtype name or a sequence of them, found {value!r}"
+        ) from None
+    names = []
+    for item in items:
+        try:
+            name = None if item is None else np.dtype(item).name
+        except (TypeError, ValueError):
+            name = None
+        if name not in DTYPES:
+            raise ValueError(
+                f"dtypes: expected names from {sorted(DTYPES)}, found {item!r} in {value!r}"
+            )
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise ValueError(f"dtypes: expected at least one of {sorted(DTYPES)}, found {value!r}")
+    return tuple(names)
+
+
+def _as_hidden_layers(value):
+    """Return ``value`` (an int >= 0, or a sequence of them) as a sorted tuple of distinct ints."""
+    items = [value] if isinstance(value, numbers.Integral) else value
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(
+            f"hidden_layers: expected an integer >= 0 or a sequence of them, found {value!r}"
+        ) from None
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral) or item < 0:
+            raise ValueError(f"hidden_layers: expected integers >= 0, found {item!r} in {value!r}")
+    if not items:
+        raise ValueError(f"hidden_layers: expected at least one integer >= 0, found {value!r}")
+    return tuple(sorted({int(item) for item in items}))

@@ -1,0 +1,228 @@
+"""``fastmlp.warmup``: afterwards the public API runs without compiling anything."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastmlp
+from fastmlp.config import cache_dir
+
+# Warm up in a fresh process, then run the public API far more broadly than
+# warmup does (other widths, every activation, options, input types, sizes)
+# and record whether any kernel gained a compiled version.
+WARM_THEN_USE = """
+import importlib, json, pkgutil, sys, tempfile
+from pathlib import Path
+import numpy as np
+from numba import types
+from numba.core.dispatcher import Dispatcher
+import fastmlp
+import fastmlp.kernels
+
+def kernels():
+    found = {}
+    for info in pkgutil.iter_modules(fastmlp.kernels.__path__):
+        module = importlib.import_module(f"fastmlp.kernels.{info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, Dispatcher) and value.__module__ == module.__name__:
+                found[f"{info.name}.{name}"] = value
+    return found
+
+def float_arrays(ty):
+    if isinstance(ty, types.Array) and isinstance(ty.dtype, types.Float):
+        yield str(ty.dtype)
+    elif isinstance(ty, types.BaseTuple):
+        for item in ty.types:
+            yield from float_arrays(item)
+
+def dtypes(dispatcher):
+    # The dtype of a version is that of its first float array (the parameters, or the row).
+    return sorted({next(a for t in sig for a in float_arrays(t)) for sig in dispatcher.signatures})
+
+def versions():
+    return {name: len(d.signatures) for name, d in kernels().items()}
+
+compiled_before = {name: n for name, n in versions().items() if n}
+report = fastmlp.warmup(hidden_layers=1)
+after_warmup = versions()
+
+rng = np.random.default_rng(0)
+for dtype in ("float32", "float64"):
+    for sizes, activation in (([5, 4, 3], "sigmoid"), ([5, 17, 3], "tanh"), ([5, 1, 3], "relu")):
+        X = rng.normal(size=(600, 5))
+        y = rng.integers(0, 3, 600)
+        model = fastmlp.MLP(sizes, activation, dtype, seed=1)
+        for batch_size in (1, 7, 32, 600):
+            fastmlp.train(model, X, y, batch_size=batch_size, progress=False)
+            fastmlp.train(
+                model, X.astype(np.float32), y.astype(np.int32), epochs=2, lr=0.05,
+                batch_size=batch_size, validation=(X[:9], y[:9]), momentum=0.9,
+                weight_decay=1e-3, sample_weight=rng.random(600), shuffle=False,
+                lr_schedule="step", early_stopping=1, progress=False,
+            )
+        big = rng.normal(size=(3000, 5))
+        model.predict(big)
+        model.predict_proba(X[:1])
+        model.loss(X, y)
+        model.accuracy(big, y.repeat(5))
+        fastmlp.gradients(model, X, y)
+        fastmlp.gradients(model, X[:2], y[:2])
+        fastmlp.gradcheck(model, X[:3], y[:3])
+        path = Path(tempfile.mkdtemp()) / "model.npz"
+        model.save(path)
+        fastmlp.load(path).predict(X.tolist())
+after_use = versions()
+
+print(json.dumps({
+    "compiled_before": compiled_before,
+    "after_warmup": after_warmup,
+    "after_use": after_use,
+    "dtypes": {name: dtypes(d) for name, d in kernels().items() if d.signatures},
+    "report": {
+        "seconds": report.seconds,
+        "compiled": report.compiled,
+        "loaded": report.loaded,
+        "cache_dir": str(report.cache_dir),
+        "kernels": sorted(report.kernels),
+    },
+}))
+"""
+
+WARM_AGAIN = """
+import json
+import fastmlp
+report = fastmlp.warmup(hidden_layers=1)
+print(json.dumps({"compiled": report.compiled, "loaded": report.loaded, "seconds": report.seconds}))
+"""
+
+
+def run_python(code, cwd, **env):
+    """Run ``code`` in a fresh interpreter from ``cwd`` (not the source tree); return its stdout."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FASTMLP_", "NUMBA_"))}
+    environment.update(env)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def warm_then_use(cwd, cache):
+    """Run WARM_THEN_USE in a fresh process with the kernel cache ``cache`` (None: no cache)."""
+    env = {"FASTMLP_NO_CACHE": "1"} if cache is None else {"FASTMLP_CACHE_DIR": str(cache)}
+    return json.loads(run_python(WARM_THEN_USE, cwd, **env).splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def shared_cache_run(tmp_path_factory):
+    """WARM_THEN_USE on the cache the test session uses: fast once the kernels are cached."""
+    return warm_then_use(tmp_path_factory.mktemp("warmup-shared"), cache_dir())
+
+
+@pytest.fixture(scope="module")
+def cold_then_warm(tmp_path_factory):
+    """WARM_THEN_USE on an empty cache (everything compiles), then WARM_AGAIN on that cache."""
+    tmp = tmp_path_factory.mktemp("warmup-fresh")
+    cache = tmp / "cache"
+    cold = warm_then_use(tmp, cache)
+    warm = json.loads(run_python(WARM_AGAIN, tmp, FASTMLP_CACHE_DIR=str(cache)).splitlines()[-1])
+    return cold, warm, cache
+
+
+def check_nothing_compiles_after_warmup(run):
+    assert run["compiled_before"] == {}, "the fresh process had compiled kernels before warmup"
+    assert any(run["after_warmup"].values()), "warmup compiled no kernel"
+    assert run["after_use"] == run["after_warmup"], {
+        name: (run["after_warmup"].get(name, 0), n)
+        for name, n in run["after_use"].items()
+        if n != run["after_warmup"].get(name, 0)
+    }
+
+
+def check_float32_and_float64_versions(run):
+    assert run["dtypes"], "no kernel has compiled versions"
+    partial = {n: d for n, d in run["dtypes"].items() if d != ["float32", "float64"]}
+    assert not partial, partial
+
+
+def test_after_warmup_the_public_api_compiles_nothing(shared_cache_run):
+    check_nothing_compiles_after_warmup(shared_cache_run)
+    check_float32_and_float64_versions(shared_cache_run)
+
+
+# An empty cache compiles every kernel and every kernel they call, so every
+# kernel the public API reaches holds versions of its own (a cache hit loads
+# the called kernels inside their callers instead). Slow: compiling all of
+# them for two dtypes takes from 20 s to well over a minute on 2 cores.
+
+
+@pytest.mark.slow
+def test_after_a_cold_warmup_the_public_api_compiles_nothing(cold_then_warm):
+    cold, _, _ = cold_then_warm
+    check_nothing_compiles_after_warmup(cold)
+
+
+@pytest.mark.slow
+def test_every_kernel_the_public_api_reaches_has_float32_and_float64_versions(cold_then_warm):
+    cold, _, _ = cold_then_warm
+    check_float32_and_float64_versions(cold)
+
+
+@pytest.mark.slow
+def test_report_of_a_cold_warmup(cold_then_warm):
+    cold, _, cache = cold_then_warm
+    report = cold["report"]
+    assert report["kernels"] == sorted(n for n, v in cold["after_warmup"].items() if v)
+    assert report["compiled"] >= len(report["kernels"]) and report["loaded"] == 0
+    assert report["cache_dir"] == str(cache)
+    assert list(cache.rglob("*.nbi")), "warmup wrote nothing to the cache"
+
+
+@pytest.mark.slow
+def test_a_second_process_loads_from_the_cache(cold_then_warm):
+    cold, warm, _ = cold_then_warm
+    assert warm["compiled"] == 0 and warm["loaded"] > 0, warm
+    assert warm["seconds"] < cold["report"]["seconds"]
+
+
+@pytest.mark.parametrize(
+    "dtypes",
+    ["float16", "int32", ["float32", "float128x"], np.int64, (), [None], 3.5],
+)
+def test_bad_dtypes_are_rejected(dtypes):
+    error = TypeError if dtypes == 3.5 else ValueError
+    with pytest.raises(error, match=r"^dtypes: expected "):
+        fastmlp.warmup(dtypes=dtypes)
+
+
+def test_dtype_errors_name_the_argument_the_options_and_the_value():
+    expected = "dtypes: expected names from ['float32', 'float64'], found 'float16' in "
+    with pytest.raises(ValueError, match=r"^" + re.escape(expected)):
+        fastmlp.warmup(dtypes=("float32", "float16"))
+
+
+@pytest.mark.parametrize("hidden_layers", [-1, [1, -2], 1.5, [True], (), "1"])
+def test_bad_hidden_layers_are_rejected(hidden_layers):
+    with pytest.raises((TypeError, ValueError), match=r"^hidden_layers: expected "):
+        fastmlp.warmup(hidden_layers=hidden_layers)
+
+
+def test_bad_verbose_is_rejected():
+    with pytest.raises(TypeError, match=r"^verbose: expected True or False, found 'yes'"):
+        fastmlp.warmup(verbose="yes")
+
+
+def test_warmup_is_exported():
+    assert "warmup" in fastmlp.__all__ and callable(fastmlp.warmup)
