@@ -34,6 +34,8 @@ ERROR_MODEL = "numpy"
 PARALLEL_MIN_BATCH = 16
 #: Rows from which inference (predict_proba, evaluate) runs on threads.
 PARALLEL_MIN_ROWS = 512
+#: Bytes of a cache line: threads write to buffers at least this far apart.
+CACHE_LINE = 64
 
 #: Relative tolerances for comparing a kernel with its numpy twin.
 RTOL = {"float64": 1e-10, "float32": 1e-4}

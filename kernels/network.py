@@ -12,7 +12,7 @@ works on row ``r`` touches only row ``r``, so threads can share them.
 import numba
 import numpy as np
 
-from ..config import PARALLEL_MIN_ROWS
+from ..config import CACHE_LINE, PARALLEL_MIN_ROWS
 from ..names import IDENTITY
 from ._jit import kernel
 from .dense import _dense_forward, _dense_propagate
@@ -55,10 +55,13 @@ def _output_delta(z, delta, t, w):
 
 
 @kernel(inline=True)
-def _forward_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1):
-    """Batch rows ``r0:r1``: copy ``X[rows[r]]`` into ``A[0][r]``, forward, output delta.
+def _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1):
+    """Batch rows ``r0:r1``: copy ``X[rows[r]]`` into ``A[0][r]``, forward, and back-propagate.
 
-    Each row's weighted loss goes to ``losses[r]`` and its hit to ``hits[r]``.
+    Fills ``A`` and ``D`` (every layer's delta) for those rows with the current
+    parameters; each row's weighted loss goes to ``losses[r]`` and its hit to
+    ``hits[r]``. A row needs nothing from other rows, so parts of a batch can
+    run on different threads.
     """
     last = len(Ms)
     for r in range(r0, r1):
@@ -68,13 +71,8 @@ def _forward_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, 
             x[j] = X[i, j]
         _forward(Ms, transposed, bs, x, code, A, r)
         losses[r], hits[r] = _output_delta(A[last][r], D[last][r], y[i], sw[i])
-
-
-@kernel(inline=True)
-def _propagate_rows(M, transposed, D_out, A_in, code, D_in, r0, r1):
-    """Back-propagate rows ``r0:r1`` of ``D_out`` through one layer into ``D_in``."""
-    for r in range(r0, r1):
-        _dense_propagate(M, transposed, D_out[r], A_in[r], code, D_in[r])
+        for l in range(last - 1, 0, -1):
+            _dense_propagate(Ms[l], transposed[l], D[l + 1][r], A[l][r], code, D[l][r])
 
 
 @kernel
@@ -84,11 +82,9 @@ def _accumulate_gradients(Ms, transposed, bs, X, y, sw, rows, code, A, D, Gs, gb
     Buffers ``A``, ``D``, ``losses``, ``hits`` need ``len(rows)`` rows.
     """
     n = rows.size
-    _forward_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, 0, n)
-    for l in range(len(Ms) - 1, -1, -1):
+    _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, 0, n)
+    for l in range(len(Ms)):
         A_in, D_out = A[l][:n], D[l + 1][:n]
-        if l > 0:
-            _propagate_rows(Ms[l], transposed[l], D_out, A_in, code, D[l], 0, n)
         U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
         _add_outer_rows(Gs[l], U, Z, 0, Gs[l].shape[0], Gs[l].dtype.type(1))
         for r in range(n):
@@ -100,14 +96,18 @@ def _predict_proba(Ms, transposed, bs, X, code, chunks, A, P):
     """Write the class probabilities of every row of ``X`` into ``P``.
 
     ``chunks`` parts of the rows run in turn (or on threads, in the parallel
-    build), part ``c`` in row ``c`` of the buffers ``A``.
+    build). Part ``c`` works in row ``c * (rows // chunks)`` of the buffers
+    ``A``: spreading the parts' rows apart keeps threads off each other's
+    cache lines.
     """
     last = len(Ms)
+    spread = A[last].shape[0] // chunks
     for c in numba.prange(chunks):
         r0, r1 = _chunk(X.shape[0], chunks, c)
+        row = c * spread
         for i in range(r0, r1):
-            _forward(Ms, transposed, bs, X[i], code, A, c)
-            _softmax(A[last][c], P[i])
+            _forward(Ms, transposed, bs, X[i], code, A, row)
+            _softmax(A[last][row], P[i])
 
 
 @kernel
@@ -117,12 +117,14 @@ def _evaluate(Ms, transposed, bs, X, code, chunks, A, y, losses, hits):
     Rows are split into ``chunks`` parts as in ``_predict_proba``.
     """
     last = len(Ms)
+    spread = A[last].shape[0] // chunks
     for c in numba.prange(chunks):
         r0, r1 = _chunk(X.shape[0], chunks, c)
+        row = c * spread
         for i in range(r0, r1):
-            _forward(Ms, transposed, bs, X[i], code, A, c)
-            losses[i] = _softmax_xent_forward(A[last][c], y[i])
-            hits[i] = _argmax(A[last][c]) == y[i]
+            _forward(Ms, transposed, bs, X[i], code, A, row)
+            losses[i] = _softmax_xent_forward(A[last][row], y[i])
+            hits[i] = _argmax(A[last][row]) == y[i]
 
 
 _predict_proba_parallel = kernel(_predict_proba.py_func, parallel=True)
@@ -143,7 +145,9 @@ def infer(task, weights, biases, X, code, *outputs):
     """
     chunks = numba.get_num_threads() if X.shape[0] >= PARALLEL_MIN_ROWS else 1
     serial, parallel = _INFERENCE[task]
-    A, _ = buffers(weights, chunks)
+    # Enough rows between two parts' rows that no cache line holds both.
+    narrowest = min(W.shape[1] for W in weights) * weights[0].itemsize
+    A, _ = buffers(weights, chunks * (1 + -(-CACHE_LINE // narrowest)))
     with Layout(weights) as L:
         run = parallel if chunks > 1 else serial
         run(L.Ms, L.transposed, biases, X, code, chunks, A, *outputs)

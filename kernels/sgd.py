@@ -23,7 +23,7 @@ from .._checks import (
 from ..config import PARALLEL_MIN_BATCH
 from ..names import activation_code
 from ._jit import kernel
-from .network import Layout, _chunk, _forward_rows, _propagate_rows, buffers, check_network
+from .network import Layout, _backprop_rows, _chunk, buffers, check_network
 from .update import _update_bias, _update_rows
 
 
@@ -75,7 +75,7 @@ def _sgd_epoch(
         rows = order[start : start + B]
         for c in numba.prange(chunks):
             r0, r1 = _chunk(B, chunks, c)
-            _forward_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1)
+            _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1)
         total = 0.0
         correct = 0
         for r in range(B):
@@ -84,17 +84,14 @@ def _sgd_epoch(
         step_loss[k] = total / B
         step_correct[k] = correct
         scale = dtype(1) / dtype(B)
-        for l in range(len(Ms) - 1, -1, -1):
-            A_in, D_out = A[l][:B], D[l + 1][:B]
-            if l > 0:
-                for c in numba.prange(chunks):
-                    r0, r1 = _chunk(B, chunks, c)
-                    _propagate_rows(Ms[l], transposed[l], D_out, A_in, code, D[l], r0, r1)
-            U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
-            for c in numba.prange(chunks):
+        for c in numba.prange(chunks):
+            for l in range(len(Ms)):
+                A_in, D_out = A[l][:B], D[l + 1][:B]
+                U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
                 p0, p1 = _chunk(Ms[l].shape[0], chunks, c)
                 _update_rows(Ms[l], VMs[l], Gs[l], U, Z, p0, p1, scale, lr, mu, wd)
-            _update_bias(bs[l], vbs[l], D_out, scale, lr, mu)
+        for l in range(len(Ms)):
+            _update_bias(bs[l], vbs[l], D[l + 1][:B], scale, lr, mu)
 
 
 _sgd_epoch_parallel = kernel(_sgd_epoch.py_func, parallel=True)
