@@ -3,7 +3,11 @@
 
 import http.server
 import itertools
+import os
 import struct
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -13,6 +17,27 @@ from fastmlp.config import ATOL, RTOL
 
 DTYPES = ("float32", "float64")
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
+
+
+def run_python(code, cwd, timeout=900, **env):
+    """Run ``code`` in a fresh interpreter; return its stdout (the run must succeed).
+
+    It runs from ``cwd``, so the source tree is not on sys.path, with fastmlp's
+    and Numba's environment variables cleared, then ``env`` set.
+    """
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FASTMLP_", "NUMBA_"))}
+    environment.update(env)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
 
 
 def assert_close(actual, expected, dtype):

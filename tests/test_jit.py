@@ -1,14 +1,11 @@
 """The kernel decorator: disk cache outside the install, fallback, and float32 kept in float32."""
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import fastmlp.kernels
 import pytest
+from helpers import run_python
 
 TINY_RUN = """
 import numpy as np
@@ -21,23 +18,6 @@ stats = sgd._sgd_epoch.stats
 hits, misses = sum(stats.cache_hits.values()), sum(stats.cache_misses.values())
 print(_jit.is_cached(sgd._sgd_epoch), int(hits > 0), int(misses > 0))
 """
-
-
-def run_python(code, cwd, **env):
-    """Run ``code`` in a fresh interpreter, from ``cwd`` so the source tree is not on sys.path."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FASTMLP_", "NUMBA_"))}
-    environment.update(env)
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 def kernel_source_dir():

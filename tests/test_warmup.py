@@ -1,14 +1,11 @@
 """``fastmlp.warmup``: afterwards the public API runs without compiling anything."""
 
 import json
-import os
 import re
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
+from helpers import run_python
 
 import fastmlp
 from fastmlp.config import cache_dir
@@ -100,23 +97,6 @@ import fastmlp
 report = fastmlp.warmup(hidden_layers=1)
 print(json.dumps({"compiled": report.compiled, "loaded": report.loaded, "seconds": report.seconds}))
 """
-
-
-def run_python(code, cwd, **env):
-    """Run ``code`` in a fresh interpreter from ``cwd`` (not the source tree); return its stdout."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FASTMLP_", "NUMBA_"))}
-    environment.update(env)
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def warm_then_use(cwd, cache):
