@@ -419,6 +419,11 @@ def measure(benchmark, make, X, y, *, workload, implementation, batch_size, size
 
 
 def record_time(benchmark, samples):
-    """Set ``us_per_sample`` from the fastest round (not when benchmarks are disabled)."""
+    """Set ``us_per_sample`` and ``samples_per_second`` from the fastest round.
+
+    Nothing is set when benchmarks are disabled (quick mode in the test session).
+    """
     if benchmark.stats is not None:
-        benchmark.extra_info["us_per_sample"] = benchmark.stats.stats.min / samples * 1e6
+        best = benchmark.stats.stats.min
+        benchmark.extra_info["us_per_sample"] = best / samples * 1e6
+        benchmark.extra_info["samples_per_second"] = samples / best if best > 0 else None

@@ -201,9 +201,64 @@ def notes(data):
     return "\n".join(lines) + "\n"
 
 
+#: The speed targets of fastmlp (float32, a 2-core machine): ``(row, rule)``
+#: where a rule is ``("vs", implementation, factor)``, fastmlp at least
+#: ``factor`` times as fast as ``implementation`` in the same run, or
+#: ``("at most", limit)`` in the row's unit.
+TARGETS = (
+    ("tiny-per-sample", ("vs", "numpy", 300)),
+    ("tiny-per-sample", ("vs", "python", 150)),
+    ("tiny-per-sample", ("at most", 0.1)),
+    ("mnist-per-sample", ("vs", "numpy", 40)),
+    ("mnist-per-sample", ("vs", "torch-1thread", 40)),
+    ("mnist-per-sample", ("at most", 5.0)),
+    ("mnist-batch-16", ("vs", "numpy", 3)),
+    ("mnist-batch-16", ("vs", "torch-1thread", 4)),
+    ("mnist-batch-16", ("vs", "torch", 4)),
+    ("mnist-batch-16", ("vs", "sklearn", 3)),
+    ("mnist-batch-128", ("vs", "numpy", 1.5)),
+    ("mnist-batch-128", ("vs", "torch-1thread", 2)),
+    ("mnist-batch-128", ("vs", "torch", 2)),
+    ("mnist-batch-128", ("vs", "sklearn", 2)),
+    ("mnist-inference", ("vs", "numpy", 1)),
+    ("first-call (warm)", ("at most", 1.5)),
+)
+
+
+def check_target(cells, row, rule):
+    """Return ``(target, measured, met)`` texts for one target; ``met`` is None if not measured."""
+    ours = cells.get((row, "fastmlp"))
+    if rule[0] == "vs":
+        _, other, factor = rule
+        theirs = cells.get((row, other))
+        target = f">= {factor:g}x {other}"
+        if ours is None or theirs is None or ours[0] <= 0:
+            return target, MISSING, None
+        ratio = theirs[0] / ours[0]
+        return target, f"{ratio:.2f}x", ratio >= factor
+    _, limit = rule
+    unit = ours[1] if ours else ""
+    target = f"<= {limit:g} {unit}".rstrip()
+    if ours is None:
+        return target, MISSING, None
+    return target, f"{ours[0]:.2f} {unit}", ours[0] <= limit
+
+
+def build_targets(data):
+    """Return a markdown table of ``TARGETS``: each with its measured value and met or not met."""
+    cells = collect(data)
+    lines = ["| workload | target | measured | met |", "| --- | --- | ---: | --- |"]
+    for row, rule in TARGETS:
+        target, measured, met = check_target(cells, row, rule)
+        verdict = MISSING if met is None else ("met" if met else "not met")
+        lines.append(f"| {row} | {target} | {measured} | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
 def render(data):
     """Return the whole markdown report."""
-    return header(data) + build_table(data) + notes(data)
+    targets = "\nSpeed targets, from the same run:\n\n" + build_targets(data)
+    return header(data) + build_table(data) + targets + notes(data)
 
 
 def main(argv=None):

@@ -112,6 +112,28 @@ def test_report_table():
     assert rows["first-call (cold)"] == ["8.00 s (0.1x)", "0.80 s (1.0x)", M, M]
 
 
+def test_report_targets_are_met_or_not_from_the_same_run():
+    report = load_report()
+    data = {
+        "benchmarks": [
+            bench("mnist-per-sample", "fastmlp", us_per_sample=10.0),
+            bench("mnist-per-sample", "numpy", us_per_sample=500.0),
+            bench("mnist-per-sample", "torch-1thread", us_per_sample=300.0),
+            bench("first-call", "fastmlp", variant="warm", unit="s/run", s_per_run=2.0),
+        ]
+    }
+    lines = report.build_targets(data).splitlines()
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+    assert len(rows) == len(report.TARGETS)
+    found = {(row[0], row[1]): row[2:] for row in rows}
+    assert found["mnist-per-sample", ">= 40x numpy"] == ["50.00x", "met"]
+    assert found["mnist-per-sample", ">= 40x torch-1thread"] == ["30.00x", "not met"]
+    assert found["mnist-per-sample", "<= 5 us"] == ["10.00 us", "not met"]
+    assert found["first-call (warm)", "<= 1.5 s"] == ["2.00 s", "not met"]
+    # Not measured: neither met nor not met.
+    assert found["mnist-batch-16", ">= 3x sklearn"] == [report.MISSING, report.MISSING]
+
+
 def test_report_main_writes_markdown(tmp_path, capsys):
     import json
 
