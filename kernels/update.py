@@ -1,8 +1,9 @@
 """The SGD parameter update, shared by every training loop.
 
 A layer's gradient over a batch of ``B`` rows is ``scale * sum_s outer(U[s], Z[s])``
-with ``scale = 1 / B`` (see ``kernels.network.Layout`` for which of the
-layer's inputs and deltas are ``U`` and ``Z``). With L2 weight decay ``wd``
+with ``scale = 1 / B``: ``U`` holds the layer's input rows and ``Z`` its
+delta rows, or the other way round for a layer kept transposed (see
+``kernels.network.Layout``). With L2 weight decay ``wd``
 and classical momentum ``mu`` the step is ``V = mu * V - lr * (G + wd * M);
 M += V``. With ``mu = 0`` and ``wd = 0`` (plain SGD) each row of ``M`` is
 stepped sample by sample, ``M[p] -= lr * scale * U[s, p] * Z[s]``, straight
