@@ -266,8 +266,10 @@ def train(
     steps = -(-n // batch_size)
     rows = np.full(steps, batch_size)
     rows[-1] = n - batch_size * (steps - 1)
+    # A batch larger than the data is one batch of all of it: the kernels'
+    # buffers need no more rows than that.
     runner = (_NumpyRunner if backend == "numpy" else _NumbaRunner)(
-        model, batch_size, momentum, weight_decay
+        model, min(batch_size, n), momentum, weight_decay
     )
     history = History(
         step_loss=np.empty(epochs * steps),

@@ -358,3 +358,14 @@ def test_bad_training_options_are_named(rng, kwargs, error, message):
     X, y = data(rng, n=10)
     with pytest.raises(error, match=message):
         train(MLP([10, 3]), X, y, **kwargs)
+
+
+def test_a_batch_larger_than_the_data_is_one_full_batch(rng):
+    X = rng.normal(size=(10, 3))
+    y = rng.integers(0, 2, 10)
+    huge, full = fastmlp.MLP([3, 4, 2], seed=0), fastmlp.MLP([3, 4, 2], seed=0)
+    # 10**12 rows of buffers could not be allocated: the kernels use 10.
+    history = fastmlp.train(huge, X, y, batch_size=10**12, progress=False)
+    fastmlp.train(full, X, y, batch_size=10, progress=False)
+    assert history.steps_per_epoch == 1
+    np.testing.assert_array_equal(huge.params, full.params)
