@@ -24,6 +24,7 @@ from ..config import PARALLEL_MIN_BATCH
 from ..names import activation_code
 from ._jit import kernel
 from .network import Layout, _backprop_rows, _chunk, buffers, check_network
+from .per_sample import _sgd_epoch_per_sample, unit_buffers
 from .update import _update_bias, _update_rows
 
 
@@ -109,7 +110,8 @@ class SGD:
     """Runs SGD epochs (or parts of them) of one network in the kernels, in place.
 
     Holds everything that lives across calls: the working ``Layout``, the
-    momentum velocities and the row buffers. Batches of at least
+    momentum velocities and the row buffers. Plain per-sample SGD (batch size
+    1, no momentum, no weight decay) runs ``kernels.per_sample``. Batches of at least
     ``config.PARALLEL_MIN_BATCH`` rows run the parallel build of the kernel
     when Numba has more than one thread (results agree with the serial build
     to float rounding).
@@ -132,6 +134,11 @@ class SGD:
     ):
         self.biases, self.batch_size = biases, batch_size
         self.mu, self.wd = momentum, weight_decay
+        self.per_sample = batch_size == 1 and not momentum and not weight_decay
+        if self.per_sample:
+            self.layout = Layout(weights)
+            self.A, self.D = unit_buffers(weights)
+            return
         if velocities is None:
             velocities = velocity_buffers(weights, momentum)
         VWs, self.vbs = velocities
@@ -150,6 +157,13 @@ class SGD:
 
         Inputs must be checked already (see ``_epoch_inputs``).
         """
+        if self.per_sample:
+            with self.layout as L:
+                _sgd_epoch_per_sample(
+                    *(L.Ms, L.transposed, self.biases, self.A, self.D, X, y, sw, order),
+                    *(code, lr, step_loss, step_correct),
+                )
+            return
         epoch = _sgd_epoch_parallel if self.parallel else _sgd_epoch
         with self.layout as L:
             epoch(

@@ -10,13 +10,13 @@ from helpers import run_python
 TINY_RUN = """
 import numpy as np
 import fastmlp
-from fastmlp.kernels import sgd, _jit
+from fastmlp.kernels import per_sample, _jit
 model = fastmlp.MLP([2, 3, 2])
 X = np.random.default_rng(0).normal(size=(20, 2))
-fastmlp.train(model, X, (X[:, 0] > 0).astype(int))
-stats = sgd._sgd_epoch.stats
-hits, misses = sum(stats.cache_hits.values()), sum(stats.cache_misses.values())
-print(_jit.is_cached(sgd._sgd_epoch), int(hits > 0), int(misses > 0))
+fastmlp.train(model, X, (X[:, 0] > 0).astype(int))  # per-sample SGD, the default
+kernel = per_sample._sgd_epoch_per_sample
+hits, misses = sum(kernel.stats.cache_hits.values()), sum(kernel.stats.cache_misses.values())
+print(_jit.is_cached(kernel), int(hits > 0), int(misses > 0))
 """
 
 
@@ -27,7 +27,7 @@ def kernel_source_dir():
 def test_cache_lives_in_the_cache_dir_and_is_reused(tmp_path):
     cache = tmp_path / "cache"
     assert run_python(TINY_RUN, tmp_path, FASTMLP_CACHE_DIR=str(cache)) == "True 0 1"
-    assert list(cache.rglob("sgd._sgd_epoch-*.nbi"))
+    assert list(cache.rglob("per_sample._sgd_epoch_per_sample-*.nbi"))
     assert run_python(TINY_RUN, tmp_path, FASTMLP_CACHE_DIR=str(cache)) == "True 1 0"
 
 
@@ -75,7 +75,7 @@ import numpy as np
 from numba import types
 from numba.core.registry import CPUDispatcher
 import fastmlp
-from fastmlp.kernels import activations, dense, network, sgd, softmax_xent
+from fastmlp.kernels import activations, dense, network, per_sample, sgd, softmax_xent
 from fastmlp import kernels as K
 from fastmlp.kernels.sgd import SGD
 
@@ -108,23 +108,24 @@ K.dense_backward_sgd(W, b, X[0].astype(np.float32), b)
 K.softmax_xent_forward(np.zeros((2, 3), np.float32), [0, 1])
 K.softmax_xent_backward(np.zeros((2, 3), np.float32), [0, 1])
 
-# float64 is allowed for scalar arguments (lr) and loss sums ("total", its
-# in-place additions, the float64 loss arrays it reads, the (loss_sum, count)
-# tuples kernels return and their unpacking), and for numba's float64 result
+# float64 is allowed for scalar arguments (lr), a row's loss ("loss", _weighted_loss),
+# loss sums ("total", its in-place additions, the float64 loss arrays it reads,
+# the (loss_sum, count) tuples kernels return and their unpacking), and for numba's float64 result
 # of dividing by a row count. An upcast elsewhere starts from a float64
 # constant, call or product: not allowed.
 def allowed(name, args):
     base = name.split(".")[0]
     return (
         base in args
-        or name.startswith(("arg.", "total", "$total", "$binop_iadd", "$binop_truediv"))
+        or name.startswith(("arg.", "total", "loss", "$total", "$binop_iadd", "$binop_truediv"))
+        or "_weighted_loss" in name
         or "binary_subscr" in name
         or "return_value" in name
         or "unpack_sequence" in name
     )
 
 report = {}
-for module in (activations, dense, network, sgd, softmax_xent):
+for module in (activations, dense, network, per_sample, sgd, softmax_xent):
     for name, kernel in vars(module).items():
         if not isinstance(kernel, CPUDispatcher) or kernel.__module__ != module.__name__:
             continue
