@@ -155,5 +155,5 @@ def test_serial_and_threaded_runs_are_deterministic_and_agree(rng, dtype, option
     for parallel, chunks in [(False, 1), (True, 1), (True, 2), (True, 3)]:
         result = run(parallel, chunks)
         for got, again, want in zip(result, run(parallel, chunks), first):
-            np.testing.assert_array_equal(got, again)
+            np.testing.assert_array_equal(got, again, err_msg=f"{parallel=}, {chunks=}")
             assert_close(got, want, dtype)
