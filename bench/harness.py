@@ -57,9 +57,14 @@ QUICK_SAMPLES = 256
 #: Rows of the warm-up runs (at least two batches of the largest batch size).
 WARMUP_ROWS = 256
 #: A full run times up to MAX_ROUNDS rounds, fewer when the warm-up predicts
-#: that they would take longer than ROUND_BUDGET_S seconds together.
-MAX_ROUNDS = 5
+#: that they would take longer than ROUND_BUDGET_S seconds together. The
+#: machines are shared virtual ones whose speed drifts by tens of percent
+#: within seconds: the fastest of many short rounds is the stable figure.
+MAX_ROUNDS = 15
 ROUND_BUDGET_S = 15.0
+#: Seconds of rest before each benchmark, so that threads the previous one
+#: left spinning (BLAS, OpenMP) have gone to sleep before the next starts.
+SETTLE_S = 0.25
 
 
 def samples_for(workload, implementation):
@@ -390,6 +395,8 @@ def measure(benchmark, make, X, y, *, workload, implementation, batch_size, size
     Returns the result of the last timed round.
     """
     samples = len(X)
+    if not QUICK:
+        time.sleep(SETTLE_S)
     warmup_s, per_sample = _warm_up(make, X, y, min(samples, max(WARMUP_ROWS, 2 * batch_size)))
     if per_sample is None:
         rounds = 1

@@ -15,7 +15,13 @@ import numpy as np
 from . import reference
 from ._checks import as_momentum, as_positive, as_sample_weight, as_weight_decay
 from .history import History
-from .kernels.network import GRADIENT_ROWS, Layout, _accumulate_gradients, buffers
+from .kernels.network import (
+    GRADIENT_ROWS,
+    Layout,
+    _accumulate_gradients,
+    buffers,
+    index_buffers,
+)
 from .kernels.sgd import SGD
 from .schedules import as_schedule
 
@@ -374,6 +380,7 @@ def gradients(model, X, y, *, backend="numba"):
     A, D = buffers(model.weights, rows)
     losses, hits = np.empty(rows), np.empty(rows, dtype=np.int64)
     ones = np.ones(X.shape[0], dtype=model.dtype)
+    NZ = index_buffers(model.weights, 1)
     with layout as L:
         for start in range(0, X.shape[0], rows):
             chunk = np.arange(start, min(start + rows, X.shape[0]))
@@ -392,6 +399,7 @@ def gradients(model, X, y, *, backend="numba"):
                 gbs,
                 losses,
                 hits,
+                NZ,
             )
     n = model.dtype.type(X.shape[0])
     return [layout.to_model(G, l) / n for l, G in enumerate(Gs)], [gb / n for gb in gbs]

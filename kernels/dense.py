@@ -28,6 +28,40 @@ def _vec_mat(v, M, out):
 
 
 @kernel(inline=True)
+def _nonzero(v, nz):
+    """Write the indices of the nonzero entries of ``v`` to the front of ``nz``; return how many.
+
+    Branch-free: every index is written and the count moves past the nonzero ones.
+    """
+    m = 0
+    for k in range(v.size):
+        nz[m] = k
+        m += v[k] != 0
+    return m
+
+
+@kernel(inline=True)
+def _vec_mat_rows(v, nz, m, M, out):
+    """Add ``v[k] * M[k]`` to ``out`` for ``k`` in ``nz[:m]``, in order, four rows per pass.
+
+    Each pass loads and stores ``out`` once for four rows of ``M``, where
+    ``_vec_mat`` does so for every row: the forward pass of MNIST's first
+    layer is bound by those loads and stores.
+    """
+    q = 0
+    while q + 4 <= m:
+        w0, w1, w2, w3 = M[nz[q]], M[nz[q + 1]], M[nz[q + 2]], M[nz[q + 3]]
+        u0, u1, u2, u3 = v[nz[q]], v[nz[q + 1]], v[nz[q + 2]], v[nz[q + 3]]
+        for j in range(out.size):
+            out[j] = (((out[j] + u0 * w0[j]) + u1 * w1[j]) + u2 * w2[j]) + u3 * w3[j]
+        q += 4
+    for p in range(q, m):
+        u, w = v[nz[p]], M[nz[p]]
+        for j in range(out.size):
+            out[j] += u * w[j]
+
+
+@kernel(inline=True)
 def _mat_vec(M, v, out):
     """Add ``M @ v`` to ``out``: a dot product along each contiguous row of ``M``."""
     for i in range(M.shape[0]):
@@ -46,6 +80,18 @@ def _dense_forward(M, transposed, b, a_in, code, a):
         _mat_vec(M, a_in, a)
     else:
         _vec_mat(a_in, M, a)
+    _activate(a, code)
+
+
+@kernel(inline=True)
+def _dense_forward_sparse(W, b, x, nz, code, a):
+    """Write ``act(x @ W + b)`` into ``a``, adding only the rows of ``W`` where ``x`` is nonzero.
+
+    ``nz`` is a scratch buffer of ``x.size`` integers.
+    """
+    for j in range(a.size):
+        a[j] = b[j]
+    _vec_mat_rows(x, nz, _nonzero(x, nz), W, a)
     _activate(a, code)
 
 

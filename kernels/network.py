@@ -15,7 +15,7 @@ import numpy as np
 from ..config import CACHE_LINE, PARALLEL_MIN_ROWS
 from ..names import IDENTITY
 from ._jit import kernel
-from .dense import _dense_forward, _dense_propagate
+from .dense import _dense_forward, _dense_forward_sparse, _dense_propagate
 from .softmax_xent import _argmax, _softmax, _softmax_xent_backward, _softmax_xent_forward
 from .update import _add_outer_rows
 
@@ -31,14 +31,17 @@ def _chunk(n, chunks, c):
 
 
 @kernel(inline=True)
-def _forward(Ms, transposed, bs, x, code, A, r):
-    """Propagate one sample ``x`` into row ``r`` of ``A``; the last layer has no activation."""
+def _forward(Ms, transposed, bs, x, code, A, r, nz):
+    """Propagate one sample ``x`` into row ``r`` of ``A``; the last layer has no activation.
+
+    ``nz`` is a scratch buffer of ``x.size`` integers (the first layer visits
+    only the rows of nonzero inputs).
+    """
     last = len(Ms) - 1
-    a_in = x
-    for l in range(last + 1):
-        a = A[l + 1][r]
-        _dense_forward(Ms[l], transposed[l], bs[l], a_in, code if l < last else IDENTITY, a)
-        a_in = a
+    _dense_forward_sparse(Ms[0], bs[0], x, nz, code if last > 0 else IDENTITY, A[1][r])
+    for l in range(1, last + 1):
+        act = code if l < last else IDENTITY
+        _dense_forward(Ms[l], transposed[l], bs[l], A[l][r], act, A[l + 1][r])
 
 
 @kernel(inline=True)
@@ -55,7 +58,7 @@ def _output_delta(z, delta, t, w):
 
 
 @kernel(inline=True)
-def _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1):
+def _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1, nz):
     """Batch rows ``r0:r1``: copy ``X[rows[r]]`` into ``A[0][r]``, forward, and back-propagate.
 
     Fills ``A`` and ``D`` (every layer's delta) for those rows with the current
@@ -69,20 +72,23 @@ def _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits,
         x = A[0][r]
         for j in range(x.size):
             x[j] = X[i, j]
-        _forward(Ms, transposed, bs, x, code, A, r)
+        _forward(Ms, transposed, bs, x, code, A, r, nz)
         losses[r], hits[r] = _output_delta(A[last][r], D[last][r], y[i], sw[i])
         for l in range(last - 1, 0, -1):
             _dense_propagate(Ms[l], transposed[l], D[l + 1][r], A[l][r], code, D[l][r])
 
 
 @kernel
-def _accumulate_gradients(Ms, transposed, bs, X, y, sw, rows, code, A, D, Gs, gbs, losses, hits):
+def _accumulate_gradients(
+    Ms, transposed, bs, X, y, sw, rows, code, A, D, Gs, gbs, losses, hits, NZ
+):
     """Add the summed gradient over ``X[rows]`` to ``Gs`` (shaped like ``Ms``) and ``gbs``.
 
-    Buffers ``A``, ``D``, ``losses``, ``hits`` need ``len(rows)`` rows.
+    Buffers ``A``, ``D``, ``losses``, ``hits`` need ``len(rows)`` rows; ``NZ``
+    is from ``index_buffers``.
     """
     n = rows.size
-    _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, 0, n)
+    _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, 0, n, NZ[0])
     for l in range(len(Ms)):
         A_in, D_out = A[l][:n], D[l + 1][:n]
         U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
@@ -92,7 +98,7 @@ def _accumulate_gradients(Ms, transposed, bs, X, y, sw, rows, code, A, D, Gs, gb
 
 
 @kernel
-def _predict_proba(Ms, transposed, bs, X, code, chunks, A, P):
+def _predict_proba(Ms, transposed, bs, X, code, chunks, A, NZ, P):
     """Write the class probabilities of every row of ``X`` into ``P``.
 
     ``chunks`` parts of the rows run in turn (or on threads, in the parallel
@@ -106,12 +112,12 @@ def _predict_proba(Ms, transposed, bs, X, code, chunks, A, P):
         r0, r1 = _chunk(X.shape[0], chunks, c)
         row = c * spread
         for i in range(r0, r1):
-            _forward(Ms, transposed, bs, X[i], code, A, row)
+            _forward(Ms, transposed, bs, X[i], code, A, row, NZ[c])
             _softmax(A[last][row], P[i])
 
 
 @kernel
-def _evaluate(Ms, transposed, bs, X, code, chunks, A, y, losses, hits):
+def _evaluate(Ms, transposed, bs, X, code, chunks, A, NZ, y, losses, hits):
     """Per row of ``X``: its loss into ``losses`` (float64), whether it is right into ``hits``.
 
     Rows are split into ``chunks`` parts as in ``_predict_proba``.
@@ -122,7 +128,7 @@ def _evaluate(Ms, transposed, bs, X, code, chunks, A, y, losses, hits):
         r0, r1 = _chunk(X.shape[0], chunks, c)
         row = c * spread
         for i in range(r0, r1):
-            _forward(Ms, transposed, bs, X[i], code, A, row)
+            _forward(Ms, transposed, bs, X[i], code, A, row, NZ[c])
             losses[i] = _softmax_xent_forward(A[last][row], y[i])
             hits[i] = _argmax(A[last][row]) == y[i]
 
@@ -150,7 +156,9 @@ def infer(task, weights, biases, X, code, *outputs):
     A, _ = buffers(weights, chunks * (1 + -(-CACHE_LINE // narrowest)))
     with Layout(weights) as L:
         run = parallel if chunks > 1 else serial
-        run(L.Ms, L.transposed, biases, X, code, chunks, A, *outputs)
+        run(
+            L.Ms, L.transposed, biases, X, code, chunks, A, index_buffers(weights, chunks), *outputs
+        )
 
 
 def check_network(weights, biases):
@@ -250,6 +258,16 @@ class Layout:
     def __exit__(self, *exc):
         for W, M in self._pairs:
             W[...] = M.T
+
+
+def index_buffers(weights, parts):
+    """Return one scratch row of input indices per part (thread) of a kernel: ``_forward``'s ``nz``.
+
+    The rows lie a page apart, so threads never write to one cache line.
+    """
+    page = 4096 // np.dtype(np.intp).itemsize
+    width = -(-weights[0].shape[0] // page) * page
+    return np.empty((parts, width), np.intp)
 
 
 def buffers(weights, rows):

@@ -23,7 +23,7 @@ from .._checks import (
 from ..config import PARALLEL_MIN_BATCH
 from ..names import activation_code
 from ._jit import kernel
-from .network import Layout, _backprop_rows, _chunk, buffers, check_network
+from .network import Layout, _backprop_rows, _chunk, buffers, check_network, index_buffers
 from .per_sample import _sgd_epoch_per_sample, unit_buffers
 from .update import _update_bias, _update_rows
 
@@ -48,6 +48,7 @@ def _sgd_epoch(
     chunks,
     A,
     D,
+    NZ,
     losses,
     hits,
     step_loss,
@@ -76,7 +77,8 @@ def _sgd_epoch(
         rows = order[start : start + B]
         for c in numba.prange(chunks):
             r0, r1 = _chunk(B, chunks, c)
-            _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1)
+            nz = NZ[c]
+            _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1, nz)
         total = 0.0
         correct = 0
         for r in range(B):
@@ -185,6 +187,7 @@ class SGD:
                 self.chunks,
                 self.A,
                 self.D,
+                index_buffers(L.Ms, self.chunks),
                 self.losses,
                 self.hits,
                 step_loss,

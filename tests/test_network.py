@@ -9,6 +9,7 @@ from fastmlp.kernels.network import (
     _predict_proba,
     _predict_proba_parallel,
     buffers,
+    index_buffers,
 )
 from helpers import assert_close, random_network, sparse_inputs
 
@@ -80,11 +81,12 @@ def test_inference_matches_reference_in_any_number_of_parts(rng, dtype, activati
         (_predict_proba_parallel, _evaluate_parallel, 2),
     ]:
         A, _ = buffers(weights, chunks)
+        NZ = index_buffers(weights, chunks)
         P = np.empty((37, sizes[-1]), dtype)
         losses, hits = np.empty(37), np.empty(37, dtype=np.bool_)
         with Layout(weights) as L:
-            run_p(L.Ms, L.transposed, biases, X, code, chunks, A, P)
-            run_e(L.Ms, L.transposed, biases, X, code, chunks, A, y, losses, hits)
+            run_p(L.Ms, L.transposed, biases, X, code, chunks, A, NZ, P)
+            run_e(L.Ms, L.transposed, biases, X, code, chunks, A, NZ, y, losses, hits)
         assert_close(P, expected, dtype)
         assert_close(losses, expected_loss, dtype)
         np.testing.assert_array_equal(hits, expected.argmax(axis=1) == y)
@@ -102,3 +104,16 @@ def test_predict_proba_gives_the_same_on_many_rows_as_on_few(rng):
     P = model.predict_proba(X)
     np.testing.assert_array_equal(P[:100], model.predict_proba(X[:100]))
     assert_close(P, reference.predict_proba(model.weights, model.biases, X, "sigmoid"), "float32")
+
+
+def test_first_layer_skips_zero_inputs_in_blocks_of_any_length(rng):
+    """Rows with 0 to 9 nonzero inputs: the four-row passes and their remainder."""
+    weights, biases = map(tuple, random_network(rng, [12, 7, 3], "float64"))
+    X = np.zeros((10, 12))
+    for r in range(10):
+        X[r, rng.choice(12, r, replace=False)] = rng.normal(size=r)
+    model = fastmlp.MLP([12, 7, 3], dtype="float64")
+    for W, b, w, c in zip(model.weights, model.biases, weights, biases):
+        W[...], b[...] = w, c
+    expected = reference.predict_proba(weights, biases, X, "sigmoid")
+    assert_close(model.predict_proba(X), expected, "float64")
