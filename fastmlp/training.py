@@ -23,6 +23,7 @@ from .kernels.network import (
     index_buffers,
 )
 from .kernels.sgd import SGD
+from .kernels.update import outer_scratch
 from .schedules import as_schedule
 
 BACKENDS = ("numba", "numpy")
@@ -381,6 +382,7 @@ def gradients(model, X, y, *, backend="numba"):
     losses, hits = np.empty(rows), np.empty(rows, dtype=np.int64)
     ones = np.ones(X.shape[0], dtype=model.dtype)
     NZ = index_buffers(model.weights, 1)
+    scratch = outer_scratch(max(M.shape[0] for M in layout.Ms), rows, model.dtype)
     with layout as L:
         for start in range(0, X.shape[0], rows):
             chunk = np.arange(start, min(start + rows, X.shape[0]))
@@ -400,6 +402,7 @@ def gradients(model, X, y, *, backend="numba"):
                 losses,
                 hits,
                 NZ,
+                scratch,
             )
     n = model.dtype.type(X.shape[0])
     return [layout.to_model(G, l) / n for l, G in enumerate(Gs)], [gb / n for gb in gbs]

@@ -13,7 +13,7 @@ from .._checks import as_float_array, as_positive
 from ..names import activation_code
 from ._jit import kernel
 from .activations import _activate, _scale_by_derivative
-from .update import _add_outer_rows, _update_bias, _update_rows
+from .update import _add_outer_rows, _update_bias, _update_rows, outer_scratch
 
 
 @kernel(inline=True)
@@ -185,7 +185,8 @@ def dense_backward(W, a_in, delta, activation_in="sigmoid"):
     code = activation_code(activation_in, allow_identity=True)
     dW = np.zeros_like(W)
     delta_in = np.empty(W.shape[0], dtype=W.dtype)
-    _add_outer_rows(dW, a_in[None], delta[None], 0, W.shape[0], W.dtype.type(1))
+    cnt, S, C = (part[0] for part in outer_scratch(W.shape[0], 1, W.dtype))
+    _add_outer_rows(dW, a_in[None], delta[None], 0, W.shape[0], W.dtype.type(1), cnt, S, C)
     _dense_propagate(W, False, delta, a_in, code, delta_in)
     db = delta.copy()
     return dW, db, delta_in
@@ -214,6 +215,8 @@ def dense_backward_sgd(W, b, a_in, delta, activation_in="sigmoid", lr=0.01):
     # Plain SGD reads no velocities or gradient buffer: empty placeholders of the right type.
     empty, one, zero = np.empty((0, W.shape[1]), W.dtype), W.dtype.type(1), W.dtype.type(0)
     lr = W.dtype.type(lr)
-    _update_rows(W, empty, empty, a_in[None], delta[None], 0, W.shape[0], one, lr, zero, zero)
+    scratch = tuple(part[0] for part in outer_scratch(W.shape[0], 1, W.dtype))
+    rows = (a_in[None], delta[None], 0, W.shape[0], one, lr, zero, zero, scratch)
+    _update_rows(W, empty, empty, *rows)
     _update_bias(b, empty.ravel(), delta[None], one, lr, zero)
     return delta_in

@@ -80,19 +80,20 @@ def _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits,
 
 @kernel
 def _accumulate_gradients(
-    Ms, transposed, bs, X, y, sw, rows, code, A, D, Gs, gbs, losses, hits, NZ
+    Ms, transposed, bs, X, y, sw, rows, code, A, D, Gs, gbs, losses, hits, NZ, scratch
 ):
     """Add the summed gradient over ``X[rows]`` to ``Gs`` (shaped like ``Ms``) and ``gbs``.
 
     Buffers ``A``, ``D``, ``losses``, ``hits`` need ``len(rows)`` rows; ``NZ``
-    is from ``index_buffers``.
+    is from ``index_buffers`` and ``scratch`` from ``kernels.update.outer_scratch``.
     """
+    cnt, S, C = scratch[0][0], scratch[1][0], scratch[2][0]
     n = rows.size
     _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, 0, n, NZ[0])
     for l in range(len(Ms)):
         A_in, D_out = A[l][:n], D[l + 1][:n]
         U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
-        _add_outer_rows(Gs[l], U, Z, 0, Gs[l].shape[0], Gs[l].dtype.type(1))
+        _add_outer_rows(Gs[l], U, Z, 0, Gs[l].shape[0], Gs[l].dtype.type(1), cnt, S, C)
         for r in range(n):
             gbs[l][:] += D_out[r]
 

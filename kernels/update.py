@@ -13,36 +13,96 @@ from the deltas: no gradient buffer, and rows whose ``U[s, p]`` is zero
 Every function works on a range of rows ``[p0, p1)`` of ``M``, so threads
 can share a layer without sharing a row; a row's arithmetic does not depend
 on the split. ``lr``, ``mu``, ``wd`` and ``scale`` must have ``M``'s dtype.
+
+A row's nonzero ``U[s, p]`` are listed first, for the range's rows at once,
+in scratch ``(cnt, S, C)`` from ``outer_scratch``; then each row takes its
+samples' delta rows four per pass: a pass loads and stores the row once for
+four samples, and no branch guesses which ``U[s, p]`` are zero. On MNIST's
+784-300 layer this halved the update's time.
 """
+
+import numpy as np
 
 from ._jit import kernel
 
 
+def outer_scratch(rows, batch, dtype, parts=1):
+    """Return scratch ``(cnt, S, C)`` for ``parts`` threads of ``_add_outer_rows``.
+
+    Part ``k`` uses ``cnt[k]``, ``S[k]``, ``C[k]``: room for ``rows`` rows of a
+    batch of ``batch`` samples, all of them nonzero (sample indices in ``S``,
+    coefficients in ``C``).
+    """
+
+    def padded(n, itemsize):
+        # Rows a page apart: threads never write to one cache line.
+        return -(-n * itemsize // 4096) * 4096 // itemsize
+
+    intp, dtype = np.dtype(np.intp), np.dtype(dtype)
+    cnt = np.empty((parts, padded(rows + 1, intp.itemsize)), intp)
+    S = np.empty((parts, padded(rows * batch, intp.itemsize)), intp)
+    C = np.empty((parts, padded(rows * batch, dtype.itemsize)), dtype)
+    return cnt, S, C
+
+
 @kernel(inline=True)
-def _add_outer_rows(G, U, Z, p0, p1, c):
-    """Add ``c * sum_s outer(U[s], Z[s])`` to rows ``p0:p1`` of ``G``, skipping zero ``U[s, p]``."""
+def _add_outer_rows(G, U, Z, p0, p1, c, cnt, S, C):
+    """Add ``c * sum_s outer(U[s], Z[s])`` to rows ``p0:p1`` of ``G``, skipping zero ``U[s, p]``.
+
+    ``cnt``, ``S``, ``C`` are one part's scratch from ``outer_scratch``. Each
+    row adds its samples in order of ``s``.
+    """
     zero = G.dtype.type(0)
-    for p in range(p0, p1):
-        for s in range(U.shape[0]):
-            coef = c * U[s, p]
-            if coef != zero:
-                for j in range(G.shape[1]):
-                    G[p, j] += coef * Z[s, j]
+    rows = p1 - p0
+    # Count each row's nonzero U[s, p], then turn the counts into starts ...
+    cnt[: rows + 1] = 0
+    for s in range(U.shape[0]):
+        for q in range(rows):
+            cnt[q + 1] += U[s, p0 + q] != zero
+    for q in range(rows):
+        cnt[q + 1] += cnt[q]
+    # ... and list them: after this, row q's entries end at cnt[q].
+    for s in range(U.shape[0]):
+        for q in range(rows):
+            u = U[s, p0 + q]
+            if u != zero:
+                e = cnt[q]
+                S[e] = s
+                C[e] = c * u
+                cnt[q] = e + 1
+    start = 0
+    for q in range(rows):
+        end = cnt[q]
+        g = G[p0 + q]
+        e = start
+        while e + 4 <= end:
+            z0, z1, z2, z3 = Z[S[e]], Z[S[e + 1]], Z[S[e + 2]], Z[S[e + 3]]
+            c0, c1, c2, c3 = C[e], C[e + 1], C[e + 2], C[e + 3]
+            for j in range(g.size):
+                g[j] = (((g[j] + c0 * z0[j]) + c1 * z1[j]) + c2 * z2[j]) + c3 * z3[j]
+            e += 4
+        for f in range(e, end):
+            z, cf = Z[S[f]], C[f]
+            for j in range(g.size):
+                g[j] += cf * z[j]
+        start = end
 
 
 @kernel(inline=True)
-def _update_rows(M, V, G, U, Z, p0, p1, scale, lr, mu, wd):
+def _update_rows(M, V, G, U, Z, p0, p1, scale, lr, mu, wd, scratch):
     """Step rows ``p0:p1`` of ``M`` along the batch gradient (see the module docstring).
 
     ``G`` is a gradient buffer shaped like ``M`` and ``V`` the velocities; plain
-    SGD reads neither, so both may then be empty.
+    SGD reads neither, so both may then be empty. ``scratch`` is one part's
+    ``(cnt, S, C)`` from ``outer_scratch``.
     """
+    cnt, S, C = scratch
     zero = M.dtype.type(0)
     if mu == zero and wd == zero:
-        _add_outer_rows(M, U, Z, p0, p1, -lr * scale)
+        _add_outer_rows(M, U, Z, p0, p1, -lr * scale, cnt, S, C)
         return
     G[p0:p1] = zero
-    _add_outer_rows(G, U, Z, p0, p1, scale)
+    _add_outer_rows(G, U, Z, p0, p1, scale, cnt, S, C)
     for p in range(p0, p1):
         if mu == zero:
             for j in range(M.shape[1]):
