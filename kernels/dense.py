@@ -185,8 +185,8 @@ def dense_backward(W, a_in, delta, activation_in="sigmoid"):
     code = activation_code(activation_in, allow_identity=True)
     dW = np.zeros_like(W)
     delta_in = np.empty(W.shape[0], dtype=W.dtype)
-    cnt, S, C = (part[0] for part in outer_scratch(W.shape[0], 1, W.dtype))
-    _add_outer_rows(dW, a_in[None], delta[None], 0, W.shape[0], W.dtype.type(1), cnt, S, C)
+    part = tuple(array[0] for array in outer_scratch(W.shape[0], 1, W.dtype))
+    _add_outer_rows(dW, a_in[None], delta[None], 0, W.shape[0], W.dtype.type(1), part)
     _dense_propagate(W, False, delta, a_in, code, delta_in)
     db = delta.copy()
     return dW, db, delta_in
@@ -215,8 +215,8 @@ def dense_backward_sgd(W, b, a_in, delta, activation_in="sigmoid", lr=0.01):
     # Plain SGD reads no velocities or gradient buffer: empty placeholders of the right type.
     empty, one, zero = np.empty((0, W.shape[1]), W.dtype), W.dtype.type(1), W.dtype.type(0)
     lr = W.dtype.type(lr)
-    scratch = tuple(part[0] for part in outer_scratch(W.shape[0], 1, W.dtype))
-    rows = (a_in[None], delta[None], 0, W.shape[0], one, lr, zero, zero, scratch)
-    _update_rows(W, empty, empty, *rows)
+    part = tuple(array[0] for array in outer_scratch(W.shape[0], 1, W.dtype))
+    U, Z = a_in[None], delta[None]
+    _update_rows(W, empty, empty, U, Z, 0, W.shape[0], one, lr, zero, zero, part)
     _update_bias(b, empty.ravel(), delta[None], one, lr, zero)
     return delta_in

@@ -17,7 +17,7 @@ from ..names import IDENTITY
 from ._jit import kernel
 from .dense import _dense_forward, _dense_forward_sparse, _dense_propagate
 from .softmax_xent import _argmax, _softmax, _softmax_xent_backward, _softmax_xent_forward
-from .update import _add_outer_rows
+from .update import _add_outer_rows, _part, thread_rows
 
 #: Rows of activation buffers for ``gradients``: it walks its rows in chunks
 #: of this size, so memory does not grow with the data.
@@ -87,13 +87,12 @@ def _accumulate_gradients(
     Buffers ``A``, ``D``, ``losses``, ``hits`` need ``len(rows)`` rows; ``NZ``
     is from ``index_buffers`` and ``scratch`` from ``kernels.update.outer_scratch``.
     """
-    cnt, S, C = scratch[0][0], scratch[1][0], scratch[2][0]
     n = rows.size
     _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, 0, n, NZ[0])
     for l in range(len(Ms)):
         A_in, D_out = A[l][:n], D[l + 1][:n]
         U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
-        _add_outer_rows(Gs[l], U, Z, 0, Gs[l].shape[0], Gs[l].dtype.type(1), cnt, S, C)
+        _add_outer_rows(Gs[l], U, Z, 0, Gs[l].shape[0], Gs[l].dtype.type(1), _part(scratch, 0))
         for r in range(n):
             gbs[l][:] += D_out[r]
 
@@ -262,13 +261,8 @@ class Layout:
 
 
 def index_buffers(weights, parts):
-    """Return one scratch row of input indices per part (thread) of a kernel: ``_forward``'s ``nz``.
-
-    The rows lie a page apart, so threads never write to one cache line.
-    """
-    page = 4096 // np.dtype(np.intp).itemsize
-    width = -(-weights[0].shape[0] // page) * page
-    return np.empty((parts, width), np.intp)
+    """Return a row of input indices per part (thread) of a kernel: ``_forward``'s ``nz``."""
+    return thread_rows(parts, weights[0].shape[0], np.intp)
 
 
 def buffers(weights, rows):

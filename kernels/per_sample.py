@@ -35,7 +35,7 @@ def _weighted_loss(z, k, t, s, w):
 
 
 @kernel(inline=True)
-def _output_delta(z, t, w, delta):
+def _softmax_delta(z, t, w, delta):
     """Write ``w * (softmax(z) - onehot(t))`` into ``delta``; return ``argmax(z)`` and ``s``.
 
     ``s = sum(exp(z - max(z)))``, the softmax's normaliser.
@@ -134,7 +134,7 @@ def _sgd_epoch_per_sample(
         for l in range(1, last):
             act = code if l < last - 1 else IDENTITY
             _dense_forward(Ms[l], transposed[l], bs[l], A[l], act, A[l + 1])
-        k, s = _output_delta(A[last], y[i], sw[i], D[last])
+        k, s = _softmax_delta(A[last], y[i], sw[i], D[last])
         loss = _weighted_loss(A[last], k, y[i], s, sw[i])
         step_loss[t] = loss
         step_correct[t] = k == y[i]

@@ -25,7 +25,7 @@ from ..names import activation_code
 from ._jit import kernel
 from .network import Layout, _backprop_rows, _chunk, buffers, check_network, index_buffers
 from .per_sample import _sgd_epoch_per_sample, unit_buffers
-from .update import _update_bias, _update_rows, outer_scratch
+from .update import _part, _update_bias, _update_rows, outer_scratch
 
 
 @kernel
@@ -93,7 +93,7 @@ def _sgd_epoch(
                 A_in, D_out = A[l][:B], D[l + 1][:B]
                 U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
                 p0, p1 = _chunk(Ms[l].shape[0], chunks, c)
-                part = (scratch[0][c], scratch[1][c], scratch[2][c])
+                part = _part(scratch, c)
                 _update_rows(Ms[l], VMs[l], Gs[l], U, Z, p0, p1, scale, lr, mu, wd, part)
         for l in range(len(Ms)):
             _update_bias(bs[l], vbs[l], D[l + 1][:B], scale, lr, mu)
@@ -155,11 +155,20 @@ class SGD:
         #: (its thread count; any count gives the same results).
         self.parallel = batch_size >= PARALLEL_MIN_BATCH and numba.get_num_threads() > 1
         self.chunks = numba.get_num_threads() if self.parallel else 1
+        self._parts = None
 
-    def scratch(self):
-        """Return ``_add_outer_rows`` scratch for every part of a batch (see ``kernels.update``)."""
-        rows = max(-(-M.shape[0] // self.chunks) + 1 for M in self.layout.Ms)
-        return outer_scratch(rows, self.batch_size, self.layout.Ms[0].dtype, self.chunks)
+    def part_buffers(self):
+        """Return the per-part scratch ``(NZ, outer)`` of ``self.chunks`` parts, made once.
+
+        ``NZ`` is from ``kernels.network.index_buffers``, ``outer`` from
+        ``kernels.update.outer_scratch``.
+        """
+        if self._parts is None or self._parts[0] != self.chunks:
+            Ms, chunks = self.layout.Ms, self.chunks
+            rows = max(-(-M.shape[0] // chunks) + 1 for M in Ms)
+            outer = outer_scratch(rows, self.batch_size, Ms[0].dtype, chunks)
+            self._parts = (chunks, index_buffers(Ms, chunks), outer)
+        return self._parts[1:]
 
     def run(self, X, y, sw, order, code, lr, step_loss, step_correct):
         """Take the steps over ``X[order]``; write their losses and hit counts.
@@ -194,8 +203,7 @@ class SGD:
                 self.chunks,
                 self.A,
                 self.D,
-                index_buffers(L.Ms, self.chunks),
-                self.scratch(),
+                *self.part_buffers(),
                 self.losses,
                 self.hits,
                 step_loss,
