@@ -69,10 +69,10 @@ def _check_backend(backend):
 class _NumbaRunner:
     """Runs chunks of an epoch in the kernels; its buffers are allocated once per ``train``."""
 
-    def __init__(self, model, batch_size, momentum, weight_decay):
+    def __init__(self, model, batch_size, momentum, weight_decay, velocities=None):
         self.model, self.batch_size = model, batch_size
         self.mu, self.wd = momentum, weight_decay
-        self.sgd = SGD(model.weights, model.biases, batch_size, momentum, weight_decay)
+        self.sgd = SGD(model.weights, model.biases, batch_size, momentum, weight_decay, velocities)
 
     def run(self, X, y, sw, order, lr, step_loss, step_correct):
         self.sgd.run(X, y, sw, order, self.model._code, lr, step_loss, step_correct)
@@ -97,13 +97,12 @@ class _NumbaRunner:
 class _NumpyRunner:
     """Runs chunks of an epoch in the numpy reference."""
 
-    def __init__(self, model, batch_size, momentum, weight_decay):
+    def __init__(self, model, batch_size, momentum, weight_decay, velocities=None):
         self.model, self.batch_size = model, batch_size
         self.mu, self.wd = momentum, weight_decay
-        self.velocities = (
-            [np.zeros_like(W) for W in model.weights],
-            [np.zeros_like(b) for b in model.biases],
-        )
+        if velocities is None:
+            velocities = new_velocities(model)
+        self.velocities = (list(velocities[0]), list(velocities[1]))
 
     def run(self, X, y, sw, order, lr, step_loss, step_correct):
         m = self.model
@@ -130,6 +129,36 @@ class _NumpyRunner:
 
     def warm_up(self, X, y, sw, validation):
         return 0.0
+
+
+def new_velocities(model):
+    """Return zeroed momentum velocities ``(VWs, vbs)`` shaped like ``model``'s parameters.
+
+    Pass them to successive ``train`` calls (``velocities=``) to carry
+    momentum from one call to the next.
+    """
+    return (
+        tuple(np.zeros_like(W) for W in model.weights),
+        tuple(np.zeros_like(b) for b in model.biases),
+    )
+
+
+def _check_velocities(velocities, model):
+    VWs, vbs = velocities
+    for name, arrays, params in (("weights", VWs, model.weights), ("biases", vbs, model.biases)):
+        if len(arrays) != len(params):
+            raise ValueError(
+                f"velocities: expected {len(params)} {name} arrays, found {len(arrays)}"
+            )
+        for l, (V, P) in enumerate(zip(arrays, params)):
+            ok = isinstance(V, np.ndarray) and V.shape == P.shape and V.dtype == P.dtype
+            if not ok or not V.flags.c_contiguous or not V.flags.writeable:
+                raise ValueError(
+                    f"velocities: expected {name}[{l}] as a writeable C-contiguous "
+                    f"{P.dtype} array of shape {P.shape}, found {type(V).__name__} "
+                    f"{getattr(V, 'dtype', '')} {np.shape(V)}"
+                )
+    return tuple(VWs), tuple(vbs)
 
 
 def _chunk_bounds(steps, chunks):
@@ -198,6 +227,8 @@ def train(
     sample_weight=None,
     progress=None,
     callbacks=(),
+    initial_epoch=0,
+    velocities=None,
 ):
     """Train ``model`` in place by stochastic gradient descent and return its ``History``.
 
@@ -244,6 +275,15 @@ def train(
     callbacks : sequence of callable
         Each is called as ``callback(epoch, history, model)`` after every
         epoch; a true return value stops training.
+    initial_epoch : int
+        Epochs the model has been trained already, for training in several
+        calls: the schedule continues from there (it sees epoch
+        ``initial_epoch + e`` of ``initial_epoch + epochs``).
+    velocities : (sequence, sequence), optional
+        Momentum velocities ``(VWs, vbs)`` shaped like ``model.weights`` and
+        ``model.biases`` (``new_velocities(model)``), updated in place: pass
+        the same pair to successive calls to carry momentum over. By default
+        each call starts from zero velocity.
 
     Returns
     -------
@@ -265,6 +305,12 @@ def train(
         validation = (Xv, model.check_y(validation[1], Xv.shape[0]))
     elif stopping is not None:
         raise ValueError("early_stopping: needs validation=(X_val, y_val), found validation=None")
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral):
+        raise TypeError(f"initial_epoch: expected an integer, found {initial_epoch!r}")
+    if initial_epoch < 0:
+        raise ValueError(f"initial_epoch: expected a value >= 0, found {initial_epoch}")
+    if velocities is not None:
+        velocities = _check_velocities(velocities, model)
     callbacks = list(callbacks)
     for callback in callbacks:
         if not callable(callback):
@@ -276,13 +322,14 @@ def train(
     # A batch larger than the data is one batch of all of it: the kernels'
     # buffers need no more rows than that.
     runner = (_NumpyRunner if backend == "numpy" else _NumbaRunner)(
-        model, min(batch_size, n), momentum, weight_decay
+        model, min(batch_size, n), momentum, weight_decay, velocities if momentum else None
     )
     history = History(
         step_loss=np.empty(epochs * steps),
         steps_per_epoch=steps,
         config={
             "epochs": epochs,
+            "initial_epoch": initial_epoch,
             "lr": lr,
             "batch_size": batch_size,
             "shuffle": shuffle,
@@ -306,7 +353,8 @@ def train(
     best_loss, best_params, waited = np.inf, None, 0
     try:
         for epoch in range(epochs):
-            epoch_lr = float(as_positive(f"lr_schedule({epoch})", schedule(epoch, epochs)))
+            at = initial_epoch + epoch
+            epoch_lr = float(as_positive(f"lr_schedule({at})", schedule(at, initial_epoch + epochs)))
             order = rng.permutation(n) if shuffle else np.arange(n)
             step_loss = history.step_loss[epoch * steps : (epoch + 1) * steps]
             bars.start_epoch()

@@ -352,6 +352,9 @@ def test_early_stopping_needs_validation(rng):
         ({"lr_schedule": "cosine"}, ValueError, "lr_schedule: expected one of"),
         ({"early_stopping": "yes"}, TypeError, "early_stopping: expected None, a bool"),
         ({"callbacks": [3]}, TypeError, "callbacks: expected callables, found 3"),
+        ({"initial_epoch": -1}, ValueError, "initial_epoch: expected a value >= 0, found -1"),
+        ({"initial_epoch": 1.5}, TypeError, "initial_epoch: expected an integer, found 1.5"),
+        ({"velocities": ((), ())}, ValueError, "velocities: expected 1 weights arrays, found 0"),
     ],
 )
 def test_bad_training_options_are_named(rng, kwargs, error, message):
@@ -369,3 +372,36 @@ def test_a_batch_larger_than_the_data_is_one_full_batch(rng):
     fastmlp.train(full, X, y, batch_size=10, progress=False)
     assert history.steps_per_epoch == 1
     np.testing.assert_array_equal(huge.params, full.params)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_training_in_several_calls_continues_the_schedule_and_momentum(rng, backend):
+    X, y = data(rng)
+    options = dict(
+        lr=0.1, batch_size=8, shuffle=False, momentum=0.9, backend=backend, progress=False
+    )
+    schedule = fastmlp.StepDecay(0.1, factor=0.5, every=1)
+    whole, parts = MLP([10, 4, 3], seed=1), MLP([10, 4, 3], seed=1)
+    once = train(whole, X, y, epochs=3, lr_schedule=schedule, **options)
+    velocities = fastmlp.training.new_velocities(parts)
+    rates = []
+    for epoch in range(3):
+        history = train(
+            parts,
+            X,
+            y,
+            lr_schedule=schedule,
+            initial_epoch=epoch,
+            velocities=velocities,
+            **options,
+        )
+        rates += history.lr
+    assert rates == once.lr == [0.1, 0.05, 0.025]
+    np.testing.assert_array_equal(parts.params, whole.params)
+
+
+def test_velocities_of_another_shape_are_named(rng):
+    X, y = data(rng, n=10)
+    velocities = fastmlp.training.new_velocities(MLP([10, 5, 3]))
+    with pytest.raises(ValueError, match=r"velocities: expected weights\[0\] as a writeable"):
+        train(MLP([10, 4, 3]), X, y, momentum=0.5, velocities=velocities)
