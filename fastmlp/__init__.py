@@ -8,6 +8,7 @@ runs it wherever the kernels run.
 from . import datasets
 from ._version import __version__
 from ._warmup import warmup
+from .estimator import MLPClassifier
 from .gradient_check import gradcheck
 from .history import History
 from .io import load
@@ -17,6 +18,7 @@ from .training import EarlyStopping, gradients, train
 
 __all__ = [
     "MLP",
+    "MLPClassifier",
     "Constant",
     "EarlyStopping",
     "History",

@@ -51,7 +51,8 @@ def as_float_array(name, a, dtype, ndim, shape=None):
         bad = np.argwhere(~finite)
         raise ValueError(
             f"{name}: expected finite values, found {len(bad)} non-finite "
-            f"(first at index {tuple(int(i) for i in bad[0])}: {arr[tuple(bad[0])]})"
+            f"(first at index {tuple(int(i) for i in bad[0])}: {arr[tuple(bad[0])]}); "
+            "NaN and inf are not accepted"
         )
     return arr
 

@@ -2,10 +2,14 @@
 
 An archive holds ``params`` (the model's one parameter buffer) and
 ``metadata`` (a JSON string as a 0-d unicode array: format name and version,
-sizes, activation, dtype, classes, fastmlp version). ``load`` reads it with
-``allow_pickle=False`` and checks everything before building a model.
+sizes, activation, dtype, classes and their dtype, the SHA-256 of the
+parameter bytes, fastmlp version). ``load`` reads it with
+``allow_pickle=False`` and checks everything before building a model. A file
+written by ``MLPClassifier.save`` also carries the estimator's parameters,
+and ``load`` returns the estimator.
 """
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -44,6 +48,8 @@ def save(model, path, classes=None, extra=None):
         "activation": model.activation,
         "dtype": model.dtype.name,
         "classes": None if classes is None else np.asarray(classes).tolist(),
+        "classes_dtype": None if classes is None else np.asarray(classes).dtype.str,
+        "params_sha256": _digest(model.params),
         "extra": extra or {},
     }
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
@@ -51,8 +57,21 @@ def save(model, path, classes=None, extra=None):
     return path
 
 
+def _digest(params):
+    return hashlib.sha256(np.ascontiguousarray(params).tobytes()).hexdigest()
+
+
+def classes_array(metadata):
+    """Return the class labels stored in ``metadata`` as an array of their saved dtype."""
+    classes, dtype = metadata.get("classes"), metadata.get("classes_dtype")
+    try:
+        return np.asarray(classes, dtype=None if dtype is None else np.dtype(dtype))
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"invalid classes in the model metadata ({error})") from error
+
+
 def load(path, return_metadata=False):
-    """Read a model written by ``save``.
+    """Read a model written by ``save``, or an estimator written by ``MLPClassifier.save``.
 
     Parameters
     ----------
@@ -63,7 +82,8 @@ def load(path, return_metadata=False):
 
     Returns
     -------
-    MLP or (MLP, dict)
+    MLP, MLPClassifier, or either with the metadata dict
+        An ``MLPClassifier`` when the file was written by one, else an ``MLP``.
 
     Raises
     ------
@@ -107,5 +127,25 @@ def load(path, return_metadata=False):
         )
     if not np.isfinite(params).all():
         raise ModelFileError(f"{path}: parameters contain non-finite values")
+    digest = metadata.get("params_sha256")
+    if digest is not None and digest != _digest(params):
+        raise ModelFileError(
+            f"{path}: the parameters do not match the digest stored with them "
+            "(the file was changed after it was written)"
+        )
     model.params[...] = params
-    return (model, metadata) if return_metadata else model
+    result = model
+    extra = metadata.get("extra")
+    if isinstance(extra, dict) and extra.get("estimator") == "MLPClassifier":
+        from .estimator import MLPClassifier
+
+        try:
+            result = MLPClassifier._from_file(model, metadata)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"{path}: invalid estimator metadata ({error})") from error
+        if result.classes_.shape != (model.n_classes,):
+            raise ModelFileError(
+                f"{path}: expected {model.n_classes} classes for the network's outputs, "
+                f"found {result.classes_.tolist()}"
+            )
+    return (result, metadata) if return_metadata else result

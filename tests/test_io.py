@@ -94,8 +94,9 @@ def tamper(path, **changes):
         ({"metadata": {"activation": "swish"}}, "invalid model metadata"),
         ({"params": np.zeros(5, np.float32)}, r"expected params of shape \(30,\)"),
         ({"params": np.full(30, np.nan, np.float32)}, "non-finite"),
+        ({"params": np.zeros(30, np.float32)}, "do not match the digest stored with them"),
     ],
-    ids=["newer", "sizes", "activation", "params-shape", "nan"],
+    ids=["newer", "sizes", "activation", "params-shape", "nan", "params-changed"],
 )
 def test_tampered_files(tmp_path, changes, message):
     path = MLP([4, 4, 2]).save(tmp_path / "m.npz")

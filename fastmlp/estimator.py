@@ -1,0 +1,695 @@
+"""``MLPClassifier``: fastmlp behind scikit-learn's estimator interface.
+
+scikit-learn is optional. When it is installed the estimator subclasses its
+``ClassifierMixin`` and ``BaseEstimator``, so pipelines, ``GridSearchCV``,
+``clone`` and ``check_estimator`` treat it as one of their own; without it,
+``_Params`` provides ``get_params``/``set_params``/``score`` by the same
+rules (parameters are exactly the ``__init__`` arguments, stored unchanged,
+and checked only in ``fit``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import io
+from ._checks import as_float_array
+from .model import MLP
+from .training import EarlyStopping, new_velocities, train
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
+except ImportError:  # scikit-learn is optional
+    BaseEstimator = ClassifierMixin = None
+
+    class NotFittedError(ValueError, AttributeError):
+        """The estimator is used before ``fit``."""
+
+    class ConvergenceWarning(UserWarning):
+        """Training stopped at ``max_epochs`` before its loss settled."""
+
+    class DataConversionWarning(UserWarning):
+        """Input was converted (a column vector of labels was flattened)."""
+
+
+#: Rows per step that ``batch_size="auto"`` takes (fewer when the data has fewer).
+AUTO_BATCH_SIZE = 200
+
+
+class _Params:
+    """``get_params``, ``set_params`` and ``score`` as scikit-learn defines them."""
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return sorted(p.name for p in signature.parameters.values() if p.name != "self")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Return the estimator's parameters (``deep`` is accepted for compatibility)."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> _Params:
+        """Set parameters by name and return the estimator."""
+        valid = self._get_param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(
+                    f"set_params: expected one of {valid}, found unknown parameter {name!r}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Return the (weighted) accuracy of ``predict(X)`` against ``y``."""
+        hits = self.predict(X) == np.asarray(y)
+        return float(np.average(hits, weights=sample_weight))
+
+    def __repr__(self) -> str:
+        defaults = inspect.signature(type(self).__init__).parameters
+        changed = [
+            f"{name}={value!r}"
+            for name, value in self.get_params().items()
+            if not _same(value, defaults[name].default)
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+
+def _same(a, b):
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except (TypeError, ValueError):
+        return a is b
+
+
+_Bases = (ClassifierMixin, BaseEstimator) if BaseEstimator is not None else (_Params,)
+
+
+class MLPClassifier(*_Bases):
+    """A multilayer perceptron classifier trained by fastmlp's SGD kernels.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int
+        Units of each hidden layer; ``()`` is softmax regression.
+    activation : {"sigmoid", "tanh", "relu"}
+        Activation of the hidden layers.
+    learning_rate : float
+        Step size (the base rate of a named ``lr_schedule``).
+    batch_size : int or "auto"
+        Rows per step; 1 is per-sample SGD, ``"auto"`` is
+        ``min(200, n_samples)``.
+    max_epochs : int
+        Most passes over the training data that ``fit`` makes.
+    momentum : float
+        Classical momentum in [0, 1).
+    weight_decay : float
+        L2 penalty on the weights (not the biases).
+    lr_schedule : str, Schedule or callable, optional
+        As ``fastmlp.train``'s; ``partial_fit`` keeps its epoch count
+        between calls.
+    early_stopping : bool
+        Hold out ``validation_fraction`` of the rows, stop when their loss
+        has not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep
+        the best epoch's parameters.
+    validation_fraction : float, optional
+        Fraction of the rows held out for validation, in (0, 1). The
+        default, None, holds out 0.1 with early stopping and nothing
+        without; a value holds out that fraction either way, and the
+        validation curves are recorded.
+    n_iter_no_change : int
+        Epochs without an improvement of more than ``tol`` after which
+        training stops (validation loss with early stopping, else training
+        loss).
+    tol : float
+        Smallest improvement of the monitored loss that counts.
+    shuffle : bool
+        Visit the rows in a fresh random order each epoch.
+    random_state : int, numpy.random.Generator, numpy.random.RandomState or None
+        Seeds the initial parameters, the validation split and the orders.
+    dtype : {"float32", "float64"}
+        The model's dtype; inputs are converted to it.
+    backend : {"numba", "numpy"}
+        The compiled kernels, or the numpy reference.
+    verbose : int
+        Show progress bars when > 0.
+    warm_start : bool
+        Let ``fit`` continue from the fitted parameters instead of starting
+        afresh (the data must have the same features and classes).
+
+    Attributes
+    ----------
+    coefs_ : list of numpy.ndarray
+        ``coefs_[l]`` is layer ``l``'s weight matrix, shape ``(n_in, n_out)``.
+    intercepts_ : list of numpy.ndarray
+        ``intercepts_[l]`` is layer ``l``'s bias vector.
+    classes_ : numpy.ndarray
+        The class labels, sorted; output unit ``k`` scores ``classes_[k]``.
+    n_features_in_ : int
+        Features seen in ``fit``.
+    n_iter_ : int
+        Epochs trained (summed over ``partial_fit`` calls).
+    loss_ : float
+        Training loss of the last epoch.
+    loss_curve_ : list of float
+        Training loss of each epoch.
+    validation_loss_curve_, validation_scores_ : list of float
+        Loss and accuracy on the held-out rows after each epoch (empty
+        without a validation split).
+    history_ : fastmlp.History
+        The full record of the last ``fit`` or ``partial_fit`` call.
+    converged_ : bool
+        True when training stopped because the monitored loss stopped
+        improving, False when it ran out of epochs.
+    model_ : fastmlp.MLP
+        The trained network.
+
+    Notes
+    -----
+    Sparse input (any SciPy sparse matrix or array) is accepted and
+    converted to a dense array: the kernels skip zero inputs themselves.
+    Binary problems use two softmax outputs, so ``predict_proba`` always has
+    one column per class.
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Sequence[int] = (100,),
+        activation: str = "sigmoid",
+        *,
+        learning_rate: float = 0.01,
+        batch_size: int | str = 1,
+        max_epochs: int = 200,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        lr_schedule: Any = None,
+        early_stopping: bool = False,
+        validation_fraction: float | None = None,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        shuffle: bool = True,
+        random_state: Any = None,
+        dtype: str = "float32",
+        backend: str = "numba",
+        verbose: int = 0,
+        warm_start: bool = False,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.dtype = dtype
+        self.backend = backend
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- fitting -----------------------------------------------------------------------------
+
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> MLPClassifier:
+        """Train on ``X``, ``y`` for up to ``max_epochs`` epochs and return the estimator.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            Training inputs.
+        y : array_like, shape (n_samples,)
+            Class labels of any kind ``numpy.unique`` can sort.
+        sample_weight : array_like, shape (n_samples,), optional
+            Non-negative weight of each row's loss.
+
+        Returns
+        -------
+        MLPClassifier
+        """
+        max_epochs = _as_count("max_epochs", self.max_epochs)
+        patience = _as_count("n_iter_no_change", self.n_iter_no_change)
+        tol = _as_tol(self.tol)
+        X = self._check_X(X, reset=True)
+        y = _as_label_array(y, X.shape[0])
+        classes = np.unique(y)
+        if classes.size < 2:
+            raise ValueError(
+                f"y: expected at least 2 classes, found 1 class ({_label(classes[0])!r}); "
+                "a classifier cannot learn from one class"
+            )
+        rng = _as_rng(self.random_state)
+        if not (self.warm_start and self._is_fitted()):
+            self.classes_ = classes
+            self.model_ = MLP(self._sizes(X.shape[1]), self.activation, self.dtype, _seed(rng))
+            self._reset_curves()
+        elif not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"y: warm_start expects the classes {self.classes_.tolist()}, "
+                f"found {classes.tolist()}"
+            )
+        codes = np.searchsorted(self.classes_, y)
+        sw = None if sample_weight is None else np.asarray(sample_weight)
+        if sw is not None and sw.ndim == 1 and sw.size and not np.any(sw):
+            raise ValueError("sample_weight: expected a positive weight, found every weight zero")
+        fraction = self.validation_fraction
+        if fraction is None and self.early_stopping:
+            fraction = 0.1
+        validation = None
+        if fraction is not None:
+            train_rows, val_rows = _split(rng, X.shape[0], _as_fraction(fraction))
+            validation = (X[val_rows], codes[val_rows])
+            X, codes = X[train_rows], codes[train_rows]
+            sw = None if sw is None else _rows(sw, train_rows, X.shape[0] + val_rows.size)
+        stop = _LossStopsImproving(patience, tol, monitor_validation=bool(self.early_stopping))
+        self._train(
+            X,
+            codes,
+            sw,
+            rng,
+            epochs=max_epochs,
+            validation=validation,
+            early_stopping=(
+                EarlyStopping(patience=patience, min_delta=tol) if self.early_stopping else None
+            ),
+            callbacks=[stop],
+            initial_epoch=0,
+        )
+        self.converged_ = stop.converged
+        if not stop.converged:
+            warnings.warn(
+                f"MLPClassifier: max_epochs={max_epochs} reached and the "
+                f"{stop.monitored} loss was still improving by more than tol={tol}",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> MLPClassifier:
+        """Train one epoch on ``X``, ``y``, continuing from the current state; return self.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            Inputs of this call.
+        y : array_like, shape (n_samples,)
+            Their labels, all in ``classes``.
+        classes : array_like, optional
+            Every class the estimator will see; required on the first call
+            (as in scikit-learn), and if given later it must not change.
+        sample_weight : array_like, shape (n_samples,), optional
+            Non-negative weight of each row's loss.
+
+        Returns
+        -------
+        MLPClassifier
+
+        Notes
+        -----
+        The learning-rate schedule, the momentum velocities and the random
+        orders continue from the previous call. ``early_stopping`` and
+        ``validation_fraction`` apply to ``fit`` only.
+        """
+        first = not self._is_fitted()
+        X = self._check_X(X, reset=first)
+        y = _as_label_array(y, X.shape[0])
+        if first:
+            if classes is None:
+                raise ValueError(
+                    "classes: expected every class label on the first call to partial_fit, "
+                    "found None"
+                )
+            self.classes_ = np.unique(_as_label_array(classes, None))
+            if self.classes_.size < 2:
+                raise ValueError(
+                    f"classes: expected at least 2 classes, found {self.classes_.tolist()}"
+                )
+            rng = _as_rng(self.random_state)
+            self.model_ = MLP(self._sizes(X.shape[1]), self.activation, self.dtype, _seed(rng))
+            self._reset_curves()
+            self._rng = rng
+        elif classes is not None and not np.array_equal(
+            np.unique(_as_label_array(classes, None)), self.classes_
+        ):
+            raise ValueError(
+                f"classes: expected {self.classes_.tolist()} as in the first call, "
+                f"found {np.unique(classes).tolist()}"
+            )
+        unknown = ~np.isin(y, self.classes_)
+        if unknown.any():
+            raise ValueError(
+                f"y: expected labels among {self.classes_.tolist()}, "
+                f"found {_label(y[np.argmax(unknown)])!r}"
+            )
+        codes = np.searchsorted(self.classes_, y)
+        self._train(
+            X,
+            codes,
+            sample_weight,
+            self._rng,
+            epochs=1,
+            validation=None,
+            early_stopping=None,
+            callbacks=[],
+            initial_epoch=self.n_iter_,
+        )
+        self.converged_ = False
+        return self
+
+    def _train(self, X, codes, sw, rng, *, epochs, initial_epoch, **options):
+        model = self.model_
+        momentum = self.momentum
+        if getattr(self, "_velocities", None) is None or initial_epoch == 0:
+            self._velocities = new_velocities(model)
+        batch_size = self.batch_size
+        if isinstance(batch_size, str):
+            if batch_size != "auto":
+                raise ValueError(f"batch_size: expected an integer or 'auto', found {batch_size!r}")
+            batch_size = min(AUTO_BATCH_SIZE, X.shape[0])
+        history = train(
+            model,
+            X,
+            codes,
+            epochs=epochs,
+            lr=self.learning_rate,
+            batch_size=batch_size,
+            shuffle=self.shuffle,
+            seed=_seed(rng),
+            backend=self.backend,
+            momentum=momentum,
+            weight_decay=self.weight_decay,
+            lr_schedule=self.lr_schedule,
+            sample_weight=sw,
+            progress=bool(self.verbose),
+            initial_epoch=initial_epoch,
+            velocities=self._velocities if momentum else None,
+            **options,
+        )
+        self.history_ = history
+        self.n_iter_ += history.epochs
+        self.loss_curve_ += history.train_loss
+        self.validation_loss_curve_ += history.val_loss
+        self.validation_scores_ += history.val_accuracy
+        self.loss_ = self.loss_curve_[-1]
+        if self._rng is None:
+            self._rng = rng
+
+    def _reset_curves(self):
+        self.n_iter_ = 0
+        self.loss_curve_, self.validation_loss_curve_, self.validation_scores_ = [], [], []
+        self._velocities = None
+        self._rng = None
+
+    def _sizes(self, n_features):
+        hidden = self.hidden_layer_sizes
+        if isinstance(hidden, numbers.Integral):
+            hidden = (hidden,)
+        try:
+            hidden = [int(h) for h in hidden]
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"hidden_layer_sizes: expected a sequence of positive integers, found {hidden!r}"
+            ) from None
+        return [n_features, *hidden, self.classes_.size]
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Return the class probabilities, one column per entry of ``classes_``.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        self._check_fitted()
+        return self.model_.predict_proba(self._check_X(X, reset=False))
+
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
+        """Return the log of ``predict_proba(X)`` (``-inf`` where a probability underflows to 0)."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Return the most probable class label of each row of ``X``."""
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+    # -- files -------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> os.PathLike:
+        """Write the fitted estimator to ``path`` (``.npz``, atomic); ``fastmlp.load`` reads it.
+
+        The file holds the network, ``classes_``, the parameters that are plain
+        values and the training curves: never a pickle. A callable
+        ``lr_schedule`` is not stored (it is None after loading).
+        """
+        self._check_fitted()
+        params = {k: v for k, v in self.get_params().items() if _is_plain(v)}
+        state = {
+            "n_iter_": self.n_iter_,
+            "loss_curve_": self.loss_curve_,
+            "validation_loss_curve_": self.validation_loss_curve_,
+            "validation_scores_": self.validation_scores_,
+            "converged_": bool(getattr(self, "converged_", False)),
+        }
+        extra = {"estimator": type(self).__name__, "params": params, "state": state}
+        return io.save(self.model_, path, classes=self.classes_, extra=extra)
+
+    @classmethod
+    def _from_file(cls, model, metadata):
+        extra = metadata["extra"]
+        params = extra.get("params", {})
+        known = set(cls._get_param_names())
+        estimator = cls(**{k: v for k, v in params.items() if k in known})
+        if isinstance(estimator.hidden_layer_sizes, list):
+            estimator.hidden_layer_sizes = tuple(estimator.hidden_layer_sizes)
+        estimator.model_ = model
+        estimator.classes_ = io.classes_array(metadata)
+        estimator.n_features_in_ = model.sizes[0]
+        estimator._reset_curves()
+        # The random orders of further training start again from random_state.
+        estimator._rng = _as_rng(estimator.random_state)
+        for name, value in extra.get("state", {}).items():
+            setattr(estimator, name, value)
+        if estimator.loss_curve_:
+            estimator.loss_ = estimator.loss_curve_[-1]
+        return estimator
+
+    # -- fitted attributes and checks --------------------------------------------------------
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weight matrices, ``coefs_[l]`` of shape ``(n_in, n_out)`` (views into the model)."""
+        self._check_fitted()
+        return list(self.model_.weights)
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Bias vectors, one per layer (views into the model)."""
+        self._check_fitted()
+        return list(self.model_.biases)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return self._is_fitted()
+
+    def _is_fitted(self):
+        return hasattr(self, "model_")
+
+    def _check_fitted(self):
+        if not self._is_fitted():
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' or "
+                "'partial_fit' with appropriate arguments before using this estimator."
+            )
+
+    def _check_X(self, X, reset):
+        if X is None:
+            raise ValueError("X: expected a 2-D array of samples, found None")
+        if hasattr(X, "toarray") and hasattr(X, "tocsr"):  # SciPy sparse
+            X = X.toarray()
+        X = np.asarray(X)
+        if np.iscomplexobj(X):
+            raise ValueError(f"X: Complex data not supported, found dtype {X.dtype}")
+        if X.dtype == object:
+            X = X.astype(np.float64)
+        if X.ndim != 2:
+            raise ValueError(
+                f"X: expected a 2-D array, found shape {X.shape}. Reshape your data with "
+                "X.reshape(-1, 1) if it has a single feature or X.reshape(1, -1) if it is "
+                "a single sample"
+            )
+        for axis, what in enumerate(("sample", "feature")):
+            if X.shape[axis] == 0:
+                raise ValueError(
+                    f"X: found array with 0 {what}(s) (shape={X.shape}) while a minimum of "
+                    "1 is required."
+                )
+        if reset:
+            self.n_features_in_ = X.shape[1]
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
+            )
+        dtype = self.model_.dtype if not reset else _model_dtype(self.dtype)
+        return as_float_array("X", X, dtype, 2)
+
+
+class _LossStopsImproving:
+    """A ``train`` callback: stop after ``patience`` epochs without a ``tol`` improvement."""
+
+    def __init__(self, patience, tol, monitor_validation):
+        self.patience, self.tol = patience, tol
+        self.monitored = "validation" if monitor_validation else "training"
+        self.best, self.waited, self.converged = np.inf, 0, False
+
+    def __call__(self, epoch, history, model):
+        curve = history.val_loss if self.monitored == "validation" else history.train_loss
+        if curve[-1] < self.best - self.tol:
+            self.waited = 0
+        else:
+            self.waited += 1
+        self.best = min(self.best, curve[-1])
+        self.converged = self.waited >= self.patience
+        return self.converged
+
+
+def _model_dtype(dtype):
+    from ._checks import as_dtype
+
+    return as_dtype(dtype)
+
+
+def _as_label_array(y, n):
+    name = "y" if n is not None else "classes"
+    if y is None:
+        raise ValueError(
+            f"{name}: this estimator requires y to be passed, but the target y is None"
+        )
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected: "
+            f"{name} of shape {arr.shape} was flattened to ({arr.shape[0]},)",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array of labels, found shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"y: expected {n} labels (one per row of X), found {arr.shape[0]}")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(f"Input {name} contains NaN or infinity: labels must be finite")
+        if (arr != np.round(arr)).any():
+            first = arr[arr != np.round(arr)][0]
+            raise ValueError(
+                f"Unknown label type: continuous. {name}: expected class labels "
+                f"(integers, strings), found non-integer floats such as {first}"
+            )
+    elif arr.dtype.kind not in "iubUSO":
+        raise ValueError(f"Unknown label type: {name} has dtype {arr.dtype}")
+    if arr.dtype == object:
+        kinds = {type(v) for v in arr}
+        if len(kinds) > 1:
+            raise ValueError(
+                f"Unknown label type: {name} mixes label types {sorted(k.__name__ for k in kinds)}"
+            )
+    return arr
+
+
+def _as_count(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}: expected an integer >= 1, found {value!r}")
+    return int(value)
+
+
+def _as_tol(tol):
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
+        raise ValueError(f"tol: expected a real number >= 0, found {tol!r}")
+    return float(tol)
+
+
+def _as_fraction(fraction):
+    ok = isinstance(fraction, numbers.Real) and not isinstance(fraction, bool)
+    if not ok or not 0 < fraction < 1:
+        raise ValueError(f"validation_fraction: expected a number in (0, 1), found {fraction!r}")
+    return float(fraction)
+
+
+def _as_rng(random_state):
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**32, size=4))
+    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.Generator)):
+        return np.random.default_rng(random_state)
+    raise ValueError(
+        "random_state: expected None, an integer, a numpy Generator or RandomState, "
+        f"found {random_state!r}"
+    )
+
+
+def _label(value):
+    """Return a numpy scalar label as the Python value it prints as."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _seed(rng):
+    return int(rng.integers(2**63))
+
+
+def _split(rng, n, fraction):
+    """Return ``(train_rows, validation_rows)``: a random ``fraction`` of ``n`` rows held out."""
+    if n < 2:
+        raise ValueError(f"validation_fraction: needs at least 2 samples to split, found {n}")
+    held = min(max(1, round(n * fraction)), n - 1)
+    order = rng.permutation(n)
+    return np.sort(order[held:]), np.sort(order[:held])
+
+
+def _rows(sample_weight, rows, n):
+    sw = np.asarray(sample_weight)
+    if sw.shape != (n,):
+        raise ValueError(f"sample_weight: expected shape ({n},), found {sw.shape}")
+    return sw[rows]
+
+
+def _is_plain(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    return False
