@@ -9,10 +9,13 @@ written by ``MLPClassifier.save`` also carries the estimator's parameters,
 and ``load`` returns the estimator.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,11 +23,23 @@ from ._files import atomic_path
 from ._version import __version__
 from .errors import ModelFileError
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
+
+    from .estimator import MLPClassifier
+    from .model import MLP
+
 FORMAT = "fastmlp-model"
 FORMAT_VERSION = 1
 
 
-def save(model, path, classes=None, extra=None):
+def save(
+    model: MLP,
+    path: str | os.PathLike,
+    classes: Sequence[Any] | np.ndarray | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """Write ``model`` to ``path`` (``.npz``) atomically; return the path.
 
     Parameters
@@ -61,7 +76,7 @@ def _digest(params):
     return hashlib.sha256(np.ascontiguousarray(params).tobytes()).hexdigest()
 
 
-def classes_array(metadata):
+def classes_array(metadata: dict[str, Any]) -> np.ndarray:
     """Return the class labels stored in ``metadata`` as an array of their saved dtype."""
     classes, dtype = metadata.get("classes"), metadata.get("classes_dtype")
     try:
@@ -70,7 +85,9 @@ def classes_array(metadata):
         raise ModelFileError(f"invalid classes in the model metadata ({error})") from error
 
 
-def load(path, return_metadata=False):
+def load(
+    path: str | os.PathLike, return_metadata: bool = False
+) -> MLP | MLPClassifier | tuple[MLP | MLPClassifier, dict[str, Any]]:
     """Read a model written by ``save``, or an estimator written by ``MLPClassifier.save``.
 
     Parameters

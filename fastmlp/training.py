@@ -4,13 +4,18 @@ Python runs once per epoch (or per chunk of an epoch when a progress bar
 is shown), never per step: the kernels run whole sequences of steps.
 """
 
+from __future__ import annotations
+
 import itertools
 import numbers
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import reference
 from ._checks import as_momentum, as_positive, as_sample_weight, as_weight_decay
@@ -24,7 +29,8 @@ from .kernels.network import (
 )
 from .kernels.sgd import SGD
 from .kernels.update import outer_scratch
-from .schedules import as_schedule
+from .model import MLP
+from .schedules import Schedule, as_schedule
 
 BACKENDS = ("numba", "numpy")
 #: With a progress bar, an epoch of at least this many samples gets a bar of
@@ -131,7 +137,7 @@ class _NumpyRunner:
         return 0.0
 
 
-def new_velocities(model):
+def new_velocities(model: MLP) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """Return zeroed momentum velocities ``(VWs, vbs)`` shaped like ``model``'s parameters.
 
     Pass them to successive ``train`` calls (``velocities=``) to carry
@@ -209,27 +215,27 @@ class _Progress:
 
 
 def train(
-    model,
-    X,
-    y,
+    model: MLP,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
-    epochs=1,
-    lr=0.01,
-    batch_size=1,
-    shuffle=True,
-    seed=0,
-    backend="numba",
-    validation=None,
-    momentum=0.0,
-    weight_decay=0.0,
-    lr_schedule=None,
-    early_stopping=None,
-    sample_weight=None,
-    progress=None,
-    callbacks=(),
-    initial_epoch=0,
-    velocities=None,
-):
+    epochs: int = 1,
+    lr: float = 0.01,
+    batch_size: int = 1,
+    shuffle: bool = True,
+    seed: int = 0,
+    backend: str = "numba",
+    validation: tuple[ArrayLike, ArrayLike] | None = None,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    lr_schedule: str | Schedule | Callable[[int], float] | None = None,
+    early_stopping: bool | int | EarlyStopping | None = None,
+    sample_weight: ArrayLike | None = None,
+    progress: bool | None = None,
+    callbacks: Sequence[Callable[[int, History, MLP], Any]] = (),
+    initial_epoch: int = 0,
+    velocities: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
+) -> History:
     """Train ``model`` in place by stochastic gradient descent and return its ``History``.
 
     Parameters
@@ -354,7 +360,9 @@ def train(
     try:
         for epoch in range(epochs):
             at = initial_epoch + epoch
-            epoch_lr = float(as_positive(f"lr_schedule({at})", schedule(at, initial_epoch + epochs)))
+            epoch_lr = float(
+                as_positive(f"lr_schedule({at})", schedule(at, initial_epoch + epochs))
+            )
             order = rng.permutation(n) if shuffle else np.arange(n)
             step_loss = history.step_loss[epoch * steps : (epoch + 1) * steps]
             bars.start_epoch()
@@ -397,7 +405,9 @@ def train(
     return history
 
 
-def gradients(model, X, y, *, backend="numba"):
+def gradients(
+    model: MLP, X: ArrayLike, y: ArrayLike, *, backend: str = "numba"
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Return the gradient of the mean cross-entropy over the rows of ``X``.
 
     Parameters
