@@ -3,9 +3,12 @@
 Commands: ``train`` (the default), ``sweep``, ``reproduce``, ``data`` and ``warmup``.
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
@@ -67,7 +70,7 @@ def _add_training_flags(parser, grid=False):
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``fastmlp`` command."""
     parser = argparse.ArgumentParser(
         prog="fastmlp", description="Train small multilayer perceptrons by SGD."
@@ -238,7 +241,7 @@ def _data(args):
     return 0
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``fastmlp`` command; return its exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):

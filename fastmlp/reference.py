@@ -6,12 +6,17 @@ is tested and benchmarked against. Arrays keep the parameters' dtype
 Parameters are updated in place, as the kernels do.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .names import RELU, SIGMOID, TANH, activation_code
 
 
-def activate(z, activation):
+def activate(z: np.ndarray, activation: str) -> np.ndarray:
     """Return ``activation(z)`` elementwise; ``"identity"`` returns ``z``."""
     code = activation_code(activation, allow_identity=True)
     if code == SIGMOID:
@@ -25,7 +30,7 @@ def activate(z, activation):
     return z
 
 
-def derivative_from_output(a, activation):
+def derivative_from_output(a: np.ndarray, activation: str) -> np.ndarray:
     """Return the activation's derivative expressed through its output ``a``."""
     code = activation_code(activation, allow_identity=True)
     if code == SIGMOID:
@@ -37,32 +42,34 @@ def derivative_from_output(a, activation):
     return np.ones_like(a)
 
 
-def dense_forward(W, b, X, activation):
+def dense_forward(W: np.ndarray, b: np.ndarray, X: np.ndarray, activation: str) -> np.ndarray:
     """Return ``activation(X @ W + b)``."""
     return activate(X @ W + b, activation)
 
 
-def softmax(Z):
+def softmax(Z: np.ndarray) -> np.ndarray:
     """Return the row-wise softmax of ``Z``, shifted by each row's max."""
     E = np.exp(Z - Z.max(axis=-1, keepdims=True))
     return E / E.sum(axis=-1, keepdims=True)
 
 
-def softmax_xent_forward(Z, t):
+def softmax_xent_forward(Z: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Return each row's cross-entropy loss of ``softmax(Z)`` against ``t``."""
     m = Z.max(axis=-1)
     lse = np.log(np.exp(Z - m[:, None]).sum(axis=-1))
     return (m - Z[np.arange(len(t)), t]) + lse
 
 
-def softmax_xent_backward(Z, t):
+def softmax_xent_backward(Z: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(losses, softmax(Z) - onehot(t))`` row by row."""
     delta = softmax(Z)
     delta[np.arange(len(t)), t] -= 1
     return softmax_xent_forward(Z, t), delta
 
 
-def forward(weights, biases, X, activation):
+def forward(
+    weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], X: np.ndarray, activation: str
+) -> list[np.ndarray]:
     """Return every layer's output for the rows of ``X``: ``[X, a_1, ..., logits]``."""
     outputs = [X]
     for l, (W, b) in enumerate(zip(weights, biases)):
@@ -71,12 +78,21 @@ def forward(weights, biases, X, activation):
     return outputs
 
 
-def predict_proba(weights, biases, X, activation):
+def predict_proba(
+    weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], X: np.ndarray, activation: str
+) -> np.ndarray:
     """Return class probabilities for the rows of ``X``."""
     return softmax(forward(weights, biases, X, activation)[-1])
 
 
-def mean_gradients(weights, biases, X, y, activation, sample_weight=None):
+def mean_gradients(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    activation: str,
+    sample_weight: np.ndarray | None = None,
+) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
     """Return ``(loss, dWs, dbs)``: the mean loss over the rows and its gradient.
 
     With ``sample_weight`` each row's loss is multiplied by its weight; the
@@ -106,20 +122,20 @@ def _batch_step(weights, biases, X, y, activation, sample_weight):
 
 
 def sgd_epoch(
-    weights,
-    biases,
-    X,
-    y,
-    order,
-    lr,
-    batch_size,
-    activation,
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    order: np.ndarray,
+    lr: float,
+    batch_size: int,
+    activation: str,
     *,
-    momentum=0.0,
-    weight_decay=0.0,
-    sample_weight=None,
-    velocities=None,
-):
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    sample_weight: np.ndarray | None = None,
+    velocities: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """One epoch of SGD over ``X[order]`` in steps of ``batch_size`` rows; update in place.
 
     ``batch_size=1`` is per-sample SGD; the last step takes the rows left.
@@ -154,7 +170,7 @@ def sgd_epoch(
     return step_loss, step_correct
 
 
-def normalised_xent_backward(z, t):
+def normalised_xent_backward(z: ArrayLike, t: int) -> tuple[float, np.ndarray]:
     """Return ``(loss, grad)`` of ``-log(z[t] / sum(z))`` for positive outputs ``z``.
 
     Normalising positive outputs by their sum is the naive alternative to

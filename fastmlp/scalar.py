@@ -9,7 +9,11 @@ biases ``c``; ``k = x W + b``, ``h = act(k)``, ``o = h V + c``,
 ``p = softmax(o)``, ``loss = -log p[target]``.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import Any
 
 from .names import RELU, SIGMOID, TANH, activation_code
 
@@ -32,7 +36,15 @@ def _act_derivative(h, code):
     raise AssertionError(code)
 
 
-def forward_backward(x, W, b, V, c, target, activation="sigmoid"):
+def forward_backward(
+    x: Sequence[float],
+    W: Sequence[Sequence[float]],
+    b: Sequence[float],
+    V: Sequence[Sequence[float]],
+    c: Sequence[float],
+    target: int,
+    activation: str = "sigmoid",
+) -> tuple[float, dict[str, Any]]:
     """Return the loss of one sample and the gradient of every parameter.
 
     Parameters
