@@ -50,7 +50,7 @@ GRADCHECK_RTOL = 1e-6
 GRADCHECK_FLOOR = 1e-4
 
 
-def cache_dir():
+def cache_dir() -> Path | None:
     """Return the directory for compiled kernels, or None when caching is off.
 
     ``FASTMLP_CACHE_DIR`` wins, then ``NUMBA_CACHE_DIR``, then
@@ -67,7 +67,7 @@ def cache_dir():
     return user_cache_dir() / "numba"
 
 
-def user_cache_dir():
+def user_cache_dir() -> Path:
     """Return fastmlp's user cache: ``$XDG_CACHE_HOME/fastmlp``, default ``~/.cache/fastmlp``."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "fastmlp"

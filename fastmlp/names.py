@@ -16,7 +16,7 @@ LOSSES = {"softmax_xent": 0}
 SOFTMAX_XENT = LOSSES["softmax_xent"]
 
 
-def activation_code(name, allow_identity=False):
+def activation_code(name: str, allow_identity: bool = False) -> int:
     """Return the kernel code of an activation, or raise a ValueError naming the options.
 
     ``allow_identity`` also accepts ``"identity"`` (a layer without activation,

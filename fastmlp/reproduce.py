@@ -5,9 +5,12 @@ Nine studies, each a figure (or two) and its numbers, gathered in
 whole study runs in well under a minute; the full study takes minutes.
 """
 
+import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -76,7 +79,12 @@ def _settings(quick, data_dir):
     }
 
 
-def reproduce(out, quick=False, data_dir=None, say=print):
+def reproduce(
+    out: str | os.PathLike,
+    quick: bool = False,
+    data_dir: str | os.PathLike | None = None,
+    say: Callable[..., Any] = print,
+) -> Path:
     """Run the nine studies and write their PNGs and ``report.md`` into ``out``.
 
     Parameters

@@ -88,7 +88,16 @@ def forward_backward(
     return loss, {"W": dW, "b": db, "V": dV, "c": dc}
 
 
-def sgd_step(x, W, b, V, c, target, lr, activation="sigmoid"):
+def sgd_step(
+    x: Sequence[float],
+    W: list[list[float]],
+    b: list[float],
+    V: list[list[float]],
+    c: list[float],
+    target: int,
+    lr: float,
+    activation: str = "sigmoid",
+) -> float:
     """Take one per-sample SGD step in place on the nested lists; return the loss before it."""
     loss, grads = forward_backward(x, W, b, V, c, target, activation)
     for param, grad in ((W, grads["W"]), (V, grads["V"])):
