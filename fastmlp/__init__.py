@@ -18,12 +18,12 @@ from .training import EarlyStopping, gradients, train
 
 __all__ = [
     "MLP",
-    "MLPClassifier",
     "Constant",
     "EarlyStopping",
     "History",
     "InverseScaling",
     "LowerAtEnd",
+    "MLPClassifier",
     "Piecewise",
     "StepDecay",
     "__version__",

@@ -1,10 +1,16 @@
 """The installed layout: kernels ship only as fastmlp.kernels, never as a top-level module."""
 
 import importlib.metadata
+import importlib.resources
 import importlib.util
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import fastmlp.kernels
+import pytest
 
 import fastmlp
 
@@ -34,3 +40,49 @@ def test_public_api_is_listed():
     for name in fastmlp.__all__:
         assert getattr(fastmlp, name) is not None
     assert {"MLP", "train", "gradients", "gradcheck"} <= set(fastmlp.__all__)
+
+
+def test_installed_package_ships_its_type_marker():
+    assert (importlib.resources.files("fastmlp") / "py.typed").is_file()
+
+
+#: The checkout these tests sit in, when they run from one.
+SOURCE = Path(__file__).resolve().parents[1]
+
+# Build outputs, environments and caches: a copy without them builds as a fresh clone would.
+NOT_SOURCE = shutil.ignore_patterns(
+    ".git",
+    ".nox",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".*cache",
+    ".benchmarks",
+    ".hypothesis",
+)
+
+
+@pytest.fixture(scope="module")
+def wheel_names(tmp_path_factory):
+    """The entries of a wheel built from this checkout."""
+    if not (SOURCE / "pyproject.toml").is_file() or not (SOURCE / "kernels").is_dir():
+        pytest.skip(f"no fastmlp source tree (pyproject.toml, kernels/) in {SOURCE} to build")
+    tmp = tmp_path_factory.mktemp("wheel")
+    # Build from a copy: setuptools writes build/ and *.egg-info into the tree it builds,
+    # and files left in an old build/lib would slip into the wheel.
+    source = shutil.copytree(SOURCE, tmp / "source", ignore=NOT_SOURCE)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(tmp / "dist"), str(source)], check=True)
+    (wheel,) = (tmp / "dist").glob("fastmlp-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())
+
+
+def test_wheel_ships_the_package_its_kernels_and_type_marker(wheel_names):
+    assert {"fastmlp/__init__.py", "fastmlp/kernels/sgd.py", "fastmlp/py.typed"} <= wheel_names
+
+
+def test_wheel_has_no_top_level_kernels(wheel_names):
+    assert not [name for name in wheel_names if name.split("/")[0] == "kernels"]
