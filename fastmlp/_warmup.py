@@ -23,9 +23,12 @@ What a compiled kernel is specialised on decides what must be warmed up:
   warmup runs few rows and many, and batches of 1, 3 and 64.
 """
 
+from __future__ import annotations
+
 import importlib
 import numbers
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -88,22 +91,22 @@ class WarmupReport:
     """
 
     seconds: float
-    dtypes: tuple
-    hidden_layers: tuple
+    dtypes: tuple[str, ...]
+    hidden_layers: tuple[int, ...]
     cache_dir: Path | None
-    kernels: dict = field(default_factory=dict)
+    kernels: dict[str, KernelStatus] = field(default_factory=dict)
 
     @property
-    def compiled(self):
+    def compiled(self) -> int:
         """Kernel versions compiled by the warm-up."""
         return sum(k.compiled for k in self.kernels.values())
 
     @property
-    def loaded(self):
+    def loaded(self) -> int:
         """Kernel versions loaded from the disk cache by the warm-up."""
         return sum(k.loaded for k in self.kernels.values())
 
-    def __str__(self):
+    def __str__(self) -> str:
         where = str(self.cache_dir) if self.cache_dir is not None else "none (compiled in memory)"
         lines = [
             f"warmed up {len(self.kernels)} kernels for {', '.join(self.dtypes)} and "
@@ -117,7 +120,12 @@ class WarmupReport:
         return "\n".join(lines)
 
 
-def warmup(dtypes=("float32", "float64"), hidden_layers=DEFAULT_HIDDEN_LAYERS, *, verbose=False):
+def warmup(
+    dtypes: str | Sequence[str] = ("float32", "float64"),
+    hidden_layers: int | Sequence[int] = DEFAULT_HIDDEN_LAYERS,
+    *,
+    verbose: bool = False,
+) -> WarmupReport:
     """Compile, or load from the disk cache, every kernel the public API runs; return a report.
 
     Afterwards ``train``, ``gradients``, ``gradcheck`` and the inference

@@ -13,13 +13,17 @@ script that calls ``repeat`` or ``sweep`` with ``n_jobs > 1`` needs the usual
 picklable (a ``fastmlp.schedules.Schedule`` is; a lambda is not).
 """
 
+from __future__ import annotations
+
 import dataclasses
 import functools
 import itertools
 import multiprocessing
 import numbers
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +31,7 @@ from ._checks import as_positive
 from .datasets import SYNTHETIC, load_mnist
 from .history import History
 from .model import MLP
+from .schedules import Schedule
 from .training import train
 
 #: Seed of the synthetic sets, the same for every run so that the runs of an
@@ -84,7 +89,7 @@ class Config:
     """
 
     data: str = "synth"
-    hidden: tuple = (3,)
+    hidden: tuple[int, ...] = (3,)
     activation: str = "sigmoid"
     dtype: str = "float32"
     epochs: int = 5
@@ -92,7 +97,7 @@ class Config:
     batch_size: int = 1
     momentum: float = 0.0
     weight_decay: float = 0.0
-    lr_schedule: object = None
+    lr_schedule: str | Schedule | Callable[[int], float] | None = None
     final: bool = False
     num_train: int | None = None
     num_val: int | None = None
@@ -100,7 +105,7 @@ class Config:
     seed: int = 0
     backend: str = "numba"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # Sizes given as a list would leave the config unhashable and make a
         # sweep's hidden values unusable as keys of ``SweepResult.by``.
         try:
@@ -111,12 +116,29 @@ class Config:
             ) from None
         object.__setattr__(self, "hidden", hidden)
 
-    def replace(self, **changes):
-        """Return a new ``Config`` with the fields in ``changes`` replaced."""
+    def replace(self, **changes: Any) -> Config:
+        """Return a new ``Config`` with the fields in ``changes`` replaced.
+
+        Parameters
+        ----------
+        **changes
+            Field name -> new value.
+
+        Returns
+        -------
+        Config
+            The new configuration; this one is unchanged.
+        """
         return dataclasses.replace(self, **changes)
 
-    def to_dict(self):
-        """Return the config as JSON-ready plain Python; a ``Schedule`` becomes its repr."""
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as JSON-ready plain Python; a ``Schedule`` becomes its repr.
+
+        Returns
+        -------
+        dict
+            Field name -> value; ``hidden`` becomes a list.
+        """
         return {
             f.name: _json_value(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)
         }
@@ -169,11 +191,11 @@ class RepeatResult:
     """
 
     config: Config
-    seeds: list
-    histories: list
-    models: list
+    seeds: list[int]
+    histories: list[History]
+    models: list[MLP]
 
-    def curve(self, key):
+    def curve(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """Return the mean and standard deviation of a curve over the runs.
 
         Parameters
@@ -193,7 +215,7 @@ class RepeatResult:
         stacked = np.stack([c[:length] for c in curves])
         return stacked.mean(axis=0), stacked.std(axis=0)
 
-    def final(self, key="val_accuracy"):
+    def final(self, key: str = "val_accuracy") -> tuple[float, float]:
         """Return the mean and standard deviation over the runs of a curve's last value.
 
         Parameters
@@ -209,8 +231,15 @@ class RepeatResult:
         last = np.array([getattr(h, _curve_key(key))[-1] for h in self.histories])
         return float(last.mean()), float(last.std())
 
-    def to_dict(self):
-        """Return the config, seeds, histories and curves (mean, std) as JSON-ready plain Python."""
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config, seeds, histories and curves (mean, std) as JSON-ready plain Python.
+
+        Returns
+        -------
+        dict
+            With keys ``"config"``, ``"seeds"``, ``"histories"`` and
+            ``"curves"`` (each of ``CURVES`` to its ``"mean"`` and ``"std"`` lists).
+        """
         curves = {}
         for key in CURVES:
             mean, std = self.curve(key)
@@ -244,10 +273,10 @@ class SweepResult:
     """
 
     config: Config
-    params: list
-    results: list
+    params: list[dict[str, Any]]
+    results: list[RepeatResult]
 
-    def by(self, name):
+    def by(self, name: str) -> dict[Any, RepeatResult]:
         """Return ``{value: RepeatResult}`` for the one swept parameter ``name``.
 
         Parameters
@@ -270,8 +299,15 @@ class SweepResult:
             raise ValueError(f"{name}: expected distinct swept values, found {values!r}")
         return dict(zip(values, self.results))
 
-    def to_dict(self):
-        """Return the base config, the grid points and their results as JSON-ready plain Python."""
+    def to_dict(self) -> dict[str, Any]:
+        """Return the base config, the grid points and their results as JSON-ready plain Python.
+
+        Returns
+        -------
+        dict
+            With keys ``"config"``, ``"params"`` and ``"results"`` (each
+            point's ``RepeatResult.to_dict()``).
+        """
         return {
             "config": self.config.to_dict(),
             "params": [{k: _json_value(k, v) for k, v in p.items()} for p in self.params],
@@ -279,7 +315,9 @@ class SweepResult:
         }
 
 
-def load_data(config):
+def load_data(
+    config: Config,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int]:
     """Return the training and validation data of ``config``.
 
     Parameters
@@ -327,7 +365,11 @@ def _rows(name, value, available):
     return value
 
 
-def run(config, seed=None, callbacks=()):
+def run(
+    config: Config,
+    seed: int | None = None,
+    callbacks: Sequence[Callable[[int, History, MLP], object]] = (),
+) -> Run:
     """Train one model on ``config`` and return it with its history.
 
     Parameters
@@ -343,6 +385,7 @@ def run(config, seed=None, callbacks=()):
     Returns
     -------
     Run
+        The config, the seed used, the history and the trained model.
     """
     seed = config.seed if seed is None else seed
     (X, y), validation, num_classes = load_data(config)
@@ -367,7 +410,7 @@ def run(config, seed=None, callbacks=()):
     return Run(config, seed, history, model)
 
 
-def repeat(config, runs=3, n_jobs=None):
+def repeat(config: Config, runs: int = 3, n_jobs: int | None = None) -> RepeatResult:
     """Train ``runs`` models on ``config`` with seeds ``config.seed + r``, in parallel.
 
     Parameters
@@ -384,13 +427,16 @@ def repeat(config, runs=3, n_jobs=None):
     Returns
     -------
     RepeatResult
+        The runs' histories and models, in seed order.
     """
     runs = as_positive("runs", runs, numbers.Integral)
     seeds = [config.seed + r for r in range(runs)]
     return _collect(config, _run_all([(config, seed) for seed in seeds], n_jobs))
 
 
-def sweep(config, runs=3, n_jobs=None, **grid):
+def sweep(
+    config: Config, runs: int = 3, n_jobs: int | None = None, **grid: Sequence[Any]
+) -> SweepResult:
     """Repeat ``config`` at every point of the cartesian product of ``grid``, in parallel.
 
     Parameters
@@ -408,6 +454,7 @@ def sweep(config, runs=3, n_jobs=None, **grid):
     Returns
     -------
     SweepResult
+        Each grid point's fields and its ``RepeatResult``, in grid order.
     """
     runs = as_positive("runs", runs, numbers.Integral)
     names = [f.name for f in dataclasses.fields(Config)]

@@ -1,13 +1,23 @@
 """``gradcheck``: compare ``gradients`` with central finite differences of ``MLP.loss``."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .config import GRADCHECK_EPS, GRADCHECK_FLOOR
 from .model import MLP
 from .training import gradients
 
 
-def gradcheck(model, X, y, *, eps=GRADCHECK_EPS, backend="numba"):
+def gradcheck(
+    model: MLP,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    eps: float = GRADCHECK_EPS,
+    backend: str = "numba",
+) -> float:
     """Return the largest relative error between analytic and numerical gradients.
 
     The check runs on a float64 copy of ``model`` (float32 has too few digits

@@ -1,7 +1,12 @@
 """``History``: what a training run recorded, per step and per epoch, as plain data."""
 
+from __future__ import annotations
+
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -45,32 +50,49 @@ class History:
 
     step_loss: np.ndarray = field(default_factory=lambda: np.empty(0))
     steps_per_epoch: int = 0
-    train_loss: list = field(default_factory=list)
-    train_accuracy: list = field(default_factory=list)
-    val_loss: list = field(default_factory=list)
-    val_accuracy: list = field(default_factory=list)
-    lr: list = field(default_factory=list)
-    epoch_time: list = field(default_factory=list)
-    samples_per_second: list = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    epoch_time: list[float] = field(default_factory=list)
+    samples_per_second: list[float] = field(default_factory=list)
     compile_time: float = 0.0
     best_epoch: int | None = None
     stopped_early: bool = False
     interrupted: bool = False
-    config: dict = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def epochs(self):
+    def epochs(self) -> int:
         """Number of completed epochs."""
         return len(self.train_loss)
 
-    def to_dict(self):
-        """Return the history as JSON-ready plain Python (lists, numbers, strings)."""
+    def to_dict(self) -> dict[str, Any]:
+        """Return the history as JSON-ready plain Python (lists, numbers, strings).
+
+        Returns
+        -------
+        dict
+            One entry per attribute; ``step_loss`` becomes a list of float.
+        """
         data = asdict(self)
         data["step_loss"] = self.step_loss.tolist()
         return data
 
-    def to_json(self, path=None):
-        """Return the history as a JSON string; with ``path``, also write it there atomically."""
+    def to_json(self, path: os.PathLike | str | None = None) -> str:
+        """Return the history as a JSON string; with ``path``, also write it there atomically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            File to write the JSON to.
+
+        Returns
+        -------
+        str
+            The JSON text of ``to_dict()``.
+        """
         text = json.dumps(self.to_dict())
         if path is not None:
             with atomic_path(path) as tmp:
@@ -78,15 +100,39 @@ class History:
         return text
 
     @classmethod
-    def from_dict(cls, data):
-        """Rebuild a ``History`` from ``to_dict`` output."""
+    def from_dict(cls, data: Mapping[str, Any]) -> History:
+        """Rebuild a ``History`` from ``to_dict`` output.
+
+        Parameters
+        ----------
+        data : mapping
+            Attribute name to value, as ``to_dict`` returns; ``step_loss``
+            may be any sequence of numbers (missing: empty).
+
+        Returns
+        -------
+        History
+            A new history; ``data`` is not modified.
+        """
         data = dict(data)
         data["step_loss"] = np.asarray(data.get("step_loss", []), dtype=np.float64)
         return cls(**data)
 
     @classmethod
-    def from_json(cls, text_or_path):
-        """Rebuild a ``History`` from a JSON string or a file written by ``to_json``."""
+    def from_json(cls, text_or_path: os.PathLike | str) -> History:
+        """Rebuild a ``History`` from a JSON string or a file written by ``to_json``.
+
+        Parameters
+        ----------
+        text_or_path : str or os.PathLike
+            JSON text (recognised by its leading ``{``), or the path of a file
+            holding it.
+
+        Returns
+        -------
+        History
+            The history the JSON describes.
+        """
         text = str(text_or_path)
         if not text.lstrip().startswith("{"):
             with open(text_or_path) as f:

@@ -1,8 +1,15 @@
 """The ``MLP``: parameters in one contiguous buffer, seeded initialisation, inference."""
 
+from __future__ import annotations
+
 import numbers
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ._checks import as_dtype, as_float_array, as_labels
 from .kernels.network import infer
@@ -19,7 +26,7 @@ class MLP:
         or ``[2, 3, 3, 2]``. At least two entries, all >= 1.
     activation : {"sigmoid", "tanh", "relu"}
         Activation of every hidden layer.
-    dtype : {"float32", "float64"}
+    dtype : {"float32", "float64"} or numpy.dtype
         Dtype of the parameters and of all arithmetic on them.
     seed : int or None
         Seed of the model's own ``np.random.Generator`` (global numpy random
@@ -44,7 +51,13 @@ class MLP:
     hidden activation's scheme.
     """
 
-    def __init__(self, sizes, activation="sigmoid", dtype="float32", seed=0):
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str = "sigmoid",
+        dtype: DTypeLike = "float32",
+        seed: int | None = 0,
+    ) -> None:
         self.sizes = _as_sizes(sizes)
         self.activation = activation
         self._code = activation_code(activation)
@@ -61,17 +74,28 @@ class MLP:
         self.initialize(seed)
 
     @property
-    def layer_shapes(self):
+    def layer_shapes(self) -> tuple[tuple[int, int], ...]:
         """The ``(n_in, n_out)`` shape of each layer's weights."""
         return tuple(zip(self.sizes[:-1], self.sizes[1:]))
 
     @property
-    def n_classes(self):
+    def n_classes(self) -> int:
         """Number of output classes."""
         return self.sizes[-1]
 
-    def initialize(self, seed=0):
-        """Draw fresh parameters from ``np.random.default_rng(seed)`` (see Notes of ``MLP``)."""
+    def initialize(self, seed: int | None = 0) -> MLP:
+        """Draw fresh parameters from ``np.random.default_rng(seed)`` (see Notes of ``MLP``).
+
+        Parameters
+        ----------
+        seed : int or None
+            Seed of the ``np.random.Generator`` the parameters are drawn from.
+
+        Returns
+        -------
+        MLP
+            This model, its parameters overwritten in place.
+        """
         rng = np.random.default_rng(seed)
         for W, b in zip(self.weights, self.biases):
             n_in, n_out = W.shape
@@ -83,19 +107,36 @@ class MLP:
             b[...] = 0
         return self
 
-    def copy(self):
-        """Return an independent model with the same sizes, activation, dtype and parameters."""
+    def copy(self) -> MLP:
+        """Return an independent model with the same sizes, activation, dtype and parameters.
+
+        Returns
+        -------
+        MLP
+            The copy, sharing no memory with this model.
+        """
         clone = MLP(self.sizes, self.activation, self.dtype.name, seed=None)
         clone.params[...] = self.params
         return clone
 
-    def save(self, path):
-        """Write the model to ``path`` as ``.npz``, atomically (see ``fastmlp.io``); return it."""
+    def save(self, path: os.PathLike | str) -> Path:
+        """Write the model to ``path`` as ``.npz``, atomically (see ``fastmlp.io``); return it.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination file.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+        """
         from .io import save
 
         return save(self, path)
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # weights and biases are views into params: pickle the buffer once and
         # rebuild the views, or the copy would stop writing through to params.
         return {
@@ -105,35 +146,106 @@ class MLP:
             "params": self.params,
         }
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["sizes"], state["activation"], state["dtype"], seed=None)
         self.params[...] = state["params"]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         sizes, activation, dtype = list(self.sizes), self.activation, self.dtype.name
         return f"MLP(sizes={sizes}, activation={activation!r}, dtype={dtype!r})"
 
-    def check_X(self, X):
-        """Return ``X`` as a C-contiguous 2-D array of the model's dtype and input width."""
+    def check_X(self, X: ArrayLike) -> np.ndarray:
+        """Return ``X`` as a C-contiguous 2-D array of the model's dtype and input width.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+            Inputs, one row per sample.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, sizes[0])
+            ``X`` itself when it already qualifies, else a converted copy.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For non-numeric, empty, non-finite or wrongly shaped input.
+        """
         return as_float_array("X", X, self.dtype, 2, shape=(None, self.sizes[0]))
 
-    def check_y(self, y, n):
-        """Return ``y`` as int64 labels, one per row, each in ``[0, n_classes)``."""
+    def check_y(self, y: ArrayLike, n: int) -> np.ndarray:
+        """Return ``y`` as int64 labels, one per row, each in ``[0, n_classes)``.
+
+        Parameters
+        ----------
+        y : array_like of int, shape (n,)
+            Class labels; floats holding whole numbers are accepted.
+        n : int
+            Number of rows the labels belong to.
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (n,)
+            The labels, C-contiguous.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For non-integer labels, a wrong count or a label out of range.
+        """
         return as_labels("y", y, n, self.n_classes)
 
-    def predict_proba(self, X):
-        """Return the class probabilities, shape ``(n, n_classes)``, for the rows of ``X``."""
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Return the class probabilities, shape ``(n, n_classes)``, for the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+            Inputs, converted to the model's dtype.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, n_classes)
+            Softmax outputs in the model's dtype; each row sums to 1.
+        """
         X = self.check_X(X)
         P = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
         infer("predict_proba", self.weights, self.biases, X, self._code, P)
         return P
 
-    def predict(self, X):
-        """Return the most probable class (int64) for each row of ``X``."""
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Return the most probable class (int64) for each row of ``X``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+            Inputs, converted to the model's dtype.
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (n,)
+            The predicted classes.
+        """
         return self.predict_proba(X).argmax(axis=1)
 
-    def evaluate(self, X, y):
-        """Return ``(losses, hits)``: each row's cross-entropy (float64) and whether it is right."""
+    def evaluate(self, X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(losses, hits)``: each row's cross-entropy (float64) and whether it is right.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+            Inputs, converted to the model's dtype.
+        y : array_like of int, shape (n,)
+            True classes.
+
+        Returns
+        -------
+        losses : numpy.ndarray of float64, shape (n,)
+            Each row's cross-entropy loss.
+        hits : numpy.ndarray of bool, shape (n,)
+            Whether each row's predicted class equals its label.
+        """
         X = self.check_X(X)
         y = self.check_y(y, X.shape[0])
         losses = np.empty(X.shape[0], dtype=np.float64)
@@ -141,12 +253,38 @@ class MLP:
         infer("evaluate", self.weights, self.biases, X, self._code, y, losses, hits)
         return losses, hits
 
-    def loss(self, X, y):
-        """Return the mean cross-entropy loss over the rows of ``X`` (a float64 sum)."""
+    def loss(self, X: ArrayLike, y: ArrayLike) -> float:
+        """Return the mean cross-entropy loss over the rows of ``X`` (a float64 sum).
+
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+            Inputs, converted to the model's dtype.
+        y : array_like of int, shape (n,)
+            True classes.
+
+        Returns
+        -------
+        float
+            The mean loss.
+        """
         return float(self.evaluate(X, y)[0].mean())
 
-    def accuracy(self, X, y):
-        """Return the fraction of rows of ``X`` whose predicted class equals ``y``."""
+    def accuracy(self, X: ArrayLike, y: ArrayLike) -> float:
+        """Return the fraction of rows of ``X`` whose predicted class equals ``y``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+            Inputs, converted to the model's dtype.
+        y : array_like of int, shape (n,)
+            True classes.
+
+        Returns
+        -------
+        float
+            The accuracy, in [0, 1].
+        """
         return float(self.evaluate(X, y)[1].mean())
 
 

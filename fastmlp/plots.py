@@ -5,6 +5,10 @@ so plotting needs no display and leaves matplotlib's global state alone; it
 returns the figure, and ``save`` writes one to disk atomically.
 """
 
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +16,14 @@ from matplotlib import colormaps
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from numpy.typing import ArrayLike
 
 from ._checks import as_float_array
 from ._files import atomic_path
+from .experiments import RepeatResult
+from .history import History
 from .kernels import softmax_xent_backward
+from .model import MLP
 from .reference import normalised_xent_backward
 
 #: The per-run curves a ``History`` records, with their axis labels.
@@ -30,7 +38,9 @@ CURVES = {
 MAX_POINTS = 2000
 
 
-def step_loss(history, window=None, title=None):
+def step_loss(
+    history: History | ArrayLike, window: int | None = None, title: str | None = None
+) -> Figure:
     """Plot every step's loss, raw and smoothed by a moving average.
 
     Parameters
@@ -83,7 +93,7 @@ def step_loss(history, window=None, title=None):
     return fig
 
 
-def epoch_loss(history, title=None):
+def epoch_loss(history: History, title: str | None = None) -> Figure:
     """Plot training and validation loss per epoch, and validation accuracy if recorded.
 
     Parameters
@@ -123,7 +133,12 @@ def _epoch_curves(ax, history, keys, ylabel):
     ax.legend()
 
 
-def repeat_band(histories, key="val_loss", label=None, ax_title=None):
+def repeat_band(
+    histories: Sequence[History] | RepeatResult,
+    key: str = "val_loss",
+    label: str | None = None,
+    ax_title: str | None = None,
+) -> Figure:
     """Plot the mean +- standard deviation of one curve over repeated runs.
 
     Parameters
@@ -156,7 +171,11 @@ def repeat_band(histories, key="val_loss", label=None, ax_title=None):
     return fig
 
 
-def lr_comparison(results, key="val_loss", final_key="val_accuracy"):
+def lr_comparison(
+    results: Mapping[float, Sequence[History] | RepeatResult],
+    key: str = "val_loss",
+    final_key: str = "val_accuracy",
+) -> Figure:
     """Compare learning rates: mean curves, and the final value against the rate.
 
     Parameters
@@ -248,7 +267,14 @@ def _label_axes(ax, key):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def decision_boundary(model, X, y, resolution=200, proba=True, title=None):
+def decision_boundary(
+    model: MLP,
+    X: ArrayLike,
+    y: ArrayLike,
+    resolution: int = 200,
+    proba: bool = True,
+    title: str | None = None,
+) -> Figure:
     """Plot a 2-input model's predictions over the plane, with the data on top.
 
     Parameters
@@ -317,7 +343,14 @@ def _class_colours(k):
     return colormaps["turbo"].resampled(k)
 
 
-def digits_grid(images, y_true, y_pred, n=36, title=None, mistakes_first=False):
+def digits_grid(
+    images: ArrayLike,
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    n: int = 36,
+    title: str | None = None,
+    mistakes_first: bool = False,
+) -> Figure:
     """Show digit images in a grid, each titled with its predicted and true class.
 
     Parameters
@@ -378,7 +411,9 @@ def digits_grid(images, y_true, y_pred, n=36, title=None, mistakes_first=False):
     return fig
 
 
-def confusion_counts(y_true, y_pred, n_classes=None):
+def confusion_counts(
+    y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None
+) -> np.ndarray:
     """Return the confusion matrix: ``counts[i, j]`` samples of class ``i`` predicted as ``j``.
 
     Parameters
@@ -417,7 +452,9 @@ def _labels(name, y, n_classes):
     return y.astype(np.int64)
 
 
-def confusion_matrix(y_true, y_pred, n_classes=None, normalize=False):
+def confusion_matrix(
+    y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None, normalize: bool = False
+) -> Figure:
     """Plot the confusion matrix, each cell annotated with its value.
 
     Parameters
@@ -452,7 +489,7 @@ def confusion_matrix(y_true, y_pred, n_classes=None, normalize=False):
     return fig
 
 
-def softmax_vs_normalisation(outputs=None, target=0):
+def softmax_vs_normalisation(outputs: ArrayLike | None = None, target: int = 0) -> Figure:
     """Plot why softmax: the cross-entropy gradient with and without it.
 
     For two outputs, the other fixed at 1 and the target's varying, plot the
@@ -502,7 +539,7 @@ def softmax_vs_normalisation(outputs=None, target=0):
     return fig
 
 
-def save(fig, path, dpi=100):
+def save(fig: Figure, path: os.PathLike | str, dpi: float = 100) -> Path:
     """Write ``fig`` to ``path`` atomically, in the format its suffix names.
 
     Parameters

@@ -7,7 +7,10 @@ along a contiguous row, and with ``W`` the forward pass skips zero inputs
 (most MNIST pixels) without changing the result.
 """
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._checks import as_float_array, as_positive
 from ..names import activation_code
@@ -125,7 +128,9 @@ def _layer_arrays(W, b):
     return W, b
 
 
-def dense_forward(W, b, x, activation="sigmoid"):
+def dense_forward(
+    W: ArrayLike, b: ArrayLike, x: ArrayLike, activation: str = "sigmoid"
+) -> np.ndarray:
     """Return ``activation(x @ W + b)`` for one sample or a batch.
 
     Parameters
@@ -156,7 +161,9 @@ def dense_forward(W, b, x, activation="sigmoid"):
     return out
 
 
-def dense_backward(W, a_in, delta, activation_in="sigmoid"):
+def dense_backward(
+    W: ArrayLike, a_in: ArrayLike, delta: ArrayLike, activation_in: str = "sigmoid"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return the gradient of one sample through a dense layer.
 
     Parameters
@@ -192,11 +199,39 @@ def dense_backward(W, a_in, delta, activation_in="sigmoid"):
     return dW, db, delta_in
 
 
-def dense_backward_sgd(W, b, a_in, delta, activation_in="sigmoid", lr=0.01):
+def dense_backward_sgd(
+    W: np.ndarray,
+    b: np.ndarray,
+    a_in: ArrayLike,
+    delta: ArrayLike,
+    activation_in: str = "sigmoid",
+    lr: float = 0.01,
+) -> np.ndarray:
     """Take one plain per-sample SGD step on a dense layer in place and return ``delta_in``.
 
     ``W`` and ``b`` must already be C-contiguous arrays of one float dtype
     (they are updated in place). See ``dense_backward`` for the other arguments.
+
+    Parameters
+    ----------
+    W : numpy.ndarray, shape (n_in, n_out)
+        Weights, float32 or float64, C-contiguous; updated in place.
+    b : numpy.ndarray, shape (n_out,)
+        Biases of the same dtype, C-contiguous; updated in place.
+    a_in : array_like, shape (n_in,)
+        The layer's input: the output of the layer below (or the sample).
+    delta : array_like, shape (n_out,)
+        dL/dz of this layer's pre-activation.
+    activation_in : {"sigmoid", "tanh", "relu", "identity"}
+        Activation that produced ``a_in``; its derivative is taken from ``a_in``.
+    lr : float
+        Learning rate (> 0).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_in,)
+        ``delta_in = (W @ delta) * activation_in'(a_in)``, computed with ``W``
+        before the step.
     """
     for name, arr in (("W", W), ("b", b)):
         if not isinstance(arr, np.ndarray) or not arr.flags.c_contiguous:

@@ -6,10 +6,15 @@ mean over the step's rows, taken before the update) goes to ``step_loss``,
 a float64 array.
 """
 
+from __future__ import annotations
+
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 import numba
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._checks import (
     as_float_array,
@@ -232,7 +237,16 @@ def _epoch_inputs(weights, biases, X, y, order, activation, lr, options):
     return weights, biases, velocities, X, y, sw, order, code, as_positive("lr", lr), mu, wd
 
 
-def sgd_epoch_per_sample(weights, biases, X, y, order, lr, activation="sigmoid", **options):
+def sgd_epoch_per_sample(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    X: ArrayLike,
+    y: ArrayLike,
+    order: ArrayLike,
+    lr: float,
+    activation: str = "sigmoid",
+    **options: Any,
+) -> np.ndarray:
     """Run one epoch of per-sample SGD, updating ``weights`` and ``biases`` in place.
 
     Parameters
@@ -264,13 +278,46 @@ def sgd_epoch_per_sample(weights, biases, X, y, order, lr, activation="sigmoid",
 
 
 def sgd_epoch_minibatch(
-    weights, biases, X, y, order, lr, batch_size, activation="sigmoid", **options
-):
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    X: ArrayLike,
+    y: ArrayLike,
+    order: ArrayLike,
+    lr: float,
+    batch_size: int,
+    activation: str = "sigmoid",
+    **options: Any,
+) -> np.ndarray:
     """Run one epoch of minibatch SGD, updating ``weights`` and ``biases`` in place.
 
     Takes the arguments of ``sgd_epoch_per_sample`` plus ``batch_size``, the
     rows per step; the last step takes what is left. Returns each step's
     mean loss, shape ``(ceil(len(order) / batch_size),)``.
+
+    Parameters
+    ----------
+    weights, biases : sequence of numpy.ndarray
+        The network (see ``check_network``); updated in place.
+    X : array_like, shape (n, n_in)
+        Inputs, converted to the parameters' dtype.
+    y : array_like of int, shape (n,)
+        Class labels in ``[0, n_classes)``.
+    order : array_like of int
+        The rows to visit, in order (usually a permutation of ``range(n)``).
+    lr : float
+        Learning rate.
+    batch_size : int
+        Rows per step (>= 1); each step follows their mean gradient.
+    activation : {"sigmoid", "tanh", "relu"}
+        Hidden-layer activation.
+    **options
+        ``momentum``, ``weight_decay``, ``sample_weight`` and ``velocities``,
+        as for ``sgd_epoch_per_sample``.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (ceil(len(order) / batch_size),)
+        Each step's mean loss, before its update.
     """
     weights, biases, velocities, X, y, sw, order, code, lr, mu, wd = _epoch_inputs(
         weights, biases, X, y, order, activation, lr, options

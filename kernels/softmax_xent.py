@@ -6,7 +6,10 @@ With ``m = max(z)`` and ``s = sum(exp(z - m))`` the loss is
 logits is ``softmax(z) - onehot(t)``.
 """
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._checks import as_float_array, as_labels
 from ._jit import kernel
@@ -79,7 +82,7 @@ def _logits_and_labels(z, t):
     return Z, labels, z.ndim == 1
 
 
-def softmax_xent_forward(z, t):
+def softmax_xent_forward(z: ArrayLike, t: ArrayLike) -> np.floating | np.ndarray:
     """Return the softmax cross-entropy of logits ``z`` against class labels ``t``.
 
     Parameters
@@ -100,11 +103,27 @@ def softmax_xent_forward(z, t):
     return losses[0] if single else losses
 
 
-def softmax_xent_backward(z, t):
+def softmax_xent_backward(
+    z: ArrayLike, t: ArrayLike
+) -> tuple[np.floating | np.ndarray, np.ndarray]:
     """Return ``(loss, delta)``: the loss and its gradient ``softmax(z) - onehot(t)``.
 
     Takes the same arguments as ``softmax_xent_forward``; ``delta`` has the
     shape of ``z``.
+
+    Parameters
+    ----------
+    z : array_like, shape (n_classes,) or (n, n_classes)
+        Logits of one sample or a batch (float32 or float64 keeps its dtype).
+    t : int or array_like of int, shape (n,)
+        Target classes.
+
+    Returns
+    -------
+    loss : float or numpy.ndarray
+        The loss, or one loss per row, in the dtype of ``z``.
+    delta : numpy.ndarray
+        ``softmax(z) - onehot(t)``, the shape and dtype of ``z``.
     """
     Z, labels, single = _logits_and_labels(z, t)
     losses = np.empty(Z.shape[0], dtype=Z.dtype)

@@ -1,6 +1,11 @@
 """Verified downloads: stream to a temporary file, check it, then rename it into place."""
 
+from __future__ import annotations
+
+import os
 import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .._files import atomic_path
 from ..errors import DatasetError
@@ -10,7 +15,12 @@ TIMEOUT = 30
 _BLOCK = 1 << 20
 
 
-def download(urls, dest, verify, timeout=TIMEOUT):
+def download(
+    urls: Sequence[str],
+    dest: os.PathLike | str,
+    verify: Callable[[Path], object],
+    timeout: float = TIMEOUT,
+) -> str:
     """Download the first of ``urls`` that succeeds and verifies to ``dest``; return that URL.
 
     Each attempt streams into a temporary file beside ``dest``; only when
@@ -22,12 +32,18 @@ def download(urls, dest, verify, timeout=TIMEOUT):
     ----------
     urls : sequence of str
         Where the file may be fetched, tried in order.
-    dest : pathlib.Path
+    dest : str or os.PathLike
         Final location; its directory must exist.
     verify : callable
-        ``verify(path)`` raises ``DatasetError`` for a bad file.
+        ``verify(path)`` raises ``DatasetError`` for a bad file; ``path`` is
+        the temporary file, a ``pathlib.Path``.
     timeout : float
         Seconds for the connection and for each read.
+
+    Returns
+    -------
+    str
+        The URL the verified file came from.
 
     Raises
     ------

@@ -5,9 +5,13 @@ number of dimensions), one big-endian uint32 per dimension, then the data.
 MNIST images have magic 2051 (uint8, 3 dimensions), labels 2049 (uint8, 1).
 """
 
+from __future__ import annotations
+
 import gzip
+import os
 import struct
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +24,24 @@ GZIP_MAGIC = b"\x1f\x8b"
 _UINT8 = 0x08
 
 
-def read_bytes(path):
-    """Return a file's bytes, decompressed when it starts with the gzip magic (not by its name)."""
+def read_bytes(path: os.PathLike | str) -> bytes:
+    """Return a file's bytes, decompressed when it starts with the gzip magic (not by its name).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    bytes
+        Its contents, decompressed if gzip-compressed.
+
+    Raises
+    ------
+    DatasetError
+        For a gzip file that cannot be decompressed (truncated or corrupted).
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -30,7 +50,7 @@ def read_bytes(path):
         raise DatasetError(f"{path}: not a readable gzip file ({error})") from error
 
 
-def parse_idx(data, name, magic):
+def parse_idx(data: bytes, name: str, magic: int) -> np.ndarray:
     """Return the uint8 array stored in the IDX bytes ``data``, checking every header field.
 
     Parameters
@@ -77,6 +97,19 @@ def parse_idx(data, name, magic):
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def idx_header(magic, shape):
-    """Return the IDX header bytes for ``magic`` and ``shape`` (the inverse of the parse)."""
+def idx_header(magic: int, shape: Sequence[int]) -> bytes:
+    """Return the IDX header bytes for ``magic`` and ``shape`` (the inverse of the parse).
+
+    Parameters
+    ----------
+    magic : int
+        The magic number (2051 images, 2049 labels).
+    shape : sequence of int
+        The size of each dimension.
+
+    Returns
+    -------
+    bytes
+        The magic number and the dimensions, each a big-endian uint32.
+    """
     return struct.pack(f">I{len(shape)}I", magic, *shape)

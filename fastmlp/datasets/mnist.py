@@ -7,11 +7,15 @@ in that folder or its ``mnist/`` subfolder, raw or gzip-compressed, named
 checked against the SHA-256 of its decompressed bytes.
 """
 
+from __future__ import annotations
+
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .._checks import as_dtype
 from .._files import atomic_path
@@ -51,8 +55,19 @@ MIRRORS = (
 NUM_TRAIN = 55_000  # the first 55,000 training images; the last 5,000 validate
 
 
-def mnist_dir(path=None):
-    """Return the folder MNIST is read from and downloaded to (see the module docstring)."""
+def mnist_dir(path: os.PathLike | str | None = None) -> Path:
+    """Return the folder MNIST is read from and downloaded to (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        The folder, when given; else ``$FASTMLP_DATA_DIR``, else the user cache.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (it may not exist yet).
+    """
     if path is not None:
         return Path(path)
     if os.environ.get("FASTMLP_DATA_DIR"):
@@ -60,8 +75,24 @@ def mnist_dir(path=None):
     return user_cache_dir() / "mnist"
 
 
-def mirrors_to_try(mirrors=None):
-    """Return mirror base URLs: ``mirrors``, else ``$FASTMLP_MNIST_MIRRORS``, else ``MIRRORS``."""
+def mirrors_to_try(mirrors: Sequence[str] | None = None) -> tuple[str, ...]:
+    """Return mirror base URLs: ``mirrors``, else ``$FASTMLP_MNIST_MIRRORS``, else ``MIRRORS``.
+
+    Parameters
+    ----------
+    mirrors : sequence of str, optional
+        Base URLs, in the order to try them.
+
+    Returns
+    -------
+    tuple of str
+        The base URLs, each ending in ``/``.
+
+    Raises
+    ------
+    ValueError
+        When ``mirrors`` is a single string or empty.
+    """
     if mirrors is None and os.environ.get("FASTMLP_MNIST_MIRRORS"):
         mirrors = os.environ["FASTMLP_MNIST_MIRRORS"].replace(",", " ").split()
     if mirrors is None:
@@ -71,8 +102,22 @@ def mirrors_to_try(mirrors=None):
     return tuple(m if m.endswith("/") else m + "/" for m in mirrors)
 
 
-def find_file(directory, name):
-    """Return the first existing file for ``name`` in ``directory`` (or its ``mnist/``), or None."""
+def find_file(directory: Path, name: str) -> Path | None:
+    """Return the first existing file for ``name`` in ``directory`` (or its ``mnist/``), or None.
+
+    Parameters
+    ----------
+    directory : pathlib.Path
+        The folder to look in.
+    name : str
+        A key of ``FILES``; also found with its last ``-`` as a ``.``
+        (``train-images.idx3-ubyte``), and either name with ``.gz``.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The first existing file, or None.
+    """
     dotted = name[::-1].replace("-", ".", 1)[
         ::-1
     ]  # train-images-idx3-ubyte -> ...images.idx3-ubyte
@@ -85,11 +130,21 @@ def find_file(directory, name):
     return None
 
 
-def find_mnist_dir(*candidates):
+def find_mnist_dir(*candidates: os.PathLike | str | None) -> Path | None:
     """Return the first folder of ``candidates`` that holds all four files (None entries skipped).
 
     Returns None when none does. Useful to prefer, say, ``$FASTMLP_DATA_DIR``
     and then a shared folder, before falling back to downloading.
+
+    Parameters
+    ----------
+    *candidates : str, os.PathLike or None
+        Folders to try, in order; None and empty entries are skipped.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The first folder holding the four files (not verified), or None.
     """
     for candidate in candidates:
         if candidate and all(find_file(Path(candidate), name) for name in FILES):
@@ -118,14 +173,38 @@ def _check_digest(name, path, *chunks):
         )
 
 
-def read_verified(path, name):
-    """Return the array in MNIST file ``name`` at ``path``, after checking its SHA-256."""
+def read_verified(path: os.PathLike | str, name: str) -> np.ndarray:
+    """Return the array in MNIST file ``name`` at ``path``, after checking its SHA-256.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, raw or gzip-compressed.
+    name : str
+        Which MNIST file it should be: a key of ``FILES``.
+
+    Returns
+    -------
+    numpy.ndarray of uint8
+        The images ``(n, 28, 28)`` or the labels ``(n,)``, read-only.
+
+    Raises
+    ------
+    DatasetError
+        When the file is unreadable, malformed or does not verify.
+    """
     data = read_bytes(path)
     _check_digest(name, path, data)
     return parse_idx(data, str(path), FILES[name][0])
 
 
-def fetch_mnist(data_dir=None, *, download=True, mirrors=None, timeout=TIMEOUT):
+def fetch_mnist(
+    data_dir: os.PathLike | str | None = None,
+    *,
+    download: bool = True,
+    mirrors: Sequence[str] | None = None,
+    timeout: float = TIMEOUT,
+) -> dict[str, Path]:
     """Find (or download) and verify the four MNIST files; return ``{name: path}``.
 
     Parameters
@@ -220,16 +299,16 @@ def _load_array(path, name, cache):
 
 
 def load_mnist(
-    final=False,
-    flatten=True,
-    dtype="float32",
-    data_dir=None,
-    download=True,
+    final: bool = False,
+    flatten: bool = True,
+    dtype: DTypeLike = "float32",
+    data_dir: os.PathLike | str | None = None,
+    download: bool = True,
     *,
-    mirrors=None,
-    cache=True,
-    timeout=TIMEOUT,
-):
+    mirrors: Sequence[str] | None = None,
+    cache: bool = True,
+    timeout: float = TIMEOUT,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int]:
     """Return MNIST as ``((xtrain, ytrain), (xval, yval), 10)``, pixels scaled to [0, 1].
 
     Parameters

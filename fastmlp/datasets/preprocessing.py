@@ -1,6 +1,9 @@
 """Feature scaling with statistics taken from the data you pass."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 def _stats_source(arrays, reference):
@@ -18,7 +21,11 @@ def _unpack(scaled):
     return scaled[0] if len(scaled) == 1 else tuple(scaled)
 
 
-def minmax_scale(*arrays, reference=None, feature_range=(0.0, 1.0)):
+def minmax_scale(
+    *arrays: ArrayLike,
+    reference: ArrayLike | None = None,
+    feature_range: tuple[float, float] = (0.0, 1.0),
+) -> np.ndarray | tuple[np.ndarray, ...]:
     """Scale each feature to ``feature_range`` using the min and max of the data.
 
     Parameters
@@ -48,10 +55,25 @@ def minmax_scale(*arrays, reference=None, feature_range=(0.0, 1.0)):
     return _unpack([(a - lo) * scale + low for a in arrays])
 
 
-def standardize(*arrays, reference=None):
+def standardize(
+    *arrays: ArrayLike, reference: ArrayLike | None = None
+) -> np.ndarray | tuple[np.ndarray, ...]:
     """Shift and scale each feature to mean 0 and standard deviation 1.
 
-    Arguments as for ``minmax_scale``. A constant feature is only shifted.
+    A constant feature is only shifted.
+
+    Parameters
+    ----------
+    *arrays : array_like, shape (n_i, ...)
+        Arrays with the same features, e.g. training and validation inputs.
+    reference : array_like, optional
+        Take the mean and standard deviation from this array only (e.g. the
+        training set); by default from all ``arrays`` together.
+
+    Returns
+    -------
+    numpy.ndarray or tuple of numpy.ndarray
+        The standardised arrays (float64), one per input.
     """
     arrays, source = _stats_source(arrays, reference)
     shape = arrays[0].shape[1:]

@@ -5,6 +5,8 @@ float64 inputs of shape ``(n, 2)`` and int64 labels, drawn from the loader's
 own ``np.random.Generator``: the same seed gives the same arrays.
 """
 
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
@@ -25,7 +27,9 @@ def _draw(num_train, num_val, seed, draw):
     return (x[:num_train], y[:num_train]), (x[num_train:], y[num_train:]), num_classes
 
 
-def load_synth(num_train=60_000, num_val=10_000, seed=0):
+def load_synth(
+    num_train: int = 60_000, num_val: int = 10_000, seed: int | None = 0
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int]:
     """Return the classic synthetic set: N(0, I) points, class 1 inside a quadratic form.
 
     A point is class 1 where ``x^T Q x > 0.6`` with ``Q = [[1, -0.05], [1, 0.4]]``
@@ -35,7 +39,7 @@ def load_synth(num_train=60_000, num_val=10_000, seed=0):
     ----------
     num_train, num_val : int
         Number of training and validation points (>= 1).
-    seed : int
+    seed : int or None
         Seed of the set's own ``np.random.Generator``.
 
     Returns
@@ -51,13 +55,28 @@ def load_synth(num_train=60_000, num_val=10_000, seed=0):
     return _draw(num_train, num_val, seed, draw)
 
 
-def load_disc(num_train=10_000, num_val=2_000, seed=0, radius=None):
+def load_disc(
+    num_train: int = 10_000, num_val: int = 2_000, seed: int | None = 0, radius: float | None = None
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int]:
     """Return points uniform in [-1, 1]^2, class 1 inside a disc about the origin.
 
     The default radius ``sqrt(2 / pi)`` puts half the square's area inside.
     A net with hidden sizes [3, 3] and relu can only cut the plane along a few
     lines, so it learns a polygon (hexagon-like) boundary; [32, 32] gets round.
-    Arguments and return value as for ``load_synth``.
+
+    Parameters
+    ----------
+    num_train, num_val : int
+        Number of training and validation points (>= 1).
+    seed : int or None
+        Seed of the set's own ``np.random.Generator``.
+    radius : float, optional
+        Radius of the disc (> 0); default ``sqrt(2 / pi)``.
+
+    Returns
+    -------
+    tuple
+        ``((xtrain, ytrain), (xval, yval), 2)``.
     """
     radius = np.sqrt(2 / np.pi) if radius is None else as_positive("radius", radius)
 
@@ -68,13 +87,29 @@ def load_disc(num_train=10_000, num_val=2_000, seed=0, radius=None):
     return _draw(num_train, num_val, seed, draw)
 
 
-def load_rings(num_train=10_000, num_val=2_000, seed=0, num_classes=3):
+def load_rings(
+    num_train: int = 10_000, num_val: int = 2_000, seed: int | None = 0, num_classes: int = 3
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int]:
     """Return points uniform in [-1, 1]^2, classed by concentric rings of equal area.
 
     Class ``k`` holds the points whose squared radius falls in the ``k``-th of
     ``num_classes`` equal-area bands of the unit disc's area ``[0, 2]`` (the
     corners beyond join the last class). With ``num_classes=2`` this is a disc
-    inside a ring. Arguments and return value as for ``load_synth``.
+    inside a ring.
+
+    Parameters
+    ----------
+    num_train, num_val : int
+        Number of training and validation points (>= 1).
+    seed : int or None
+        Seed of the set's own ``np.random.Generator``.
+    num_classes : int
+        Number of rings, and of classes (>= 1).
+
+    Returns
+    -------
+    tuple
+        ``((xtrain, ytrain), (xval, yval), num_classes)``.
     """
     num_classes = as_positive("num_classes", num_classes, numbers.Integral)
     edges = np.linspace(0, 2 * 2 / np.pi, num_classes + 1)[1:-1]
@@ -86,11 +121,24 @@ def load_rings(num_train=10_000, num_val=2_000, seed=0, num_classes=3):
     return _draw(num_train, num_val, seed, draw)
 
 
-def load_moons(num_train=10_000, num_val=2_000, seed=0, noise=0.1):
+def load_moons(
+    num_train: int = 10_000, num_val: int = 2_000, seed: int | None = 0, noise: float = 0.1
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int]:
     """Return the two interleaving half-circles ("moons") with Gaussian noise.
 
-    Arguments and return value as for ``load_synth``; ``noise`` is the standard
-    deviation of the noise added to each coordinate.
+    Parameters
+    ----------
+    num_train, num_val : int
+        Number of training and validation points (>= 1).
+    seed : int or None
+        Seed of the set's own ``np.random.Generator``.
+    noise : float
+        Standard deviation of the Gaussian noise added to each coordinate.
+
+    Returns
+    -------
+    tuple
+        ``((xtrain, ytrain), (xval, yval), 2)``.
     """
 
     def draw(rng, n):
@@ -106,11 +154,30 @@ def load_moons(num_train=10_000, num_val=2_000, seed=0, noise=0.1):
     return _draw(num_train, num_val, seed, draw)
 
 
-def load_spirals(num_train=10_000, num_val=2_000, seed=0, num_classes=3, noise=0.05):
+def load_spirals(
+    num_train: int = 10_000,
+    num_val: int = 2_000,
+    seed: int | None = 0,
+    num_classes: int = 3,
+    noise: float = 0.05,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int]:
     """Return ``num_classes`` interleaved spiral arms, one class per arm.
 
-    Arguments and return value as for ``load_synth``; ``noise`` is the standard
-    deviation of the noise added to each coordinate.
+    Parameters
+    ----------
+    num_train, num_val : int
+        Number of training and validation points (>= 1).
+    seed : int or None
+        Seed of the set's own ``np.random.Generator``.
+    num_classes : int
+        Number of arms, and of classes (>= 1).
+    noise : float
+        Standard deviation of the Gaussian noise added to each coordinate.
+
+    Returns
+    -------
+    tuple
+        ``((xtrain, ytrain), (xval, yval), num_classes)``.
     """
     num_classes = as_positive("num_classes", num_classes, numbers.Integral)
 

@@ -1,0 +1,75 @@
+"""The public API: listed in ``__all__``, documented and typed."""
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+
+import fastmlp
+
+#: Modules whose public functions and classes users call.
+PUBLIC_MODULES = sorted(
+    {
+        "fastmlp",
+        *(
+            f"fastmlp.{m.name}"
+            for m in pkgutil.iter_modules(fastmlp.__path__)
+            if not m.name.startswith("_") and m.name not in ("kernels", "cli", "__main__")
+        ),
+        *(f"fastmlp.datasets.{m.name}" for m in pkgutil.iter_modules(fastmlp.datasets.__path__)),
+        "fastmlp.cli",
+    }
+)
+
+
+def public_objects():
+    for name in PUBLIC_MODULES:
+        module = importlib.import_module(name)
+        for attr, obj in vars(module).items():
+            if attr.startswith("_") or getattr(obj, "__module__", None) != name:
+                continue
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                yield f"{name}.{attr}", obj
+
+
+def callables(qualname, obj):
+    """The function itself, or a class's constructor and public methods."""
+    if inspect.isfunction(obj):
+        yield qualname, obj
+        return
+    for attr, member in vars(obj).items():
+        if inspect.isfunction(member) and (attr == "__init__" or not attr.startswith("_")):
+            yield f"{qualname}.{attr}", member
+
+
+OBJECTS = dict(public_objects())
+
+
+def test_all_lists_the_public_api():
+    assert {"MLP", "MLPClassifier", "train", "load", "__version__"} <= set(fastmlp.__all__)
+    for name in fastmlp.__all__:
+        assert hasattr(fastmlp, name), name
+    assert fastmlp.__version__.count(".") >= 1
+
+
+@pytest.mark.parametrize("qualname", sorted(OBJECTS))
+def test_public_objects_have_docstrings_and_type_hints(qualname):
+    obj = OBJECTS[qualname]
+    assert inspect.getdoc(obj), f"{qualname} has no docstring"
+    for name, func in callables(qualname, obj):
+        if name.endswith("__init__"):
+            assert inspect.getdoc(func) or inspect.getdoc(obj), name
+        else:
+            assert func.__doc__, f"{name} has no docstring"
+        signature = inspect.signature(func)
+        missing = [
+            p.name
+            for p in signature.parameters.values()
+            if p.name not in ("self", "cls") and p.annotation is inspect.Parameter.empty
+        ]
+        assert not missing, f"{name}: parameters without type hints: {missing}"
+        if not name.endswith("__init__"):
+            assert signature.return_annotation is not inspect.Signature.empty, (
+                f"{name}: no return type hint"
+            )
