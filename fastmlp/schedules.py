@@ -17,6 +17,23 @@ from ._checks import as_positive
 class Schedule:
     """Base class: subclasses define ``__call__(epoch, epochs)``."""
 
+    def __call__(self, epoch: int, epochs: int | None = None) -> float:
+        """Return the learning rate of ``epoch`` (0-based) in a run of ``epochs``.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch, counted from 0.
+        epochs : int, optional
+            The planned number of epochs of the run (only ``LowerAtEnd`` needs it).
+
+        Returns
+        -------
+        float
+            The learning rate.
+        """
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({args})"
@@ -35,20 +52,7 @@ class Constant(Schedule):
         self.lr = as_positive("lr", lr)
 
     def __call__(self, epoch: int, epochs: int | None = None) -> float:
-        """Return the learning rate of ``epoch`` (0-based) in a run of ``epochs``.
-
-        Parameters
-        ----------
-        epoch : int
-            The epoch, counted from 0.
-        epochs : int, optional
-            The planned number of epochs of the run; unused by this schedule.
-
-        Returns
-        -------
-        float
-            The learning rate.
-        """
+        """See ``Schedule.__call__``."""
         return self.lr
 
 
@@ -71,20 +75,7 @@ class StepDecay(Schedule):
         self.every = as_positive("every", every, numbers.Integral)
 
     def __call__(self, epoch: int, epochs: int | None = None) -> float:
-        """Return the learning rate of ``epoch`` (0-based) in a run of ``epochs``.
-
-        Parameters
-        ----------
-        epoch : int
-            The epoch, counted from 0.
-        epochs : int, optional
-            The planned number of epochs of the run; unused by this schedule.
-
-        Returns
-        -------
-        float
-            The learning rate.
-        """
+        """See ``Schedule.__call__``."""
         return self.lr * self.factor ** (epoch // self.every)
 
 
@@ -104,20 +95,7 @@ class InverseScaling(Schedule):
         self.power = as_positive("power", power)
 
     def __call__(self, epoch: int, epochs: int | None = None) -> float:
-        """Return the learning rate of ``epoch`` (0-based) in a run of ``epochs``.
-
-        Parameters
-        ----------
-        epoch : int
-            The epoch, counted from 0.
-        epochs : int, optional
-            The planned number of epochs of the run; unused by this schedule.
-
-        Returns
-        -------
-        float
-            The learning rate.
-        """
+        """See ``Schedule.__call__``."""
         return self.lr / (epoch + 1) ** self.power
 
 
@@ -140,21 +118,7 @@ class LowerAtEnd(Schedule):
         self.last = as_positive("last", last, numbers.Integral)
 
     def __call__(self, epoch: int, epochs: int | None = None) -> float:
-        """Return the learning rate of ``epoch`` (0-based) in a run of ``epochs``.
-
-        Parameters
-        ----------
-        epoch : int
-            The epoch, counted from 0.
-        epochs : int, optional
-            The planned number of epochs of the run; without it, no
-            epoch is lowered.
-
-        Returns
-        -------
-        float
-            The learning rate.
-        """
+        """See ``Schedule.__call__``."""
         if epochs is not None and epoch >= epochs - self.last:
             return self.lr * self.factor
         return self.lr
@@ -177,20 +141,7 @@ class Piecewise(Schedule):
         self.rates = {int(e): as_positive(f"rates[{e}]", r) for e, r in sorted(rates.items())}
 
     def __call__(self, epoch: int, epochs: int | None = None) -> float:
-        """Return the learning rate of ``epoch`` (0-based) in a run of ``epochs``.
-
-        Parameters
-        ----------
-        epoch : int
-            The epoch, counted from 0.
-        epochs : int, optional
-            The planned number of epochs of the run; unused by this schedule.
-
-        Returns
-        -------
-        float
-            The learning rate.
-        """
+        """See ``Schedule.__call__``."""
         return self.rates[max(e for e in self.rates if e <= epoch)]
 
 
