@@ -1,3 +1,6 @@
+import os
+import stat
+
 import pytest
 
 from fastmlp._files import atomic_path
@@ -32,3 +35,19 @@ def test_concurrent_writers_get_distinct_temporary_files(tmp_path):
         a.write_text("a")
         b.write_text("b")
     assert target.read_text() == "a"  # the outer writer renamed last
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_new_files_follow_the_umask_and_replaced_files_keep_their_mode(tmp_path):
+    new, old = tmp_path / "new.bin", tmp_path / "old.bin"
+    old.write_bytes(b"old")
+    old.chmod(0o604)
+    mask = os.umask(0o027)
+    try:
+        for target in (new, old):
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(b"data")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o640  # 0666 & ~0027, not mkstemp's 0600
+    assert stat.S_IMODE(old.stat().st_mode) == 0o604
