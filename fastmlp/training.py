@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import checkpoint as checkpoints
 from . import reference
 from ._checks import as_momentum, as_positive, as_sample_weight, as_weight_decay
+from .errors import TrainingDivergedError
 from .history import History
 from .kernels.network import (
     GRADIENT_ROWS,
@@ -112,20 +117,23 @@ class _NumpyRunner:
 
     def run(self, X, y, sw, order, lr, step_loss, step_correct):
         m = self.model
-        step_loss[:], step_correct[:] = reference.sgd_epoch(
-            m.weights,
-            m.biases,
-            X,
-            y,
-            order,
-            lr,
-            self.batch_size,
-            m.activation,
-            momentum=self.mu,
-            weight_decay=self.wd,
-            sample_weight=sw,
-            velocities=self.velocities,
-        )
+        # A diverging run overflows: as in the kernels, that shows as non-finite
+        # losses (and TrainingDivergedError), not as numpy warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            step_loss[:], step_correct[:] = reference.sgd_epoch(
+                m.weights,
+                m.biases,
+                X,
+                y,
+                order,
+                lr,
+                self.batch_size,
+                m.activation,
+                momentum=self.mu,
+                weight_decay=self.wd,
+                sample_weight=sw,
+                velocities=self.velocities,
+            )
 
     def evaluate(self, X, y):
         m = self.model
@@ -235,6 +243,9 @@ def train(
     callbacks: Sequence[Callable[[int, History, MLP], Any]] = (),
     initial_epoch: int = 0,
     velocities: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 1,
+    resume: bool = False,
 ) -> History:
     """Train ``model`` in place by stochastic gradient descent and return its ``History``.
 
@@ -290,10 +301,32 @@ def train(
         ``model.biases`` (``new_velocities(model)``), updated in place: pass
         the same pair to successive calls to carry momentum over. By default
         each call starts from zero velocity.
+    checkpoint : str or os.PathLike, optional
+        Write a checkpoint (``fastmlp.checkpoint``: parameters, velocities,
+        random state, history) to this ``.npz`` file, atomically, after every
+        ``checkpoint_every`` epochs and when training ends.
+    checkpoint_every : int
+        Epochs between checkpoints.
+    resume : bool
+        If ``checkpoint`` exists, continue the run it records instead of
+        starting afresh: the model, velocities, sample orders, schedule and
+        early-stopping state go on from its last epoch, and the result is the
+        same, bit for bit, as a run that was never stopped. The checkpoint
+        must come from the same settings and data (``epochs`` may be larger).
 
     Returns
     -------
     History
+        ``history.interrupted`` is True when a KeyboardInterrupt (Ctrl-C)
+        stopped training: the model then keeps the parameters of the last
+        completed epoch (a warning says so) and the call returns normally.
+
+    Raises
+    ------
+    TrainingDivergedError
+        A step's loss, or the parameters after an epoch, became NaN or
+        infinite. The model is put back to its parameters at the start of
+        that epoch; the error names the epoch and step.
     """
     X = model.check_X(X)
     y = model.check_y(y, X.shape[0])
@@ -301,6 +334,13 @@ def train(
     epochs = as_positive("epochs", epochs, numbers.Integral)
     lr = float(as_positive("lr", lr))
     batch_size = int(as_positive("batch_size", batch_size, numbers.Integral))
+    if batch_size > n:
+        warnings.warn(
+            f"batch_size: {batch_size} is larger than the {n} rows of X; using {n}",
+            UserWarning,
+            stacklevel=2,
+        )
+        batch_size = n
     backend = _check_backend(backend)
     momentum, weight_decay = as_momentum(momentum), as_weight_decay(weight_decay)
     schedule = as_schedule(lr_schedule, lr)
@@ -317,6 +357,9 @@ def train(
         raise ValueError(f"initial_epoch: expected a value >= 0, found {initial_epoch}")
     if velocities is not None:
         velocities = _check_velocities(velocities, model)
+    if momentum and velocities is None:
+        velocities = new_velocities(model)
+    every = as_positive("checkpoint_every", checkpoint_every, numbers.Integral)
     callbacks = list(callbacks)
     for callback in callbacks:
         if not callable(callback):
@@ -325,10 +368,8 @@ def train(
     steps = -(-n // batch_size)
     rows = np.full(steps, batch_size)
     rows[-1] = n - batch_size * (steps - 1)
-    # A batch larger than the data is one batch of all of it: the kernels'
-    # buffers need no more rows than that.
     runner = (_NumpyRunner if backend == "numpy" else _NumbaRunner)(
-        model, min(batch_size, n), momentum, weight_decay, velocities if momentum else None
+        model, batch_size, momentum, weight_decay, velocities if momentum else None
     )
     history = History(
         step_loss=np.empty(epochs * steps),
@@ -351,58 +392,128 @@ def train(
             "dtype": model.dtype.name,
         },
     )
+    if checkpoint is not None:
+        history.config["data_sha256"] = checkpoints.data_digest(X, y, sw)
     history.compile_time = runner.warm_up(X, y, sw, validation)
+    state = checkpoints.Progress(np.random.default_rng(seed))
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        compile_time = history.compile_time
+        history = checkpoints.restore(checkpoint, model.params, velocities, history.config, state)
+        history.compile_time = compile_time
+        history.step_loss = np.concatenate(
+            [history.step_loss, np.empty(max(epochs - history.epochs, 0) * steps)]
+        )
+    first = history.epochs
     step_correct = np.empty(steps, dtype=np.int64)
-    bars = _Progress(progress, epochs, n)
+    bars = _Progress(progress, epochs - first, n)
     chunks = _chunk_bounds(steps, CHUNKS_PER_EPOCH if bars.inner else 1)
-    rng = np.random.default_rng(seed)
-    best_loss, best_params, waited = np.inf, None, 0
+    # The parameters (and velocities) at the start of the epoch in progress,
+    # for putting the model back when the epoch fails or is interrupted.
+    start_params = np.empty_like(model.params)
+    flat_velocities = [] if velocities is None else [*velocities[0], *velocities[1]]
+    start_velocities = [np.empty_like(v) for v in flat_velocities]
+    in_epoch = False
     try:
-        for epoch in range(epochs):
-            at = initial_epoch + epoch
-            epoch_lr = float(
-                as_positive(f"lr_schedule({at})", schedule(at, initial_epoch + epochs))
-            )
-            order = rng.permutation(n) if shuffle else np.arange(n)
+        for epoch in range(first, first if history.stopped_early else epochs):
+            _assign([start_params, *start_velocities], [model.params, *flat_velocities])
+            in_epoch = True
+            at, total = initial_epoch + epoch, initial_epoch + epochs
+            epoch_lr = float(as_positive(f"lr_schedule({at})", schedule(at, total)))
+            order = state.rng.permutation(n) if shuffle else np.arange(n)
             step_loss = history.step_loss[epoch * steps : (epoch + 1) * steps]
             bars.start_epoch()
             start = time.perf_counter()
-            for first, stop in chunks:
-                chunk = order[first * batch_size : stop * batch_size]
-                runner.run(
-                    X, y, sw, chunk, epoch_lr, step_loss[first:stop], step_correct[first:stop]
-                )
+            for lo, hi in chunks:
+                chunk = order[lo * batch_size : hi * batch_size]
+                runner.run(X, y, sw, chunk, epoch_lr, step_loss[lo:hi], step_correct[lo:hi])
                 bars.advance(chunk.size)
+                _check_finite(step_loss, lo, hi, model, epoch, history)
             elapsed = time.perf_counter() - start
             history.epoch_time.append(elapsed)
             history.samples_per_second.append(n / elapsed if elapsed > 0 else float("inf"))
             history.lr.append(epoch_lr)
-            history.train_loss.append(float(step_loss @ rows / n))
             history.train_accuracy.append(float(step_correct.sum() / n))
             if validation is not None:
                 val_loss, val_accuracy = runner.evaluate(*validation)
                 history.val_loss.append(val_loss)
                 history.val_accuracy.append(val_accuracy)
+            # Appended last: train_loss's length is the count of completed epochs.
+            history.train_loss.append(float(step_loss @ rows / n))
+            in_epoch = False
             bars.end_epoch(history)
             stop_now = False
             if stopping is not None:
-                if history.val_loss[-1] < best_loss - stopping.min_delta:
-                    best_loss, waited = history.val_loss[-1], 0
-                    best_params, history.best_epoch = model.params.copy(), epoch
+                if history.val_loss[-1] < state.best_loss - stopping.min_delta:
+                    state.best_loss, state.waited = history.val_loss[-1], 0
+                    state.best_params, history.best_epoch = model.params.copy(), epoch
                 else:
-                    waited += 1
-                    stop_now = waited >= stopping.patience
+                    state.waited += 1
+                    stop_now = state.waited >= stopping.patience
             for callback in callbacks:
                 stop_now = bool(callback(epoch, history, model)) or stop_now
             if stop_now and epoch < epochs - 1:
                 history.stopped_early = True
+            last = history.stopped_early or epoch == epochs - 1
+            if checkpoint is not None and (last or (epoch + 1 - first) % every == 0):
+                checkpoints.save(checkpoint, model.params, velocities, history, state)
+            if history.stopped_early:
                 break
+    except KeyboardInterrupt:
+        if in_epoch:
+            _assign([model.params, *flat_velocities], [start_params, *start_velocities])
+        _truncate(history)
+        history.interrupted = True
+        warnings.warn(
+            f"training interrupted after {history.epochs} completed epoch(s); the model "
+            "keeps the parameters of the last completed epoch",
+            UserWarning,
+            stacklevel=2,
+        )
+    except TrainingDivergedError:
+        _assign([model.params, *flat_velocities], [start_params, *start_velocities])
+        _truncate(history)
+        raise
     finally:
         bars.close()
         history.step_loss = history.step_loss[: history.epochs * steps].copy()
-    if stopping is not None and stopping.restore_best and best_params is not None:
-        model.params[...] = best_params
+    if stopping is not None and stopping.restore_best and state.best_params is not None:
+        model.params[...] = state.best_params
     return history
+
+
+def _check_finite(step_loss, lo, hi, model, epoch, history):
+    """Raise ``TrainingDivergedError`` when a loss of ``step_loss[lo:hi]`` is not finite.
+
+    The parameters are checked at the end of the epoch (``hi`` is its last
+    step): a loss is taken before its step's update, so the last update of an
+    epoch shows only in the parameters.
+    """
+    finite = np.isfinite(step_loss[lo:hi])
+    if finite.all() and (hi < step_loss.size or np.isfinite(model.params).all()):
+        return
+    step = lo + int(np.argmin(finite)) if not finite.all() else hi - 1
+    raise TrainingDivergedError(
+        f"training diverged in epoch {epoch} at step {step}: the loss or the parameters "
+        "became NaN or infinite (try a smaller learning rate); the model is back at its "
+        "parameters from the start of that epoch",
+        epoch,
+        step,
+        history,
+    )
+
+
+def _truncate(history):
+    """Cut the per-epoch lists of ``history`` to its completed epochs (``len(train_loss)``)."""
+    done = history.epochs
+    for name in ("train_accuracy", "lr", "epoch_time", "samples_per_second"):
+        del getattr(history, name)[done:]
+    if history.val_loss:
+        del history.val_loss[done:], history.val_accuracy[done:]
+
+
+def _assign(targets, sources):
+    for target, source in zip(targets, sources):
+        target[...] = source
 
 
 def gradients(

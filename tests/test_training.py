@@ -368,7 +368,8 @@ def test_a_batch_larger_than_the_data_is_one_full_batch(rng):
     y = rng.integers(0, 2, 10)
     huge, full = fastmlp.MLP([3, 4, 2], seed=0), fastmlp.MLP([3, 4, 2], seed=0)
     # 10**12 rows of buffers could not be allocated: the kernels use 10.
-    history = fastmlp.train(huge, X, y, batch_size=10**12, progress=False)
+    with pytest.warns(UserWarning, match=r"batch_size: 1000000000000 is larger than the 10 rows"):
+        history = fastmlp.train(huge, X, y, batch_size=10**12, progress=False)
     fastmlp.train(full, X, y, batch_size=10, progress=False)
     assert history.steps_per_epoch == 1
     np.testing.assert_array_equal(huge.params, full.params)
@@ -405,3 +406,63 @@ def test_velocities_of_another_shape_are_named(rng):
     velocities = fastmlp.training.new_velocities(MLP([10, 5, 3]))
     with pytest.raises(ValueError, match=r"velocities: expected weights\[0\] as a writeable"):
         train(MLP([10, 4, 3]), X, y, momentum=0.5, velocities=velocities)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_divergence_stops_with_the_epoch_start_parameters(rng, backend, batch_size):
+    X, y = data(rng, dtype="float32")
+    X *= 1000  # gradients of ~1e3: a rate of 1e38 takes float32 weights past their range
+    schedule = fastmlp.Piecewise({0: 0.001, 2: 1e38})
+    options = dict(batch_size=batch_size, backend=backend, progress=False)
+    good, bad = MLP([10, 5, 3], seed=0), MLP([10, 5, 3], seed=0)
+    train(good, X, y, epochs=2, lr_schedule=schedule, **options)
+    with pytest.raises(
+        fastmlp.errors.TrainingDivergedError, match="diverged in epoch 2 at step"
+    ) as info:
+        train(bad, X, y, epochs=4, lr_schedule=schedule, **options)
+    error = info.value
+    assert error.epoch == 2 and 0 <= error.step < -(-len(X) // batch_size)
+    assert error.history.epochs == 2 and len(error.history.lr) == 2
+    assert error.history.step_loss.size == 2 * error.history.steps_per_epoch
+    assert np.isfinite(bad.params).all()
+    np.testing.assert_array_equal(bad.params, good.params)
+
+
+def test_interrupted_mid_epoch_keeps_the_last_completed_epoch(rng, monkeypatch):
+    X, y = data(rng)
+    done = MLP([10, 5, 3], seed=0)
+    train(done, X, y, epochs=2, progress=False)
+    calls = []
+    run = fastmlp.training._NumbaRunner.run
+
+    def interrupted_in_epoch_2(self, *args):
+        run(self, *args)  # the parameters change, then Ctrl-C lands
+        calls.append(self.model is model)  # not the warm-up's copy
+        if sum(calls) == 3:
+            raise KeyboardInterrupt
+
+    model = MLP([10, 5, 3], seed=0)
+    monkeypatch.setattr(fastmlp.training._NumbaRunner, "run", interrupted_in_epoch_2)
+    with pytest.warns(UserWarning, match="interrupted after 2 completed epoch"):
+        history = train(model, X, y, epochs=5, validation=data(rng, n=20), progress=False)
+    assert history.interrupted and history.epochs == 2
+    assert len(history.val_loss) == len(history.lr) == len(history.epoch_time) == 2
+    assert history.step_loss.size == 2 * len(X)
+    np.testing.assert_array_equal(model.params, done.params)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_extreme_inputs_keep_losses_and_gradients_finite(activation, dtype):
+    """Saturated sigmoids, dead relus and logits of +-1e4 give finite losses and gradients."""
+    model = MLP([4, 3, 2], activation, dtype, seed=0)
+    model.weights[0][...] = 1e3  # every hidden unit saturates (or, negated, dies)
+    model.weights[1][...] = [[1e4, -1e4]] * 3
+    X = np.array([[10.0, 10, 10, 10], [-10, -10, -10, -10]])
+    y = np.array([1, 0])
+    losses, _ = model.evaluate(X, y)
+    assert np.isfinite(losses).all() and losses.max() > 1e3
+    dWs, dbs = gradients(model, X, y)
+    assert all(np.isfinite(g).all() for g in (*dWs, *dbs))
+    train(model, X, y, epochs=2, lr=1e-3, progress=False)
+    assert np.isfinite(model.params).all()
