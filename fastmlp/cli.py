@@ -15,12 +15,14 @@ from . import __version__
 from ._warmup import DEFAULT_HIDDEN_LAYERS, warmup
 from .config import DEFAULT_DTYPE, DTYPES
 from .datasets import SYNTHETIC, fetch_mnist
-from .errors import DatasetError
+from .errors import DatasetError, TrainingDivergedError
 from .experiments import Config, Run, load_data, repeat, run, sweep
 from .names import ACTIVATIONS
 from .schedules import SCHEDULES
 from .training import BACKENDS
 
+#: Exit status after Ctrl-C, as shells report a process ended by SIGINT (128 + 2).
+INTERRUPTED = 130
 COMMANDS = ("train", "sweep", "reproduce", "data", "warmup")
 DATA = (*SYNTHETIC, "mnist")
 
@@ -54,6 +56,17 @@ def _add_training_flags(parser, grid=False):
         )
         parser.add_argument("--lr", type=float, default=0.01)
         parser.add_argument("--batch-size", type=int, default=1)
+        parser.add_argument(
+            "--checkpoint", type=Path, help="write a checkpoint (.npz) after every epoch"
+        )
+        parser.add_argument(
+            "--checkpoint-every", type=int, default=1, help="epochs between checkpoints"
+        )
+        parser.add_argument(
+            "--resume",
+            action="store_true",
+            help="continue from --checkpoint if it exists (same result as an unbroken run)",
+        )
     parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--momentum", type=float, default=0.0)
@@ -157,8 +170,28 @@ def _train(args, say):
                 f"{h.epoch_time[-1]:.3f}",
             )
 
-        result = run(config, callbacks=[print_epoch])
+        result = run(
+            config,
+            callbacks=[print_epoch],
+            checkpoint=args.checkpoint,
+            checkpoint_every=args.checkpoint_every,
+            resume=args.resume,
+        )
         runs = [result]
+        if result.history.interrupted:
+            if args.out:
+                _write_outputs(args.out, config, runs, None, say)
+            print(
+                f"fastmlp train: interrupted after {result.history.epochs} completed epoch(s)"
+                + (f"; the model and history so far are in {args.out}" if args.out else ""),
+                file=sys.stderr,
+            )
+            return INTERRUPTED
+    elif args.checkpoint is not None or args.resume:
+        raise ValueError(
+            f"--checkpoint/--resume: expected --runs 1 (one run per checkpoint), "
+            f"found --runs {args.runs}"
+        )
     else:
         result = repeat(config, runs=args.runs)
         (tl, tl_sd), (vl, vl_sd), (va, va_sd) = (
@@ -261,9 +294,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             reproduce(args.out, quick=args.quick, data_dir=args.data_dir, say=print)
             return 0
         return (_sweep if args.command == "sweep" else _train)(args, say)
-    except (DatasetError, ValueError, TypeError) as error:
+    except (DatasetError, ValueError, TypeError, TrainingDivergedError) as error:
         print(f"fastmlp {args.command}: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"fastmlp {args.command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

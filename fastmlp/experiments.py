@@ -369,6 +369,7 @@ def run(
     config: Config,
     seed: int | None = None,
     callbacks: Sequence[Callable[[int, History, MLP], object]] = (),
+    **options: Any,
 ) -> Run:
     """Train one model on ``config`` and return it with its history.
 
@@ -381,6 +382,8 @@ def run(
         (default ``config.seed``).
     callbacks : sequence of callable
         Passed to ``train``: called as ``callback(epoch, history, model)``.
+    **options
+        More ``train`` arguments (``checkpoint``, ``checkpoint_every``, ``resume``).
 
     Returns
     -------
@@ -406,6 +409,7 @@ def run(
         lr_schedule=config.lr_schedule,
         progress=False,
         callbacks=callbacks,
+        **options,
     )
     return Run(config, seed, history, model)
 

@@ -114,3 +114,50 @@ def test_warmup_quiet_and_errors(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["warmup", "--dtype", "float16"])
     assert exit_info.value.code == 2
+
+
+def test_resume_from_a_checkpoint_gives_the_unbroken_run(tmp_path, capsys):
+    base = ["train", "--hidden", "4", "--num-train", "3000", "--momentum", "0.5"]
+    base += ["--batch-size", "4", "--quiet"]
+    assert main([*base, "--epochs", "5", "--out", str(tmp_path / "whole")]) == 0
+    ckpt = str(tmp_path / "run.ckpt.npz")
+    assert main([*base, "--epochs", "2", "--checkpoint", ckpt]) == 0
+    argv = [*base, "--epochs", "5", "--checkpoint", ckpt, "--resume", "--out"]
+    assert main([*argv, str(tmp_path / "resumed")]) == 0
+    whole = fastmlp.load(tmp_path / "whole" / "model.npz")
+    resumed = fastmlp.load(tmp_path / "resumed" / "model.npz")
+    assert resumed.params.tobytes() == whole.params.tobytes()
+    history = History.from_json(tmp_path / "resumed" / "history.json")
+    assert history.train_loss == History.from_json(tmp_path / "whole" / "history.json").train_loss
+
+
+def test_checkpoint_needs_a_single_run(tmp_path, capsys):
+    argv = ["train", "--runs", "2", "--checkpoint", str(tmp_path / "c.npz"), "--epochs", "1"]
+    assert main(argv) == 1
+    assert "--checkpoint/--resume: expected --runs 1" in capsys.readouterr().err
+
+
+def test_a_diverging_run_is_reported(capsys):
+    argv = ["train", "--activation", "relu", "--hidden", "8", "--lr", "1e38"]
+    assert main([*argv, "--epochs", "2", "--num-train", "500"]) == 1
+    assert "fastmlp train: training diverged in epoch 0 at step" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+def test_ctrl_c_saves_the_model_and_history_and_exits_130(tmp_path):
+    import signal
+
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "fastmlp", "train", "--epochs", "500", "--out", str(out)]
+    child = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with child.stdout, child.stderr:
+        while not child.stdout.readline().split()[:1] == [b"2"]:  # epoch 2 is done
+            pass
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=60) == 130
+        err = child.stderr.read().decode()
+    assert "fastmlp train: interrupted after" in err and str(out) in err
+    history = History.from_json(out / "history.json")
+    assert history.interrupted and 2 <= history.epochs < 500
+    model = fastmlp.load(out / "model.npz")
+    assert model.sizes == (2, 3, 2)
