@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from ._files import atomic_path
 from ._warmup import DEFAULT_HIDDEN_LAYERS, warmup
 from .config import DEFAULT_DTYPE, DTYPES
 from .datasets import SYNTHETIC, fetch_mnist
@@ -254,7 +255,8 @@ def _sweep(args, say):
         say(f"{setting:<32} {loss:>9.4f}±{loss_sd:<6.4f} {acc:>9.2%}±{acc_sd:<6.2%}")
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "sweep.json").write_text(json.dumps(result.to_dict()))
+        with atomic_path(args.out / "sweep.json") as tmp:
+            tmp.write_text(json.dumps(result.to_dict()))
         if list(grid) == ["lr"]:
             from . import plots
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import plots, reference
+from ._files import atomic_path
 from .experiments import Config, load_data, repeat, run, sweep
 from .kernels import softmax_xent_backward
 from .schedules import Piecewise
@@ -46,7 +47,8 @@ class _Report:
 
     def write(self):
         path = self.out / "report.md"
-        path.write_text("\n".join(self.lines) + "\n")
+        with atomic_path(path) as tmp:
+            tmp.write_text("\n".join(self.lines) + "\n")
         return path
 
 
