@@ -5,18 +5,41 @@ here first. Every error names the argument, what was expected and what was
 found.
 """
 
+import math
 import numbers
 
 import numpy as np
 
 from .config import DTYPES
 
+#: The largest count (epochs, batch size, ...) the kernels can take: their int64.
+MAX_COUNT = int(np.iinfo(np.int64).max)
+
+
+def as_array(name, a):
+    """Return ``np.asarray(a)``; numpy's errors for ragged or unconvertible input name ``name``."""
+    try:
+        return np.asarray(a)
+    except (TypeError, ValueError) as error:
+        raise type(error)(
+            f"{name}: expected an array, found a {type(a).__name__} numpy cannot convert "
+            f"to one ({error})"
+        ) from error
+
+
+def _as_float(value):
+    """Return ``float(value)``, or inf for a value too large for a float."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
 
 def as_dtype(dtype):
-    """Return the numpy dtype for a name or dtype fastmlp supports."""
+    """Return the numpy dtype for a name or dtype fastmlp supports (None is not float64 here)."""
     try:
-        name = np.dtype(dtype).name
-    except TypeError:
+        name = None if dtype is None else np.dtype(dtype).name
+    except (TypeError, ValueError):
         name = None
     if name not in DTYPES:
         raise ValueError(f"dtype: expected one of {sorted(DTYPES)}, found {dtype!r}")
@@ -30,7 +53,7 @@ def as_float_array(name, a, dtype, ndim, shape=None):
     float input is converted; anything else, empty arrays and non-finite
     values are rejected.
     """
-    arr = np.asarray(a)
+    arr = as_array(name, a)
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
     ):
@@ -45,16 +68,28 @@ def as_float_array(name, a, dtype, ndim, shape=None):
                 raise ValueError(
                     f"{name}: expected size {want} on axis {axis}, found shape {arr.shape}"
                 )
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    finite = np.isfinite(arr)
-    if not finite.all():
-        bad = np.argwhere(~finite)
-        raise ValueError(
-            f"{name}: expected finite values, found {len(bad)} non-finite "
-            f"(first at index {tuple(int(i) for i in bad[0])}: {arr[tuple(bad[0])]}); "
-            "NaN and inf are not accepted"
-        )
-    return arr
+    if arr.dtype.kind == "f":
+        # Check before converting: a value beyond the range of ``dtype`` would
+        # become inf (with numpy's overflow warning) and hide what was given.
+        finite = np.isfinite(arr)
+        if not finite.all():
+            bad = np.argwhere(~finite)
+            raise ValueError(
+                f"{name}: expected finite values, found {len(bad)} non-finite "
+                f"(first at index {tuple(int(i) for i in bad[0])}: {arr[tuple(bad[0])]}); "
+                "NaN and inf are not accepted"
+            )
+        limit = np.finfo(dtype).max
+        if np.finfo(arr.dtype).max > limit:
+            too_big = np.abs(arr) > limit
+            if too_big.any():
+                first = tuple(int(i) for i in np.argwhere(too_big)[0])
+                raise ValueError(
+                    f"{name}: expected values within the range of {dtype} (|x| <= {limit:.4g}), "
+                    f"found {int(too_big.sum())} beyond it (first at index {first}: {arr[first]})"
+                )
+    with np.errstate(all="ignore"):  # underflow to 0 is not an error
+        return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def as_labels(name, y, n, n_classes):
@@ -63,7 +98,7 @@ def as_labels(name, y, n, n_classes):
     Float arrays of whole numbers are accepted; every label must lie in
     ``[0, n_classes)``.
     """
-    arr = np.asarray(y)
+    arr = as_array(name, y)
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array of class labels, found shape {arr.shape}")
     if len(arr) != n:
@@ -78,39 +113,52 @@ def as_labels(name, y, n, n_classes):
             )
     elif not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"{name}: expected integer class labels, found dtype {arr.dtype}")
-    labels = np.ascontiguousarray(arr, dtype=np.int64)
-    outside = (labels < 0) | (labels >= n_classes)
+    # Compare before converting: 1e20 or a uint64 above 2**63 does not fit in int64.
+    values = arr.astype(np.float64) if arr.dtype.kind == "f" else arr
+    outside = (values < 0) | (values >= n_classes)
     if outside.any():
         first = int(np.argmax(outside))
+        found = arr[first].item()
         raise ValueError(
-            f"{name}: expected labels in [0, {n_classes}), found {labels[first]} at index {first}"
+            f"{name}: expected labels in [0, {n_classes}), found {found!r} at index {first}"
         )
-    return labels
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def as_order(name, order, n):
     """Return a sample order (indices into ``n`` rows) as C-contiguous int64."""
-    arr = np.asarray(order)
+    arr = as_array(name, order)
     if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(
             f"{name}: expected a 1-D integer array, found dtype {arr.dtype}, shape {arr.shape}"
         )
     if arr.size == 0:
         raise ValueError(f"{name}: expected at least one index, found none")
-    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    # Compare before converting: a uint64 above 2**63 would wrap to a negative int64.
     if arr.min() < 0 or arr.max() >= n:
         raise ValueError(
             f"{name}: expected indices in [0, {n}), found range [{arr.min()}, {arr.max()}]"
         )
-    return arr
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def as_positive(name, value, kind=numbers.Real):
-    """Return ``value`` if it is a finite number > 0 of the given kind, else raise."""
+    """Return ``value`` if it is a finite number > 0 of the given kind, else raise.
+
+    Integers (``kind=numbers.Integral``) must also fit in int64, as the
+    kernels take them; reals must be finite as floats.
+    """
     if isinstance(value, bool) or not isinstance(value, kind):
         what = "an integer" if kind is numbers.Integral else "a real number"
         raise TypeError(f"{name}: expected {what}, found {value!r}")
-    if not np.isfinite(value) or value <= 0:
+    if kind is numbers.Integral:
+        if value > MAX_COUNT:
+            raise ValueError(f"{name}: expected a value <= {MAX_COUNT} (int64), found {value!r}")
+        positive = value > 0
+    else:
+        as_float = _as_float(value)
+        positive = math.isfinite(as_float) and as_float > 0
+    if not positive:
         raise ValueError(f"{name}: expected a finite value > 0, found {value!r}")
     return value
 
@@ -119,18 +167,20 @@ def as_momentum(value):
     """Return a momentum coefficient in [0, 1) as float."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"momentum: expected a real number, found {value!r}")
-    if not 0 <= value < 1:
+    as_float = _as_float(value)
+    if not 0 <= as_float < 1:
         raise ValueError(f"momentum: expected a value in [0, 1), found {value!r}")
-    return float(value)
+    return as_float
 
 
 def as_weight_decay(value):
     """Return an L2 weight-decay coefficient >= 0 as float."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"weight_decay: expected a real number, found {value!r}")
-    if not np.isfinite(value) or value < 0:
+    as_float = _as_float(value)
+    if not math.isfinite(as_float) or as_float < 0:
         raise ValueError(f"weight_decay: expected a finite value >= 0, found {value!r}")
-    return float(value)
+    return as_float
 
 
 def as_sample_weight(sample_weight, n, dtype):

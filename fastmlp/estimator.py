@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import io
-from ._checks import as_float_array
+from ._checks import as_array, as_float_array
 from .model import MLP
 from .training import EarlyStopping, new_velocities, train
 
@@ -271,8 +271,9 @@ class MLPClassifier(*_Bases):
                 f"found {classes.tolist()}"
             )
         codes = np.searchsorted(self.classes_, y)
-        sw = None if sample_weight is None else np.asarray(sample_weight)
-        if sw is not None and sw.ndim == 1 and sw.size and not np.any(sw):
+        sw = None if sample_weight is None else as_array("sample_weight", sample_weight)
+        numeric = sw is not None and sw.dtype.kind in "iuf"
+        if numeric and sw.ndim == 1 and sw.size and not np.any(sw):
             raise ValueError("sample_weight: expected a positive weight, found every weight zero")
         fraction = self.validation_fraction
         if fraction is None and self.early_stopping:
@@ -429,16 +430,28 @@ class MLPClassifier(*_Bases):
         self._rng = None
 
     def _sizes(self, n_features):
-        hidden = self.hidden_layer_sizes
-        if isinstance(hidden, numbers.Integral):
+        given = hidden = self.hidden_layer_sizes
+        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
             hidden = (hidden,)
         try:
-            hidden = [int(h) for h in hidden]
-        except (TypeError, ValueError):
+            if isinstance(hidden, (str, bytes)):
+                raise TypeError
+            hidden = list(hidden)
+        except TypeError:
             raise TypeError(
-                f"hidden_layer_sizes: expected a sequence of positive integers, found {hidden!r}"
+                f"hidden_layer_sizes: expected a sequence of positive integers, found {given!r}"
             ) from None
-        return [n_features, *hidden, self.classes_.size]
+        for h in hidden:
+            if isinstance(h, bool) or not isinstance(h, numbers.Integral):
+                raise TypeError(
+                    f"hidden_layer_sizes: expected a sequence of positive integers, found {h!r} "
+                    f"in {given!r}"
+                )
+            if h < 1:
+                raise ValueError(
+                    f"hidden_layer_sizes: expected layer sizes >= 1, found {h!r} in {given!r}"
+                )
+        return [n_features, *(int(h) for h in hidden), self.classes_.size]
 
     # -- prediction --------------------------------------------------------------------------
 
@@ -491,7 +504,10 @@ class MLPClassifier(*_Bases):
     @classmethod
     def _from_file(cls, model, metadata):
         extra = metadata["extra"]
-        params = extra.get("params", {})
+        params, state = extra.get("params", {}), extra.get("state", {})
+        for name, value in (("params", params), ("state", state)):
+            if not isinstance(value, dict):
+                raise TypeError(f"extra.{name}: expected a dict, found {type(value).__name__}")
         known = set(cls._get_param_names())
         estimator = cls(**{k: v for k, v in params.items() if k in known})
         if isinstance(estimator.hidden_layer_sizes, list):
@@ -502,8 +518,8 @@ class MLPClassifier(*_Bases):
         estimator._reset_curves()
         # The random orders of further training start again from random_state.
         estimator._rng = _as_rng(estimator.random_state)
-        for name, value in extra.get("state", {}).items():
-            setattr(estimator, name, value)
+        for name, value in state.items():
+            setattr(estimator, name, _state_value(name, value))
         if estimator.loss_curve_:
             estimator.loss_ = estimator.loss_curve_[-1]
         return estimator
@@ -540,11 +556,17 @@ class MLPClassifier(*_Bases):
             raise ValueError("X: expected a 2-D array of samples, found None")
         if hasattr(X, "toarray") and hasattr(X, "tocsr"):  # SciPy sparse
             X = X.toarray()
-        X = np.asarray(X)
+        X = as_array("X", X)
         if np.iscomplexobj(X):
             raise ValueError(f"X: Complex data not supported, found dtype {X.dtype}")
         if X.dtype == object:
-            X = X.astype(np.float64)
+            try:
+                X = X.astype(np.float64)
+            except (TypeError, ValueError) as error:
+                raise type(error)(
+                    f"X: expected numbers, found an object array with entries that are not "
+                    f"({error})"
+                ) from None
         if X.ndim != 2:
             raise ValueError(
                 f"X: expected a 2-D array, found shape {X.shape}. Reshape your data with "
@@ -587,6 +609,33 @@ class _LossStopsImproving:
         return self.converged
 
 
+#: The training state ``save`` stores, and what each must be.
+_STATE = {
+    "n_iter_": "an integer >= 0",
+    "loss_curve_": "a list of numbers",
+    "validation_loss_curve_": "a list of numbers",
+    "validation_scores_": "a list of numbers",
+    "converged_": "a bool",
+}
+
+
+def _state_value(name, value):
+    """Return a saved state entry after checking it is one ``save`` writes, of its type."""
+    if name not in _STATE:
+        raise ValueError(f"extra.state: expected entries among {sorted(_STATE)}, found {name!r}")
+    if name == "n_iter_":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    elif name == "converged_":
+        ok = isinstance(value, bool)
+    else:
+        ok = isinstance(value, list) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+        )
+    if not ok:
+        raise ValueError(f"extra.state.{name}: expected {_STATE[name]}, found {value!r}")
+    return value
+
+
 def _model_dtype(dtype):
     from ._checks import as_dtype
 
@@ -599,7 +648,7 @@ def _as_label_array(y, n):
         raise ValueError(
             f"{name}: this estimator requires y to be passed, but the target y is None"
         )
-    arr = np.asarray(y)
+    arr = as_array(name, y)
     if arr.ndim == 2 and arr.shape[1] == 1:
         warnings.warn(
             "A column-vector y was passed when a 1d array was expected: "

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ._checks import as_dtype, as_float_array, as_labels
+from ._checks import as_array, as_dtype, as_float_array, as_labels
 from .kernels.network import infer
 from .names import RELU, activation_code
 
@@ -63,7 +63,14 @@ class MLP:
         self._code = activation_code(activation)
         self.dtype = as_dtype(dtype)
         n_params = sum(n_in * n_out + n_out for n_in, n_out in self.layer_shapes)
-        self.params = np.zeros(n_params, dtype=self.dtype)
+        try:
+            self.params = np.zeros(n_params, dtype=self.dtype)
+        except (MemoryError, ValueError) as error:
+            raise ValueError(
+                f"sizes: {list(self.sizes)} needs {n_params} parameters "
+                f"({n_params * self.dtype.itemsize / 2**30:.3g} GiB), more than can be "
+                f"allocated ({error})"
+            ) from None
         weights, biases, offset = [], [], 0
         for n_in, n_out in self.layer_shapes:
             weights.append(self.params[offset : offset + n_in * n_out].reshape(n_in, n_out))
@@ -96,7 +103,7 @@ class MLP:
         MLP
             This model, its parameters overwritten in place.
         """
-        rng = np.random.default_rng(seed)
+        rng = _as_rng(seed)
         for W, b in zip(self.weights, self.biases):
             n_in, n_out = W.shape
             if self._code == RELU:
@@ -159,20 +166,32 @@ class MLP:
 
         Parameters
         ----------
-        X : array_like, shape (n, sizes[0])
-            Inputs, one row per sample.
+        X : array_like, shape (n, sizes[0]) or (n, h, w) with h * w == sizes[0]
+            Inputs, one row per sample, or one image per sample (such as MNIST
+            from ``load_mnist(flatten=False)``), which is flattened row by row.
 
         Returns
         -------
         numpy.ndarray, shape (n, sizes[0])
-            ``X`` itself when it already qualifies, else a converted copy.
+            ``X`` itself when it already qualifies, else a converted copy
+            (a view of it for images that already qualify).
 
         Raises
         ------
         TypeError, ValueError
             For non-numeric, empty, non-finite or wrongly shaped input.
         """
-        return as_float_array("X", X, self.dtype, 2, shape=(None, self.sizes[0]))
+        X = as_array("X", X)
+        width = self.sizes[0]
+        if X.ndim != 3:
+            return as_float_array("X", X, self.dtype, 2, shape=(None, width))
+        n, h, w = X.shape
+        if h * w != width:
+            raise ValueError(
+                f"X: expected a 2-D array of shape (n, {width}) or 3-D images (n, h, w) of "
+                f"h * w = {width} pixels, found shape {X.shape} ({h} * {w} = {h * w} pixels)"
+            )
+        return as_float_array("X", X, self.dtype, 3).reshape(n, width)
 
     def check_y(self, y: ArrayLike, n: int) -> np.ndarray:
         """Return ``y`` as int64 labels, one per row, each in ``[0, n_classes)``.
@@ -286,6 +305,16 @@ class MLP:
             The accuracy, in [0, 1].
         """
         return float(self.evaluate(X, y)[1].mean())
+
+
+def _as_rng(seed):
+    """Return ``np.random.default_rng(seed)``; numpy's errors for a bad seed name ``seed``."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as error:
+        raise type(error)(
+            f"seed: expected None or an integer >= 0, found {seed!r} ({error})"
+        ) from None
 
 
 def _as_sizes(given):

@@ -234,8 +234,19 @@ def dense_backward_sgd(
         before the step.
     """
     for name, arr in (("W", W), ("b", b)):
-        if not isinstance(arr, np.ndarray) or not arr.flags.c_contiguous:
-            raise TypeError(f"{name}: expected a C-contiguous numpy array to update in place")
+        if type(arr) is not np.ndarray or not arr.flags.c_contiguous:
+            found = type(arr).__name__ if type(arr) is not np.ndarray else "a strided array"
+            raise TypeError(
+                f"{name}: expected a C-contiguous numpy array to update in place, found {found}"
+            )
+        if not arr.flags.writeable:
+            raise ValueError(
+                f"{name}: expected a writeable array to update in place, found it read-only"
+            )
+    if W.dtype not in (np.float32, np.float64) or b.dtype != W.dtype:
+        raise TypeError(
+            f"W, b: expected float32 or float64 arrays of one dtype, found {W.dtype}, {b.dtype}"
+        )
     W_checked, b_checked = _layer_arrays(W, b)
     if W_checked is not W or b_checked is not b:
         raise TypeError(

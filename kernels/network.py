@@ -161,6 +161,15 @@ def infer(task, weights, biases, X, code, *outputs):
         )
 
 
+def is_plain_array(arr):
+    """Return True for a numpy array the kernels may write into: an ndarray or a memmap.
+
+    Subclasses with meaning of their own (a masked array's mask, a matrix's
+    shape rules) are refused: the kernels would ignore it, or fail to compile.
+    """
+    return type(arr) is np.ndarray or isinstance(arr, np.memmap)
+
+
 def check_network(weights, biases):
     """Validate a network's parameters for the kernels and return them as tuples.
 
@@ -168,7 +177,18 @@ def check_network(weights, biases):
     array must already be C-contiguous, of one float dtype, with chained
     shapes ``(n_0, n_1), (n_1, n_2), ...`` and ``biases[l].shape == (n_{l+1},)``.
     """
-    weights, biases = tuple(weights), tuple(biases)
+    layers = []
+    for name, arrays in (("weights", weights), ("biases", biases)):
+        try:
+            if isinstance(arrays, np.ndarray):
+                raise TypeError  # one array, not a sequence of them
+            layers.append(tuple(arrays))
+        except TypeError:
+            raise TypeError(
+                f"{name}: expected a sequence of arrays, one per layer, "
+                f"found {type(arrays).__name__}"
+            ) from None
+    weights, biases = layers
     if not weights or len(weights) != len(biases):
         raise ValueError(
             "weights, biases: expected two equally long, non-empty sequences, "
@@ -179,7 +199,7 @@ def check_network(weights, biases):
         raise TypeError(f"weights[0]: expected a float32 or float64 array, found {dtype}")
     for l, (W, b) in enumerate(zip(weights, biases)):
         for name, arr, ndim in ((f"weights[{l}]", W, 2), (f"biases[{l}]", b, 1)):
-            if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.ndim != ndim:
+            if not is_plain_array(arr) or arr.dtype != dtype or arr.ndim != ndim:
                 raise TypeError(
                     f"{name}: expected a {ndim}-D {dtype} numpy array, found "
                     f"{type(arr).__name__} {getattr(arr, 'dtype', '')} {np.shape(arr)}"

@@ -227,14 +227,35 @@ def _epoch_inputs(weights, biases, X, y, order, activation, lr, options):
     wd = as_weight_decay(options.get("weight_decay", 0.0))
     velocities = options.get("velocities")
     if velocities is not None:
-        velocities = check_network(*velocities)
-        for l, (VW, W) in enumerate(zip(velocities[0], weights)):
-            if VW.shape != W.shape or VW.dtype != dtype:
-                raise ValueError(
-                    f"velocities[0][{l}]: expected {W.shape} {dtype}, found {VW.shape}"
-                )
+        velocities = _check_velocities(velocities, weights)
     code = activation_code(activation)
-    return weights, biases, velocities, X, y, sw, order, code, as_positive("lr", lr), mu, wd
+    lr = float(as_positive("lr", lr))
+    return weights, biases, velocities, X, y, sw, order, code, lr, mu, wd
+
+
+def _check_velocities(velocities, weights):
+    """Return velocities ``(VWs, vbs)`` checked to be shaped like the network, layer for layer."""
+    try:
+        VWs, vbs = velocities
+    except (TypeError, ValueError):
+        raise TypeError(
+            "velocities: expected a pair (VWs, vbs) of sequences of arrays, "
+            f"found {type(velocities).__name__}"
+        ) from None
+    try:
+        VWs, vbs = check_network(VWs, vbs)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"velocities: {error}") from None
+    if len(VWs) != len(weights):
+        raise ValueError(
+            f"velocities: expected {len(weights)} layers like the network, found {len(VWs)}"
+        )
+    for l, (VW, W) in enumerate(zip(VWs, weights)):
+        if VW.shape != W.shape or VW.dtype != W.dtype:
+            raise ValueError(
+                f"velocities[0][{l}]: expected {W.shape} {W.dtype}, found {VW.shape} {VW.dtype}"
+            )
+    return VWs, vbs
 
 
 def sgd_epoch_per_sample(

@@ -40,7 +40,8 @@ def read_bytes(path: os.PathLike | str) -> bytes:
     Raises
     ------
     DatasetError
-        For a gzip file that cannot be decompressed (truncated or corrupted).
+        For a file that cannot be read, or a gzip file that cannot be
+        decompressed (truncated or corrupted).
     """
     path = Path(path)
     try:
@@ -48,6 +49,8 @@ def read_bytes(path: os.PathLike | str) -> bytes:
         return gzip.decompress(data) if data[:2] == GZIP_MAGIC else data
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise DatasetError(f"{path}: not a readable gzip file ({error})") from error
+    except OSError as error:  # unreadable (permissions, a folder, an I/O error)
+        raise DatasetError(f"{path}: cannot read the file ({error})") from error
 
 
 def parse_idx(data: bytes, name: str, magic: int) -> np.ndarray:

@@ -69,6 +69,10 @@ def mnist_dir(path: os.PathLike | str | None = None) -> Path:
         The folder (it may not exist yet).
     """
     if path is not None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(
+                f"data_dir: expected a folder as str or os.PathLike, found {type(path).__name__}"
+            )
         return Path(path)
     if os.environ.get("FASTMLP_DATA_DIR"):
         return Path(os.environ["FASTMLP_DATA_DIR"])
@@ -237,6 +241,10 @@ def fetch_mnist(
 
 def _locate(directory, download, mirrors, timeout):
     """Return ``{name: path}``, downloading (and so verifying) the files not found."""
+    if directory.exists() and not directory.is_dir():
+        raise DatasetError(
+            f"data_dir: expected a folder of MNIST files, found a file that is not one: {directory}"
+        )
     paths = {name: find_file(directory, name) for name in FILES}
     for name, path in paths.items():
         if path is None:
