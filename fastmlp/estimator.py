@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import io
-from ._checks import as_array, as_float_array
+from ._checks import as_array, as_float_array, as_positive
 from .model import MLP
 from .training import EarlyStopping, new_velocities, train
 
@@ -299,7 +299,8 @@ class MLPClassifier(*_Bases):
             initial_epoch=0,
         )
         self.converged_ = stop.converged
-        if not stop.converged:
+        # An interrupted fit has warned already (train's warning on Ctrl-C).
+        if not stop.converged and not self.history_.interrupted:
             warnings.warn(
                 f"MLPClassifier: max_epochs={max_epochs} reached and the "
                 f"{stop.monitored} loss was still improving by more than tol={tol}",
@@ -386,6 +387,7 @@ class MLPClassifier(*_Bases):
         return self
 
     def _train(self, X, codes, sw, rng, *, epochs, initial_epoch, **options):
+        as_positive("learning_rate", self.learning_rate)
         model = self.model_
         momentum = self.momentum
         if getattr(self, "_velocities", None) is None or initial_epoch == 0:

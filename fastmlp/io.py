@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,6 @@ from ._version import __version__
 from .errors import ModelFileError
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Sequence
 
     from .estimator import MLPClassifier
@@ -108,8 +108,10 @@ def load(
         The file is missing, truncated, tampered with, from a newer format
         version, or not a fastmlp model.
     """
-    from .model import MLP
+    from .model import MLP, _as_sizes, parameter_count
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected a str or os.PathLike, found {path!r}")
     path = Path(path)
     try:
         # Open the file ourselves: np.load leaks its handle when the zip is broken.
@@ -123,8 +125,19 @@ def load(
             params = archive["params"]
     except ModelFileError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise ModelFileError(f"{path}: not a readable fastmlp model file ({error})") from error
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        zipfile.BadZipFile,
+        KeyError,
+        TypeError,  # a .npy file: np.load gives an array, not an archive
+        AttributeError,
+        RecursionError,  # JSON nested too deep to parse
+    ) as error:
+        raise ModelFileError(
+            f"{path}: not a readable fastmlp model file ({type(error).__name__}: {error})"
+        ) from error
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a fastmlp model file (no {FORMAT!r} metadata)")
     version = metadata.get("format_version")
@@ -134,8 +147,19 @@ def load(
             f"({FORMAT_VERSION}); upgrade fastmlp"
         )
     try:
-        model = MLP(metadata["sizes"], metadata["activation"], metadata["dtype"], seed=None)
+        sizes = _as_sizes(metadata["sizes"])
+        # Check the stored parameters' count before building a model of that size:
+        # a few tampered bytes of metadata must not make load allocate gigabytes.
+        expected = parameter_count(sizes)
+        if params.shape != (expected,):
+            raise ModelFileError(
+                f"{path}: expected params of shape ({expected},) for sizes {list(sizes)}, "
+                f"found {params.shape} {params.dtype}"
+            )
+        model = MLP(sizes, metadata["activation"], metadata["dtype"], seed=None)
     except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, ModelFileError):
+            raise
         raise ModelFileError(f"{path}: invalid model metadata ({error})") from error
     if params.dtype != model.dtype or params.shape != model.params.shape:
         raise ModelFileError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import numbers
 import os
 from collections.abc import Sequence
@@ -62,7 +63,7 @@ class MLP:
         self.activation = activation
         self._code = activation_code(activation)
         self.dtype = as_dtype(dtype)
-        n_params = sum(n_in * n_out + n_out for n_in, n_out in self.layer_shapes)
+        n_params = parameter_count(self.sizes)
         try:
             self.params = np.zeros(n_params, dtype=self.dtype)
         except (MemoryError, ValueError) as error:
@@ -305,6 +306,11 @@ class MLP:
             The accuracy, in [0, 1].
         """
         return float(self.evaluate(X, y)[1].mean())
+
+
+def parameter_count(sizes: Sequence[int]) -> int:
+    """Return how many parameters (weights and biases) a network of ``sizes`` has."""
+    return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(sizes))
 
 
 def _as_rng(seed):

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from .kernels.network import (
 )
 from .kernels.sgd import SGD
 from .kernels.update import outer_scratch
-from .model import MLP
+from .model import MLP, _as_rng
 from .schedules import Schedule, as_schedule
 
 BACKENDS = ("numba", "numpy")
@@ -42,6 +42,8 @@ BACKENDS = ("numba", "numpy")
 #: its own, updated between this many chunks (each chunk one kernel call).
 INNER_BAR_MIN_SAMPLES = 10_000
 CHUNKS_PER_EPOCH = 50
+#: Most steps one ``train`` call records (the per-step losses take 8 bytes each).
+MAX_STEPS = 2**40
 
 
 @dataclass
@@ -157,7 +159,17 @@ def new_velocities(model: MLP) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray
     )
 
 
+def _check_model(model):
+    if not isinstance(model, MLP):
+        raise TypeError(f"model: expected a fastmlp.MLP, found {type(model).__name__}")
+
+
 def _check_velocities(velocities, model):
+    if not isinstance(velocities, (tuple, list)) or len(velocities) != 2:
+        raise TypeError(
+            f"velocities: expected a pair (VWs, vbs) of arrays shaped like the weights and "
+            f"biases, found {type(velocities).__name__}"
+        )
     VWs, vbs = velocities
     for name, arrays, params in (("weights", VWs, model.weights), ("biases", vbs, model.biases)):
         if len(arrays) != len(params):
@@ -328,10 +340,12 @@ def train(
         infinite. The model is put back to its parameters at the start of
         that epoch; the error names the epoch and step.
     """
+    _check_model(model)
     X = model.check_X(X)
     y = model.check_y(y, X.shape[0])
     n = X.shape[0]
     epochs = as_positive("epochs", epochs, numbers.Integral)
+    rng = _as_rng(seed)
     lr = float(as_positive("lr", lr))
     batch_size = int(as_positive("batch_size", batch_size, numbers.Integral))
     if batch_size > n:
@@ -347,6 +361,11 @@ def train(
     stopping = _as_early_stopping(early_stopping)
     sw = as_sample_weight(sample_weight, n, model.dtype)
     if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError(
+                f"validation: expected a pair (X_val, y_val), found {type(validation).__name__}"
+                f" of length {len(validation) if hasattr(validation, '__len__') else '-'}"
+            )
         Xv = model.check_X(validation[0])
         validation = (Xv, model.check_y(validation[1], Xv.shape[0]))
     elif stopping is not None:
@@ -360,6 +379,8 @@ def train(
     if momentum and velocities is None:
         velocities = new_velocities(model)
     every = as_positive("checkpoint_every", checkpoint_every, numbers.Integral)
+    if isinstance(callbacks, str) or not isinstance(callbacks, Iterable):
+        raise TypeError(f"callbacks: expected a sequence of callables, found {callbacks!r}")
     callbacks = list(callbacks)
     for callback in callbacks:
         if not callable(callback):
@@ -371,6 +392,11 @@ def train(
     runner = (_NumpyRunner if backend == "numpy" else _NumbaRunner)(
         model, batch_size, momentum, weight_decay, velocities if momentum else None
     )
+    if epochs * steps > MAX_STEPS:
+        raise ValueError(
+            f"epochs: expected at most {MAX_STEPS // steps} epochs of {steps} steps "
+            f"(each step's loss is kept), found {epochs}"
+        )
     history = History(
         step_loss=np.empty(epochs * steps),
         steps_per_epoch=steps,
@@ -395,7 +421,7 @@ def train(
     if checkpoint is not None:
         history.config["data_sha256"] = checkpoints.data_digest(X, y, sw)
     history.compile_time = runner.warm_up(X, y, sw, validation)
-    state = checkpoints.Progress(np.random.default_rng(seed))
+    state = checkpoints.Progress(rng)
     if resume and checkpoint is not None and Path(checkpoint).exists():
         compile_time = history.compile_time
         history = checkpoints.restore(checkpoint, model.params, velocities, history.config, state)
@@ -539,6 +565,7 @@ def gradients(
     db : list of numpy.ndarray
         Aligned with ``model.biases``.
     """
+    _check_model(model)
     X = model.check_X(X)
     y = model.check_y(y, X.shape[0])
     if _check_backend(backend) == "numpy":

@@ -239,7 +239,7 @@ def test_predicting_before_fit_raises_not_fitted(rng):
         ({"random_state": "x"}, "random_state: expected None, an integer"),
         ({"activation": "swish"}, "activation"),
         ({"dtype": "float16"}, "dtype: expected one of"),
-        ({"learning_rate": -0.1}, "lr: expected a finite value > 0"),
+        ({"learning_rate": -0.1}, "learning_rate: expected a finite value > 0"),
     ],
 )
 def test_bad_parameters_are_named_in_fit_not_init(rng, params, message):

@@ -115,3 +115,16 @@ def test_pickled_entries_are_refused(tmp_path):
     write_npz(obj, params=np.array([object()], dtype=object), metadata=np.array("{}"))
     with pytest.raises(ModelFileError, match="not a readable fastmlp model file"):
         fastmlp.load(obj)
+
+
+def test_metadata_sizes_that_do_not_match_the_params_are_refused_before_allocating(tmp_path):
+    path = MLP([4, 4, 2]).save(tmp_path / "m.npz")
+    # 50,000 x 50,000 would be 10 GB of float32: the count is checked first.
+    tamper(path, metadata={"sizes": [50_000, 50_000]})
+    with pytest.raises(ModelFileError, match=r"expected params of shape \(2500050000,\)"):
+        fastmlp.load(path)
+
+
+def test_path_of_the_wrong_type_is_named():
+    with pytest.raises(TypeError, match=r"path: expected a str or os\.PathLike, found 5"):
+        fastmlp.load(5)

@@ -72,7 +72,7 @@ estimator-param  MLPClassifier hidden_layer_sizes (0,), (1.5,), "10", None, -1, 
                  learning_rate 0, NaN, "x"; batch_size 0, "big", 2.5; max_epochs 0, 1.5;
                  momentum 1.0, "x"; dtype float16
                  -> TypeError/ValueError: ``hidden_layer_sizes: ...``, ``max_epochs: ...``,
-                 ``lr: ...`` (train's name for learning_rate)
+                 ``learning_rate: ...``
 estimator-data   MLPClassifier X or y: one class, NaN, 0.5, complex, wrong length, 2-D y, None
                  -> TypeError/ValueError naming X or y (scikit-learn's wording where it has one)
 model-file       random bytes, npz files with random entries, params or metadata
@@ -908,8 +908,7 @@ def test_estimator_fit_and_predict(
     bad = {
         "max_epochs": count_defect("max_epochs", max_epochs),
         "hidden_layer_sizes": not hidden_sizes_ok(hidden),
-        # The estimator hands learning_rate to train, whose message calls it lr.
-        "lr": real_defect("lr", learning_rate),
+        "learning_rate": real_defect("learning_rate", learning_rate),
         "batch_size": batch_size != "auto" and count_defect("batch_size", batch_size),
         "momentum": real_defect("momentum", momentum, 0.0, 1.0, closed=True),
         "dtype": dtype not in MODEL_DTYPES,
@@ -1234,11 +1233,7 @@ def _deep_json(path):
     ],
     ids=["npy-file", "deeply-nested-json"],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="fastmlp/io.py: load lets TypeError (a .npy file) and RecursionError through",
-)
-def test_known_gap_load(tmp_path, write, message):
+def test_load_of_a_npy_file_or_deeply_nested_json(tmp_path, write, message):
     path = tmp_path / "model.npz"
     write(path)
     with pytest.raises(ModelFileError, match=message):
@@ -1254,6 +1249,9 @@ def test_known_gap_load(tmp_path, write, message):
         ({"seed": 1.5}, "seed"),
         ({"callbacks": None}, "callbacks"),
         ({"epochs": 2**62}, "epochs"),
+        ({"validation": (np.zeros((2, 3)), np.zeros(2, int), 1)}, "validation"),
+        ({"velocities": 5, "momentum": 0.5}, "velocities"),
+        ({"callbacks": 5}, "callbacks"),
     ],
     ids=[
         "validation-1-tuple",
@@ -1262,14 +1260,12 @@ def test_known_gap_load(tmp_path, write, message):
         "seed-float",
         "callbacks-none",
         "epochs-2**62",
+        "validation-3-tuple",
+        "velocities-int",
+        "callbacks-int",
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="fastmlp/training.py: these reach numpy or Python unchecked (IndexError, numpy's "
-    "unnamed messages)",
-)
-def test_known_gap_train(options, name):
+def test_train_arguments_numpy_would_reject_are_named(options, name):
     model = MLP([3, 2])
     with pytest.raises((TypeError, ValueError), match=rf"^{name}: "):
         train(model, np.zeros((2, 3)), np.zeros(2, int), **options)

@@ -466,3 +466,11 @@ def test_extreme_inputs_keep_losses_and_gradients_finite(activation, dtype):
     assert all(np.isfinite(g).all() for g in (*dWs, *dbs))
     train(model, X, y, epochs=2, lr=1e-3, progress=False)
     assert np.isfinite(model.params).all()
+
+
+def test_a_model_that_is_not_an_mlp_is_named(rng):
+    X, y = data(rng, n=5)
+    with pytest.raises(TypeError, match=r"model: expected a fastmlp\.MLP, found str"):
+        train("model", X, y)
+    with pytest.raises(TypeError, match=r"model: expected a fastmlp\.MLP, found NoneType"):
+        gradients(None, X, y)
