@@ -52,7 +52,7 @@ class CheckpointError(ValueError):
 
 
 @dataclass
-class Progress:
+class RunState:
     """The state of a run between epochs, besides the model's parameters and velocities."""
 
     rng: np.random.Generator
@@ -75,7 +75,7 @@ def save(
     params: np.ndarray,
     velocities: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None,
     history: History,
-    progress: Progress,
+    state: RunState,
 ) -> Path:
     """Write a checkpoint atomically; return its path.
 
@@ -89,7 +89,7 @@ def save(
         Momentum velocities ``(VWs, vbs)``, or None without momentum.
     history : History
         The run's history: its completed epochs are written.
-    progress : Progress
+    state : RunState
         Random generator and early-stopping state.
 
     Returns
@@ -101,16 +101,16 @@ def save(
     arrays = {"params": params, "step_loss": history.step_loss[:done]}
     flat = [] if velocities is None else [*velocities[0], *velocities[1]]
     arrays.update({f"velocity_{i}": v for i, v in enumerate(flat)})
-    if progress.best_params is not None:
-        arrays["best_params"] = progress.best_params
+    if state.best_params is not None:
+        arrays["best_params"] = state.best_params
     record = {k: v for k, v in vars(history).items() if k != "step_loss"}
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "epochs_done": history.epochs,
-        "rng": progress.rng.bit_generator.state,
-        "best_loss": progress.best_loss if np.isfinite(progress.best_loss) else None,
-        "waited": progress.waited,
+        "rng": state.rng.bit_generator.state,
+        "best_loss": state.best_loss if np.isfinite(state.best_loss) else None,
+        "waited": state.waited,
         "velocities": len(flat),
         "history": record,
     }
@@ -124,9 +124,9 @@ def restore(
     params: np.ndarray,
     velocities: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None,
     config: dict[str, Any],
-    progress: Progress,
+    state: RunState,
 ) -> History:
-    """Load a checkpoint into ``params``, ``velocities`` and ``progress``; return its history.
+    """Load a checkpoint into ``params``, ``velocities`` and ``state``; return its history.
 
     Parameters
     ----------
@@ -137,7 +137,7 @@ def restore(
     config : dict
         The resumed run's settings (``History.config``); those in
         ``MUST_MATCH`` must equal the checkpoint's.
-    progress : Progress
+    state : RunState
         Overwritten in place (its generator's state is set).
 
     Returns
@@ -186,14 +186,14 @@ def restore(
                 )
         record = dict(metadata["history"], step_loss=arrays["step_loss"], config=config)
         history = History.from_dict(record)
-        progress.rng.bit_generator.state = metadata["rng"]
+        state.rng.bit_generator.state = metadata["rng"]
         best_loss = metadata["best_loss"]
-        progress.best_loss = float("inf") if best_loss is None else float(best_loss)
-        progress.best_params = arrays.get("best_params")
-        progress.waited = int(metadata["waited"])
+        state.best_loss = float("inf") if best_loss is None else float(best_loss)
+        state.best_params = arrays.get("best_params")
+        state.waited = int(metadata["waited"])
+    except CheckpointError:
+        raise
     except (KeyError, TypeError, ValueError) as error:
-        if isinstance(error, CheckpointError):
-            raise
         raise CheckpointError(f"checkpoint {path}: invalid contents ({error!r})") from error
     params[...] = arrays["params"]
     for i, v in enumerate(flat):

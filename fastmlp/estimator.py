@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import io
-from ._checks import as_array, as_float_array, as_positive
+from ._checks import as_array, as_dtype, as_float_array, as_positive
 from .model import MLP
 from .training import EarlyStopping, new_velocities, train
 
@@ -588,7 +588,7 @@ class MLPClassifier(*_Bases):
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input"
             )
-        dtype = self.model_.dtype if not reset else _model_dtype(self.dtype)
+        dtype = self.model_.dtype if not reset else as_dtype(self.dtype)
         return as_float_array("X", X, dtype, 2)
 
 
@@ -636,12 +636,6 @@ def _state_value(name, value):
     if not ok:
         raise ValueError(f"extra.state.{name}: expected {_STATE[name]}, found {value!r}")
     return value
-
-
-def _model_dtype(dtype):
-    from ._checks import as_dtype
-
-    return as_dtype(dtype)
 
 
 def _as_label_array(y, n):

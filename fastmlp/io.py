@@ -157,9 +157,9 @@ def load(
                 f"found {params.shape} {params.dtype}"
             )
         model = MLP(sizes, metadata["activation"], metadata["dtype"], seed=None)
+    except ModelFileError:
+        raise
     except (KeyError, TypeError, ValueError) as error:
-        if isinstance(error, ModelFileError):
-            raise
         raise ModelFileError(f"{path}: invalid model metadata ({error})") from error
     if params.dtype != model.dtype or params.shape != model.params.shape:
         raise ModelFileError(

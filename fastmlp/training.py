@@ -32,7 +32,7 @@ from .kernels.network import (
     buffers,
     index_buffers,
 )
-from .kernels.sgd import SGD
+from .kernels.sgd import SGD, _check_velocities
 from .kernels.update import outer_scratch
 from .model import MLP, _as_rng
 from .schedules import Schedule, as_schedule
@@ -162,29 +162,6 @@ def new_velocities(model: MLP) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray
 def _check_model(model):
     if not isinstance(model, MLP):
         raise TypeError(f"model: expected a fastmlp.MLP, found {type(model).__name__}")
-
-
-def _check_velocities(velocities, model):
-    if not isinstance(velocities, (tuple, list)) or len(velocities) != 2:
-        raise TypeError(
-            f"velocities: expected a pair (VWs, vbs) of arrays shaped like the weights and "
-            f"biases, found {type(velocities).__name__}"
-        )
-    VWs, vbs = velocities
-    for name, arrays, params in (("weights", VWs, model.weights), ("biases", vbs, model.biases)):
-        if len(arrays) != len(params):
-            raise ValueError(
-                f"velocities: expected {len(params)} {name} arrays, found {len(arrays)}"
-            )
-        for l, (V, P) in enumerate(zip(arrays, params)):
-            ok = isinstance(V, np.ndarray) and V.shape == P.shape and V.dtype == P.dtype
-            if not ok or not V.flags.c_contiguous or not V.flags.writeable:
-                raise ValueError(
-                    f"velocities: expected {name}[{l}] as a writeable C-contiguous "
-                    f"{P.dtype} array of shape {P.shape}, found {type(V).__name__} "
-                    f"{getattr(V, 'dtype', '')} {np.shape(V)}"
-                )
-    return tuple(VWs), tuple(vbs)
 
 
 def _chunk_bounds(steps, chunks):
@@ -375,7 +352,7 @@ def train(
     if initial_epoch < 0:
         raise ValueError(f"initial_epoch: expected a value >= 0, found {initial_epoch}")
     if velocities is not None:
-        velocities = _check_velocities(velocities, model)
+        velocities = _check_velocities(velocities, model.weights, model.biases)
     if momentum and velocities is None:
         velocities = new_velocities(model)
     every = as_positive("checkpoint_every", checkpoint_every, numbers.Integral)
@@ -421,7 +398,7 @@ def train(
     if checkpoint is not None:
         history.config["data_sha256"] = checkpoints.data_digest(X, y, sw)
     history.compile_time = runner.warm_up(X, y, sw, validation)
-    state = checkpoints.Progress(rng)
+    state = checkpoints.RunState(rng)
     if resume and checkpoint is not None and Path(checkpoint).exists():
         compile_time = history.compile_time
         history = checkpoints.restore(checkpoint, model.params, velocities, history.config, state)

@@ -28,7 +28,15 @@ from .._checks import (
 from ..config import PARALLEL_MIN_BATCH
 from ..names import activation_code
 from ._jit import kernel
-from .network import Layout, _backprop_rows, _chunk, buffers, check_network, index_buffers
+from .network import (
+    Layout,
+    _backprop_rows,
+    _chunk,
+    buffers,
+    check_network,
+    index_buffers,
+    is_plain_array,
+)
 from .per_sample import _sgd_epoch_per_sample, unit_buffers
 from .update import _part, _update_bias, _update_rows, outer_scratch
 
@@ -227,35 +235,48 @@ def _epoch_inputs(weights, biases, X, y, order, activation, lr, options):
     wd = as_weight_decay(options.get("weight_decay", 0.0))
     velocities = options.get("velocities")
     if velocities is not None:
-        velocities = _check_velocities(velocities, weights)
+        velocities = _check_velocities(velocities, weights, biases)
     code = activation_code(activation)
     lr = float(as_positive("lr", lr))
     return weights, biases, velocities, X, y, sw, order, code, lr, mu, wd
 
 
-def _check_velocities(velocities, weights):
-    """Return velocities ``(VWs, vbs)`` checked to be shaped like the network, layer for layer."""
-    try:
-        VWs, vbs = velocities
-    except (TypeError, ValueError):
+def _check_velocities(velocities, weights, biases):
+    """Return momentum velocities ``(VWs, vbs)`` checked against the network, layer for layer.
+
+    Each must be a writeable C-contiguous array shaped like its parameter:
+    the kernels update them in place. ``fastmlp.train`` checks with this too.
+    """
+    if not isinstance(velocities, (tuple, list)) or len(velocities) != 2:
         raise TypeError(
-            "velocities: expected a pair (VWs, vbs) of sequences of arrays, "
-            f"found {type(velocities).__name__}"
-        ) from None
-    try:
-        VWs, vbs = check_network(VWs, vbs)
-    except (TypeError, ValueError) as error:
-        raise type(error)(f"velocities: {error}") from None
-    if len(VWs) != len(weights):
-        raise ValueError(
-            f"velocities: expected {len(weights)} layers like the network, found {len(VWs)}"
+            f"velocities: expected a pair (VWs, vbs) of arrays shaped like the weights and "
+            f"biases, found {type(velocities).__name__}"
         )
-    for l, (VW, W) in enumerate(zip(VWs, weights)):
-        if VW.shape != W.shape or VW.dtype != W.dtype:
+    checked = []
+    for name, arrays, params in (
+        ("weights", velocities[0], weights),
+        ("biases", velocities[1], biases),
+    ):
+        try:
+            arrays = tuple(arrays)
+        except TypeError:
+            raise TypeError(
+                f"velocities: expected a sequence of {name} arrays, found {type(arrays).__name__}"
+            ) from None
+        if len(arrays) != len(params):
             raise ValueError(
-                f"velocities[0][{l}]: expected {W.shape} {W.dtype}, found {VW.shape} {VW.dtype}"
+                f"velocities: expected {len(params)} {name} arrays, found {len(arrays)}"
             )
-    return VWs, vbs
+        for l, (V, P) in enumerate(zip(arrays, params)):
+            ok = is_plain_array(V) and V.shape == P.shape and V.dtype == P.dtype
+            if not ok or not V.flags.c_contiguous or not V.flags.writeable:
+                raise ValueError(
+                    f"velocities: expected {name}[{l}] as a writeable C-contiguous "
+                    f"{P.dtype} array of shape {P.shape}, found {type(V).__name__} "
+                    f"{getattr(V, 'dtype', '')} {np.shape(V)}"
+                )
+        checked.append(arrays)
+    return tuple(checked)
 
 
 def sgd_epoch_per_sample(
