@@ -84,23 +84,26 @@ def case(name, expected, call, named=None, unchanged=(), warns=None):
     print(json.dumps(record), flush=True)
 
 
-def run_cases(child, cwd, minimum):
-    """Run ``child()`` of this module in a fresh interpreter; return its case records by name.
+def run_cases(child, cwd, minimum, env=None):
+    """Run ``child()`` in a fresh interpreter; return its case records by name.
 
+    ``child`` is a module-level function of a test module in this folder
+    (this one, or another ``test_crash_safety_*`` module that imports ``case``).
     Like ``helpers.run_python``, the child runs from ``cwd`` (the source tree
-    is not on sys.path; this folder is, to import this module) with
-    fastmlp's and Numba's environment variables cleared.
+    is not on sys.path; this folder is, to import the module) with fastmlp's
+    and Numba's environment variables cleared, unless ``env`` sets them.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FASTMLP_", "NUMBA_"))}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("FASTMLP_", "NUMBA_"))}
+    environ.update(env or {})
     here = Path(__file__).resolve()
     code = (
         f"import sys; sys.path.insert(0, {str(here.parent)!r}); "
-        f"import {here.stem} as cases; cases.{child.__name__}()"
+        f"import {child.__module__} as cases; cases.{child.__name__}()"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=cwd,
-        env=env,
+        env=environ,
         capture_output=True,
         text=True,
         timeout=900,
