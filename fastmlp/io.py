@@ -1,26 +1,34 @@
 """Model files: ``.npz`` archives of the parameters plus a JSON metadata entry, never pickles.
 
-An archive holds ``params`` (the model's one parameter buffer) and
-``metadata`` (a JSON string as a 0-d unicode array: format name and version,
-sizes, activation, dtype, classes and their dtype, the SHA-256 of the
-parameter bytes, fastmlp version). ``load`` reads it with
-``allow_pickle=False`` and checks everything before building a model. A file
-written by ``MLPClassifier.save`` also carries the estimator's parameters,
-and ``load`` returns the estimator.
+An archive (``fastmlp._archive``, shared with checkpoints) holds ``params``
+(the model's one parameter buffer) and ``metadata`` (JSON: format name and
+version, sizes, activation, dtype, classes and their dtype, fastmlp version,
+extra values). ``load`` reads it within bounds (the metadata at most
+``_archive.METADATA_MAX_BYTES``, the parameters only once their header
+matches the count and dtype the metadata implies, so loading never needs more
+than about twice the model's size) and checks everything before building a
+model. A file written by ``MLPClassifier.save`` also carries the estimator's
+parameters, and ``load`` returns the estimator.
+
+Format version 2 stores a SHA-256 over the metadata and the parameters
+(``sha256``); a version 2 file without a valid one is refused. Version 1
+files (fastmlp before version 2 of the format) keep loading: their digest
+(``params_sha256``, optional) covers the parameters only, so ``load`` warns
+that their metadata is not protected.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import zipfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._files import atomic_path
+from . import _archive
+from ._checks import as_dtype
 from ._version import __version__
 from .errors import ModelFileError
 
@@ -31,7 +39,7 @@ if TYPE_CHECKING:
     from .model import MLP
 
 FORMAT = "fastmlp-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def save(
@@ -53,8 +61,11 @@ def save(
         Class labels to store (the estimator's ``classes_``); JSON-serialisable.
     extra : dict, optional
         More JSON-serialisable metadata.
+
+    Returns
+    -------
+    pathlib.Path
     """
-    path = Path(path)
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -64,16 +75,9 @@ def save(
         "dtype": model.dtype.name,
         "classes": None if classes is None else np.asarray(classes).tolist(),
         "classes_dtype": None if classes is None else np.asarray(classes).dtype.str,
-        "params_sha256": _digest(model.params),
         "extra": extra or {},
     }
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, params=model.params, metadata=np.array(json.dumps(metadata)))
-    return path
-
-
-def _digest(params):
-    return hashlib.sha256(np.ascontiguousarray(params).tobytes()).hexdigest()
+    return _archive.write(path, metadata, {"params": model.params})
 
 
 def classes_array(metadata: dict[str, Any]) -> np.ndarray:
@@ -105,76 +109,26 @@ def load(
     Raises
     ------
     ModelFileError
-        The file is missing, truncated, tampered with, from a newer format
-        version, or not a fastmlp model.
-    """
-    from .model import MLP, _as_sizes, parameter_count
+        The file is missing, truncated, too large for what it claims to
+        hold, tampered with, from a newer format version, or not a fastmlp
+        model.
 
+    Warns
+    -----
+    UserWarning
+        Once for a format version 1 file: its metadata is not protected by its digest.
+    """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path: expected a str or os.PathLike, found {path!r}")
     path = Path(path)
-    try:
-        # Open the file ourselves: np.load leaks its handle when the zip is broken.
-        with open(path, "rb") as f, np.load(f, allow_pickle=False) as archive:
-            entries = sorted(archive.files)
-            if entries != ["metadata", "params"]:
-                raise ModelFileError(
-                    f"{path}: expected the entries params and metadata, found {entries}"
-                )
-            metadata = json.loads(str(archive["metadata"]))
-            params = archive["params"]
-    except ModelFileError:
-        raise
-    except (
-        OSError,
-        ValueError,
-        EOFError,
-        zipfile.BadZipFile,
-        KeyError,
-        TypeError,  # a .npy file: np.load gives an array, not an archive
-        AttributeError,
-        RecursionError,  # JSON nested too deep to parse
-    ) as error:
-        raise ModelFileError(
-            f"{path}: not a readable fastmlp model file ({type(error).__name__}: {error})"
-        ) from error
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not a fastmlp model file (no {FORMAT!r} metadata)")
-    version = metadata.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path}: format version {version!r} is newer than this fastmlp reads "
-            f"({FORMAT_VERSION}); upgrade fastmlp"
-        )
-    try:
-        sizes = _as_sizes(metadata["sizes"])
-        # Check the stored parameters' count before building a model of that size:
-        # a few tampered bytes of metadata must not make load allocate gigabytes.
-        expected = parameter_count(sizes)
-        if params.shape != (expected,):
-            raise ModelFileError(
-                f"{path}: expected params of shape ({expected},) for sizes {list(sizes)}, "
-                f"found {params.shape} {params.dtype}"
-            )
-        model = MLP(sizes, metadata["activation"], metadata["dtype"], seed=None)
-    except ModelFileError:
-        raise
-    except (KeyError, TypeError, ValueError) as error:
-        raise ModelFileError(f"{path}: invalid model metadata ({error})") from error
-    if params.dtype != model.dtype or params.shape != model.params.shape:
-        raise ModelFileError(
-            f"{path}: expected params of shape {model.params.shape} and dtype {model.dtype}, "
-            f"found {params.shape} {params.dtype}"
-        )
-    if not np.isfinite(params).all():
-        raise ModelFileError(f"{path}: parameters contain non-finite values")
-    digest = metadata.get("params_sha256")
-    if digest is not None and digest != _digest(params):
-        raise ModelFileError(
-            f"{path}: the parameters do not match the digest stored with them "
-            "(the file was changed after it was written)"
-        )
-    model.params[...] = params
+    with _archive.Reader(path, ModelFileError, str(path), "fastmlp model file") as archive:
+        metadata = archive.metadata
+        version = _check_format(path, metadata, archive.names)
+        model = _read_model(path, archive)
+        if version >= 2:
+            archive.verify()
+    if version == 1:
+        _check_version_1(path, metadata, model.params)
     result = model
     extra = metadata.get("extra")
     if isinstance(extra, dict) and extra.get("estimator") == "MLPClassifier":
@@ -190,3 +144,63 @@ def load(
                 f"found {result.classes_.tolist()}"
             )
     return (result, metadata) if return_metadata else result
+
+
+def _check_format(path, metadata, names):
+    """Return the file's format version after checking it is a model file this version reads."""
+    if metadata.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a fastmlp model file (no {FORMAT!r} metadata)")
+    version = metadata.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{path}: expected a format version >= 1, found {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: format version {version!r} is newer than this fastmlp reads "
+            f"({FORMAT_VERSION}); upgrade fastmlp"
+        )
+    if names != {"params"}:
+        raise ModelFileError(
+            f"{path}: expected the entries params and metadata, found {sorted(names)} and metadata"
+        )
+    return version
+
+
+def _read_model(path, archive):
+    """Build the model the metadata describes from the parameters, read only if they fit it."""
+    from .model import MLP, _as_sizes, parameter_count
+
+    metadata = archive.metadata
+    try:
+        sizes = _as_sizes(metadata["sizes"])
+        dtype = as_dtype(metadata["dtype"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"{path}: invalid model metadata ({error})") from error
+    # The count and dtype are checked against the header before a byte of the
+    # parameters is read, and the model is built only after: a few tampered
+    # bytes must not make load allocate gigabytes.
+    params = archive.array("params", (parameter_count(sizes),), dtype)
+    try:
+        model = MLP(sizes, metadata["activation"], dtype, seed=None)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"{path}: invalid model metadata ({error})") from error
+    if not np.isfinite(params).all():
+        raise ModelFileError(f"{path}: parameters contain non-finite values")
+    model.params[...] = params
+    return model
+
+
+def _check_version_1(path, metadata, params):
+    """Check a version 1 file's optional digest of the parameters, and warn about the rest."""
+    digest = metadata.get("params_sha256")
+    if digest is not None and digest != hashlib.sha256(params.tobytes()).hexdigest():
+        raise ModelFileError(
+            f"{path}: the parameters do not match the digest stored with them "
+            "(the file was changed after it was written)"
+        )
+    warnings.warn(
+        f"{path}: a format version 1 model file, whose digest does not cover its metadata "
+        "(sizes, activation, classes): a change to them would go unnoticed; save the model "
+        "again to write format version 2",
+        UserWarning,
+        stacklevel=3,
+    )
