@@ -1,4 +1,7 @@
+import hashlib
+import io
 import json
+import warnings
 import zipfile
 
 import numpy as np
@@ -6,6 +9,7 @@ import pytest
 
 import fastmlp
 from fastmlp import MLP
+from fastmlp._archive import METADATA_MAX_BYTES
 from fastmlp.errors import ModelFileError
 from fastmlp.io import FORMAT_VERSION, save
 
@@ -128,3 +132,134 @@ def test_metadata_sizes_that_do_not_match_the_params_are_refused_before_allocati
 def test_path_of_the_wrong_type_is_named():
     with pytest.raises(TypeError, match=r"path: expected a str or os\.PathLike, found 5"):
         fastmlp.load(5)
+
+
+def save_version_1(path, model, classes=None, extra=None):
+    """Write ``model`` as fastmlp wrote format version 1: the digest covers the parameters only."""
+    metadata = {
+        "format": "fastmlp-model",
+        "format_version": 1,
+        "fastmlp_version": "0.9.0",
+        "sizes": list(model.sizes),
+        "activation": model.activation,
+        "dtype": model.dtype.name,
+        "classes": None if classes is None else np.asarray(classes).tolist(),
+        "classes_dtype": None if classes is None else np.asarray(classes).dtype.str,
+        "params_sha256": hashlib.sha256(model.params.tobytes()).hexdigest(),
+        "extra": extra or {},
+    }
+    write_npz(path, params=model.params, metadata=np.array(json.dumps(metadata)))
+
+
+def fitted_estimator(rng):
+    X = rng.normal(size=(60, 2)).astype(np.float32)
+    y = np.where(X[:, 0] > 0, "yes", "no")
+    estimator = fastmlp.MLPClassifier((6,), max_epochs=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # too few epochs to converge
+        return estimator.fit(X, y), X
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"extra": {}},  # an estimator file read as a bare MLP
+        {"activation": "relu"},
+        {"sizes": [4, 2, 4, 2]},  # 32 parameters, like [2, 6, 2]
+        {"classes": ["yes", "no"]},  # swapped: every prediction inverted
+        {"sha256": None},
+    ],
+    ids=["extra", "activation", "same-count-sizes", "swapped-classes", "no-digest"],
+)
+def test_the_digest_covers_the_metadata(tmp_path, rng, changes):
+    estimator, _ = fitted_estimator(rng)
+    path = estimator.save(tmp_path / "m.npz")
+    tamper(path, metadata=changes)
+    with pytest.raises(ModelFileError, match="do not match the digest stored with them"):
+        fastmlp.load(path)
+
+
+def test_version_1_files_keep_loading_with_one_warning(tmp_path, rng):
+    estimator, X = fitted_estimator(rng)
+    path = tmp_path / "v1.npz"
+    save_version_1(path, estimator.model_)
+    with pytest.warns(UserWarning, match="format version 1.*does not cover its metadata") as caught:
+        model = fastmlp.load(path)
+    assert len(caught) == 1
+    np.testing.assert_array_equal(model.params, estimator.model_.params)
+    # The estimator's own file, as version 1 wrote it, comes back as an estimator.
+    extra = {"estimator": "MLPClassifier", "params": {"hidden_layer_sizes": [6]}, "state": {}}
+    save_version_1(path, estimator.model_, estimator.classes_, extra)
+    with pytest.warns(UserWarning, match="format version 1") as caught:
+        loaded = fastmlp.load(path)
+    assert len(caught) == 1
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+
+
+def test_version_1_parameters_are_still_checked_against_their_digest(tmp_path):
+    path = tmp_path / "v1.npz"
+    save_version_1(path, MLP([4, 4, 2]))
+    tamper(path, params=np.zeros(30, np.float32))
+    with pytest.raises(ModelFileError, match="do not match the digest stored with them"):
+        fastmlp.load(path)
+
+
+def npy_bytes(array=None, header_shape=None, dtype="<f4"):
+    """Return ``.npy`` bytes of ``array``, or a bare header claiming ``header_shape``."""
+    buffer = io.BytesIO()
+    if array is not None:
+        np.save(buffer, array)
+    else:
+        header = {"descr": dtype, "fortran_order": False, "shape": header_shape}
+        np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue()
+
+
+def write_members(path, members, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def version_1_members(params_bytes, **metadata):
+    metadata = {"format": "fastmlp-model", "format_version": 1, "sizes": [4, 4, 2]} | metadata
+    metadata = {"activation": "sigmoid", "dtype": "float32", "extra": {}} | metadata
+    return {"metadata.npy": npy_bytes(np.array(json.dumps(metadata))), "params.npy": params_bytes}
+
+
+def test_a_header_claiming_a_trillion_values_is_refused_before_reading(tmp_path):
+    path = tmp_path / "m.npz"
+    write_members(path, version_1_members(npy_bytes(header_shape=(10**12,)) + bytes(120)))
+    with pytest.raises(ModelFileError, match=r"entry params\.npy holds 248 bytes, its header says"):
+        fastmlp.load(path)
+
+
+def test_parameters_of_another_count_are_refused_from_their_header(tmp_path):
+    path = tmp_path / "m.npz"
+    params = np.zeros(2**20, np.float32)  # 4 MiB of zeros: a few kB deflated
+    write_members(path, version_1_members(npy_bytes(params)), zipfile.ZIP_DEFLATED)
+    with pytest.raises(ModelFileError, match=r"expected params of shape \(30,\) and dtype float32"):
+        fastmlp.load(path)
+
+
+def test_trailing_bytes_after_the_data_are_refused(tmp_path):
+    path = tmp_path / "m.npz"
+    write_members(path, version_1_members(npy_bytes(np.zeros(30, np.float32)) + b"x"))
+    with pytest.raises(ModelFileError, match=r"entry params\.npy holds 249 bytes"):
+        fastmlp.load(path)
+
+
+def test_huge_metadata_is_refused_from_the_zip_directory(tmp_path):
+    path = tmp_path / "m.npz"
+    padding = "x" * (METADATA_MAX_BYTES // 4)  # over the cap as UTF-32, 20 kB deflated
+    members = version_1_members(npy_bytes(np.zeros(30, np.float32)), padding=padding)
+    write_members(path, members, zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(ModelFileError, match=f"metadata entry of at most {METADATA_MAX_BYTES}"):
+        fastmlp.load(path)
+
+
+def test_metadata_too_large_to_read_back_is_not_written(tmp_path):
+    with pytest.raises(ValueError, match=f"metadata: expected at most {METADATA_MAX_BYTES} bytes"):
+        save(MLP([2, 2]), tmp_path / "m.npz", extra={"notes": "x" * (METADATA_MAX_BYTES // 4)})
+    assert not list(tmp_path.iterdir())
