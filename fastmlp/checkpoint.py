@@ -1,32 +1,38 @@
 """Training checkpoints: everything ``train`` needs to go on exactly where it stopped.
 
-A checkpoint is one ``.npz`` archive, never a pickle: the parameters, the
-momentum velocities, the best parameters of early stopping, the step losses
-so far, and a JSON ``metadata`` entry with the completed epochs, the state
-of the random generator that draws the sample orders, the early-stopping
-counters, the rest of the ``History`` and the run's settings. ``train``
-writes it atomically after every ``checkpoint_every`` epochs and at the end,
-and with ``resume=True`` continues from it: the result is the same, bit for
-bit, as a run that was never stopped.
+A checkpoint is one archive (``fastmlp._archive``, shared with model files;
+never a pickle): the parameters, the momentum velocities, the best parameters
+of early stopping, the step losses and the per-epoch records so far as
+arrays, and JSON metadata with the completed epochs, the state of the random
+generator that draws the sample orders, the early-stopping counters and the
+run's settings, all covered by one SHA-256. ``train`` writes it atomically
+after every ``checkpoint_every`` epochs and at the end, and with
+``resume=True`` continues from it: the result is the same, bit for bit, as a
+run that was never stopped.
+
+A checkpoint is not trusted: ``restore`` reads only arrays of the shapes and
+dtypes the resumed run needs, checks every value against that run (the
+settings in ``MUST_MATCH``, including the digests of the training and
+validation data, and the learning rates the run's schedule gives the
+completed epochs) and the digest, and only then writes into the run's buffers.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import numbers
 import os
-import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ._files import atomic_path
+from . import _archive
 from .history import History
 
 FORMAT = "fastmlp-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: Settings that must match for a checkpoint to continue a run (``epochs`` may grow).
 MUST_MATCH = (
     "sizes",
@@ -34,6 +40,7 @@ MUST_MATCH = (
     "dtype",
     "n_samples",
     "data_sha256",
+    "validation_sha256",
     "batch_size",
     "shuffle",
     "seed",
@@ -44,6 +51,16 @@ MUST_MATCH = (
     "lr_schedule",
     "early_stopping",
     "initial_epoch",
+)
+#: The per-epoch records of ``History``, stored as float64 arrays of one value per epoch.
+PER_EPOCH = (
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "lr",
+    "epoch_time",
+    "samples_per_second",
 )
 
 
@@ -96,37 +113,45 @@ def save(
     -------
     pathlib.Path
     """
-    path = Path(path)
-    done = history.epochs * history.steps_per_epoch
-    arrays = {"params": params, "step_loss": history.step_loss[:done]}
-    flat = [] if velocities is None else [*velocities[0], *velocities[1]]
+    done = history.epochs
+    arrays = {"params": params, "step_loss": history.step_loss[: done * history.steps_per_epoch]}
+    flat = _flat(velocities)
     arrays.update({f"velocity_{i}": v for i, v in enumerate(flat)})
+    arrays.update({key: np.asarray(getattr(history, key), np.float64) for key in PER_EPOCH})
     if state.best_params is not None:
         arrays["best_params"] = state.best_params
-    record = {k: v for k, v in vars(history).items() if k != "step_loss"}
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "epochs_done": history.epochs,
+        "epochs_done": done,
         "rng": state.rng.bit_generator.state,
         "best_loss": state.best_loss if np.isfinite(state.best_loss) else None,
         "waited": state.waited,
         "velocities": len(flat),
-        "history": record,
+        "history": {
+            key: getattr(history, key)
+            for key in ("steps_per_epoch", "best_epoch", "stopped_early", "interrupted", "config")
+        },
     }
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, metadata=np.array(json.dumps(metadata)), **arrays)
-    return path
+    return _archive.write(path, metadata, arrays)
+
+
+def _flat(velocities):
+    return [] if velocities is None else [*velocities[0], *velocities[1]]
 
 
 def restore(
     path: str | os.PathLike,
     params: np.ndarray,
     velocities: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None,
-    config: dict[str, Any],
+    history: History,
     state: RunState,
+    lr_of: Callable[[int], float] | None = None,
 ) -> History:
     """Load a checkpoint into ``params``, ``velocities`` and ``state``; return its history.
+
+    Nothing is written into the buffers, ``state`` or the generator before
+    the whole checkpoint has been checked against the run.
 
     Parameters
     ----------
@@ -134,68 +159,139 @@ def restore(
         A file written by ``save``.
     params, velocities
         Buffers of the run being resumed, overwritten in place.
-    config : dict
-        The resumed run's settings (``History.config``); those in
-        ``MUST_MATCH`` must equal the checkpoint's.
+    history : History
+        The resumed run's new history: its ``config`` (the settings in
+        ``MUST_MATCH`` must equal the checkpoint's; ``epochs`` bounds the
+        completed epochs) and ``steps_per_epoch``.
     state : RunState
         Overwritten in place (its generator's state is set).
+    lr_of : callable, optional
+        The learning rate the resumed run's schedule gives an epoch (0-based,
+        counted from the run's start): the checkpoint's recorded rates must
+        equal it. This is the fingerprint of a callable schedule, whose
+        ``repr`` says nothing about what it computes.
 
     Returns
     -------
     History
-        The completed epochs' history, with ``config`` replaced by ``config``.
+        The completed epochs' history, with the run's ``config``.
 
     Raises
     ------
     CheckpointError
-        The file is unreadable, not a checkpoint, too new, altered, or from
-        a run with other settings or data.
+        The file is unreadable, not a checkpoint, of another format version,
+        altered, inconsistent, or from a run with other settings or data.
     """
-    path = Path(path)
-    try:
-        with open(path, "rb") as f, np.load(f, allow_pickle=False) as archive:
-            metadata = json.loads(str(archive["metadata"]))
-            arrays = {name: archive[name] for name in archive.files if name != "metadata"}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
-        raise CheckpointError(f"checkpoint {path}: not a readable checkpoint ({error})") from error
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint {path}: not a fastmlp checkpoint")
-    if metadata.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(
-            f"checkpoint {path}: expected format version {FORMAT_VERSION}, "
-            f"found {metadata.get('format_version')!r}"
-        )
-    try:
-        saved = metadata["history"]["config"]
-        for key in MUST_MATCH:
-            if saved.get(key) != config.get(key):
-                raise CheckpointError(
-                    f"checkpoint {path}: written for {key}={saved.get(key)!r}, "
-                    f"this run has {key}={config.get(key)!r}"
+    label = f"checkpoint {path}"
+    with _archive.Reader(path, CheckpointError, label, "checkpoint") as archive:
+        metadata = archive.metadata
+        if metadata.get("format") != FORMAT:
+            raise archive.fail("not a fastmlp checkpoint")
+        if metadata.get("format_version") != FORMAT_VERSION:
+            raise archive.fail(
+                f"expected format version {FORMAT_VERSION}, found "
+                f"{metadata.get('format_version')!r} (written by another fastmlp version: "
+                "start the run again)"
+            )
+        try:
+            record, rng = _check_metadata(archive, history, len(_flat(velocities)), state)
+            arrays = _read_arrays(archive, params, _flat(velocities), record)
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError) as error:
+            raise archive.fail(f"invalid contents ({error!r})") from error
+        archive.verify()
+        recorded = arrays["lr"].tolist()
+        for epoch in range(len(recorded) if lr_of is not None else 0):
+            if float(lr_of(epoch)) != recorded[epoch]:
+                raise archive.fail(
+                    f"epoch {epoch} ran with lr={recorded[epoch]!r}, this run's lr_schedule "
+                    f"gives lr={lr_of(epoch)!r} (a different schedule, or a different epochs "
+                    "for a schedule that depends on it)"
                 )
-        flat = [] if velocities is None else [*velocities[0], *velocities[1]]
-        if metadata["velocities"] != len(flat):
-            raise CheckpointError(f"checkpoint {path}: the momentum velocities do not match")
-        targets = [("params", params), *((f"velocity_{i}", v) for i, v in enumerate(flat))]
-        for name, target in targets:
-            found = arrays[name]
-            if found.shape != target.shape or found.dtype != target.dtype:
-                raise CheckpointError(
-                    f"checkpoint {path}: expected {name} of shape {target.shape} and dtype "
-                    f"{target.dtype}, found {found.shape} {found.dtype}"
-                )
-        record = dict(metadata["history"], step_loss=arrays["step_loss"], config=config)
-        history = History.from_dict(record)
-        state.rng.bit_generator.state = metadata["rng"]
-        best_loss = metadata["best_loss"]
-        state.best_loss = float("inf") if best_loss is None else float(best_loss)
-        state.best_params = arrays.get("best_params")
-        state.waited = int(metadata["waited"])
-    except CheckpointError:
-        raise
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"checkpoint {path}: invalid contents ({error!r})") from error
     params[...] = arrays["params"]
-    for i, v in enumerate(flat):
+    for i, v in enumerate(_flat(velocities)):
         v[...] = arrays[f"velocity_{i}"]
-    return history
+    state.rng.bit_generator.state = rng
+    state.best_loss = float("inf") if metadata["best_loss"] is None else metadata["best_loss"]
+    state.best_params, state.waited = arrays.get("best_params"), metadata["waited"]
+    per_epoch = {key: arrays[key].tolist() for key in PER_EPOCH}
+    return History(step_loss=arrays["step_loss"], **record, **per_epoch)
+
+
+def _check_metadata(archive, history, n_velocities, state):
+    """Check the checkpoint's values against the run; return History's fields and the rng state."""
+    metadata, config = archive.metadata, history.config
+    saved = metadata["history"]
+    for key in MUST_MATCH:
+        if saved["config"].get(key) != config.get(key):
+            raise archive.fail(
+                f"written for {key}={saved['config'].get(key)!r}, this run has "
+                f"{key}={config.get(key)!r}"
+            )
+    done = _check_count(archive, "epochs_done", metadata["epochs_done"], config["epochs"])
+    _check_count(archive, "waited", metadata["waited"], done)
+    for name, found, expected in (
+        ("velocities", metadata["velocities"], n_velocities),
+        ("steps_per_epoch", saved["steps_per_epoch"], history.steps_per_epoch),
+    ):
+        if found != expected:
+            raise archive.fail(f"expected {name}={expected} for this run, found {found!r}")
+    for name in ("stopped_early", "interrupted"):
+        if not isinstance(saved[name], bool):
+            raise archive.fail(f"expected {name} to be true or false, found {saved[name]!r}")
+    best_loss, best_epoch = metadata["best_loss"], saved["best_epoch"]
+    if best_loss is None:
+        if best_epoch is not None or "best_params" in archive.names:
+            raise archive.fail("found a best epoch or best parameters but no best_loss")
+    else:
+        _check_count(archive, "best_epoch", best_epoch, done - 1)
+        if not isinstance(best_loss, float) or not np.isfinite(best_loss):
+            raise archive.fail(f"expected a finite best_loss, found {best_loss!r}")
+        if "best_params" not in archive.names:
+            raise archive.fail("expected best_params with best_loss, found none")
+    # The generator's state is tried on a new generator: the run's own is set last.
+    probe = type(state.rng.bit_generator)()
+    try:
+        probe.state = metadata["rng"]
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
+        raise archive.fail(f"invalid random generator state ({error!r})") from error
+    record = {
+        "steps_per_epoch": history.steps_per_epoch,
+        "best_epoch": best_epoch,
+        "stopped_early": saved["stopped_early"],
+        "interrupted": saved["interrupted"],
+        "config": config,
+    }
+    return record, probe.state
+
+
+def _check_count(archive, name, value, most):
+    """Return ``value`` if it is an integer from 0 to ``most``, else refuse the checkpoint."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value <= most:
+        raise archive.fail(f"expected {name} to be an integer from 0 to {most}, found {value!r}")
+    return value
+
+
+def _read_arrays(archive, params, flat, record):
+    """Read the arrays the run needs, each of the shape and dtype it needs, and check them."""
+    done = archive.metadata["epochs_done"]
+    validated = done if record["config"].get("validation_sha256") is not None else 0
+    f64 = np.dtype(np.float64)
+    needed = {
+        "params": (params.shape, params.dtype),
+        "step_loss": ((done * record["steps_per_epoch"],), f64),
+        **{f"velocity_{i}": (v.shape, v.dtype) for i, v in enumerate(flat)},
+        **{key: ((validated if key.startswith("val_") else done,), f64) for key in PER_EPOCH},
+    }
+    if "best_params" in archive.names:
+        needed["best_params"] = (params.shape, params.dtype)
+    if archive.names != set(needed):
+        raise archive.fail(f"expected the entries {sorted(needed)}, found {sorted(archive.names)}")
+    arrays = {name: archive.array(name, *spec) for name, spec in needed.items()}
+    for name, array in arrays.items():
+        # An epoch too fast to time has an infinite rate: the one value that may be infinite.
+        bad = np.isnan(array) | (array < 0) if name == "samples_per_second" else ~np.isfinite(array)
+        if bad.any():
+            raise archive.fail(f"expected finite {name}, found {int(bad.sum())} invalid values")
+    return arrays

@@ -145,6 +145,35 @@ class Piecewise(Schedule):
         return self.rates[max(e for e in self.rates if e <= epoch)]
 
 
+class Function(Schedule):
+    """A callable ``epoch -> lr`` as a schedule.
+
+    Its ``repr`` (part of a run's settings, compared when a checkpoint is
+    resumed) names the callable by module and qualified name, never by its
+    memory address, so it is the same in a new process. That name says
+    nothing about what the callable computes: a resumed run is also checked
+    against the learning rates the checkpoint recorded for its completed
+    epochs (``checkpoint.restore``).
+
+    Parameters
+    ----------
+    function : callable
+        Called as ``function(epoch)``; returns the learning rate.
+    """
+
+    def __init__(self, function: Callable[[int], float]) -> None:
+        self.function = function
+
+    def __call__(self, epoch: int, epochs: int | None = None) -> float:
+        """See ``Schedule.__call__``."""
+        return self.function(epoch)
+
+    def __repr__(self) -> str:
+        function = self.function
+        name = getattr(function, "__qualname__", type(function).__qualname__)
+        return f"Function({getattr(function, '__module__', None)}.{name})"
+
+
 SCHEDULES = {
     "constant": Constant,
     "step": StepDecay,
@@ -190,7 +219,7 @@ def as_schedule(
     if isinstance(lr_schedule, Schedule):
         return lr_schedule
     if callable(lr_schedule):
-        return lambda epoch, epochs=None: lr_schedule(epoch)
+        return Function(lr_schedule)
     raise TypeError(
         f"lr_schedule: expected a name, a Schedule or a callable, found {lr_schedule!r}"
     )

@@ -397,11 +397,19 @@ def train(
     )
     if checkpoint is not None:
         history.config["data_sha256"] = checkpoints.data_digest(X, y, sw)
+        history.config["validation_sha256"] = validation and checkpoints.data_digest(*validation)
     history.compile_time = runner.warm_up(X, y, sw, validation)
     state = checkpoints.RunState(rng)
     if resume and checkpoint is not None and Path(checkpoint).exists():
         compile_time = history.compile_time
-        history = checkpoints.restore(checkpoint, model.params, velocities, history.config, state)
+        history = checkpoints.restore(
+            checkpoint,
+            model.params,
+            velocities,
+            history,
+            state,
+            lr_of=lambda epoch: schedule(initial_epoch + epoch, initial_epoch + epochs),
+        )
         history.compile_time = compile_time
         history.step_loss = np.concatenate(
             [history.step_loss, np.empty(max(epochs - history.epochs, 0) * steps)]
