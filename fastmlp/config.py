@@ -50,6 +50,14 @@ GRADCHECK_RTOL = 1e-6
 GRADCHECK_FLOOR = 1e-4
 
 
+class CacheWarning(UserWarning):
+    """The kernel cache could not be read or written; kernels were compiled in memory instead.
+
+    Issued at most once per process: the cache only saves compile time, so
+    nothing else changes (a damaged entry is rewritten by the next compile).
+    """
+
+
 def cache_dir() -> Path | None:
     """Return the directory for compiled kernels, or None when caching is off.
 

@@ -10,18 +10,26 @@ the helpers it inlines from other files, so a change to ``dense.py`` would
 leave stale machine code for ``sgd.py``'s kernels. The cache therefore
 lives in a subdirectory named by a digest of every source the kernels
 depend on: change any of them and the kernels compile afresh.
+
+The cache only saves compile time, so it must never stop a kernel from
+running: an entry that cannot be read or written is compiled in memory
+(see ``_VerifiedCacheFile`` and ``_KernelCache``), with one ``CacheWarning``
+per process at most.
 """
 
 import hashlib
 import os
+import pickle
 import types
+import warnings
 from pathlib import Path
 
 import numba
 from numba.core import caching
 
 from .. import config, names
-from ..config import ERROR_MODEL, FASTMATH, cache_dir
+from .._files import atomic_path
+from ..config import ERROR_MODEL, FASTMATH, CacheWarning, cache_dir
 
 # Numba renamed its cache classes in 0.66 (dropped the leading underscore).
 _UserProvidedLocator = (
@@ -65,8 +73,119 @@ class _KernelCacheImpl(_CacheImplBase):
     _locator_classes = (_KernelCacheLocator,)
 
 
+#: Start of every cache file this module writes, followed by the SHA-256 of the rest.
+_MAGIC = b"fastmlp kernel cache 1\n"
+_HEADER = len(_MAGIC) + hashlib.sha256().digest_size
+
+
+class _VerifiedCacheFile(caching.IndexDataCacheFile):
+    """Numba's index (``.nbi``) and data (``.nbc``) files, each carrying its own SHA-256.
+
+    Numba trusts what it reads back: a truncated or garbled file raises out
+    of every call, and a flipped bit in cached machine code is run. Here
+    every file is ``_MAGIC``, the digest of the pickle that follows, then the
+    pickle, written whole under a temporary name and renamed into place, so
+    readers (other processes sharing the cache) see an old file or a new one,
+    never part of one. A file that fails the check is treated as absent and
+    the next compile of its kernel overwrites it.
+
+    A data file also holds its index key: two processes updating an index at
+    once can give two signatures the same data file name, and only the key
+    tells the reader whose machine code it holds.
+    """
+
+    def save(self, key, data):
+        super().save(key, (key, data))
+
+    def load(self, key):
+        entry = super().load(key)
+        return entry[1] if entry is not None and entry[0] == key else None
+
+    def _load_index(self):
+        index = self._read(self._index_path)
+        if index is None or index[:2] != (self._version, self._source_stamp):
+            return {}  # absent, damaged, or written for another Numba or source
+        return index[2]
+
+    def _save_index(self, overloads):
+        self._write(self._index_path, (self._version, self._source_stamp, overloads))
+
+    def _load_data(self, name):
+        return self._read(self._data_path(name))
+
+    def _save_data(self, name, data):
+        self._write(self._data_path(name), data)
+
+    def _write(self, path, obj):
+        body = self._dump(obj)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(_MAGIC + hashlib.sha256(body).digest() + body)
+
+    def _read(self, path):
+        """Return the object stored in ``path``, or None when it is absent or fails its check."""
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:
+            return None
+        body = raw[_HEADER:]
+        if raw[:_HEADER] != _MAGIC + hashlib.sha256(body).digest():
+            _warn_once(
+                f"ignored the damaged entry {path}: expected a fastmlp cache file carrying the "
+                f"SHA-256 of its data, found {len(raw)} bytes whose header or digest does not match"
+            )
+            return None
+        try:
+            return pickle.loads(body)
+        except Exception as error:  # a matching digest over data this Numba cannot read
+            _warn_once(f"ignored the unreadable entry {path} ({type(error).__name__}: {error})")
+            return None
+
+
 class _KernelCache(caching.FunctionCache):
+    """Numba's function cache on ``_VerifiedCacheFile``, never raising out of a load or save."""
+
     _impl_class = _KernelCacheImpl
+
+    def __init__(self, py_func):
+        super().__init__(py_func)
+        self._kernel = f"{py_func.__module__}.{py_func.__qualname__}"
+        self._cache_file = _VerifiedCacheFile(
+            self._cache_path, self._impl.filename_base, self._impl.locator.get_source_stamp()
+        )
+
+    def load_overload(self, sig, target_context):
+        # Whatever the failure (a file the digest passed that LLVM still
+        # rejects, a permission error), compiling instead gives the same kernel.
+        try:
+            return super().load_overload(sig, target_context)
+        except Exception as error:
+            _warn_once(f"could not load {self._kernel} from {self._cache_path} ({error!r})")
+            return None
+
+    def save_overload(self, sig, data):
+        # A full disk or a read-only cache costs the next process a compile, nothing more.
+        try:
+            super().save_overload(sig, data)
+        except Exception as error:
+            _warn_once(f"could not save {self._kernel} to {self._cache_path} ({error!r})")
+
+
+_warned = False
+
+
+def _warn_once(message):
+    """Issue a ``CacheWarning`` for the first cache problem of the process only."""
+    # Called under Numba's compiler lock, so no two threads get here at once.
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(
+            f"fastmlp's kernel cache {message}; the kernel was compiled in memory instead "
+            "(later cache problems in this process are not reported)",
+            CacheWarning,
+            stacklevel=2,
+        )
 
 
 def kernel(func=None, *, inline=False, parallel=False):
