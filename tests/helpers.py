@@ -70,6 +70,11 @@ class FileServer:
 
     ``/drop/<name>`` announces the whole file but closes the connection after
     half of it; ``/slow/<name>`` waits ``delay`` seconds before each 64 KiB.
+    ``/drip/<name>`` sends the headers, then the file a byte every ``delay``
+    seconds; ``/drip-headers/<name>`` sends the status line and then headers
+    without end, a byte every ``delay`` seconds. A file given as a callable
+    is served from the chunks it yields, without a Content-Length (the
+    connection's end ends it), so a generator can serve an endless file.
     ``requests`` lists the paths asked for.
     """
 
@@ -85,6 +90,30 @@ class FileServer:
                 if data is None:
                     self.send_error(404)
                     return
+                try:
+                    self.send_hostile(mode, data)
+                except ConnectionError:
+                    pass  # the client hung up on a hostile response: that was the test
+
+            def send_hostile(self, mode, data):
+                """Send the response ``mode`` asks for: hostile, or the plain file."""
+                if mode.endswith("drip-headers"):
+                    head = b"HTTP/1.0 200 OK\r\n"
+                    self.drip(itertools.chain(head, itertools.cycle(b"X-Drip: 1\r\n")))
+                elif callable(data):
+                    self.send_response(200)
+                    self.end_headers()
+                    for chunk in data():
+                        self.wfile.write(chunk)
+                else:
+                    self.send_file(mode, data)
+
+            def drip(self, data):
+                for byte in data:
+                    time.sleep(server.delay)
+                    self.wfile.write(bytes([byte]))
+
+            def send_file(self, mode, data):
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -92,6 +121,9 @@ class FileServer:
                     self.wfile.write(data[: len(data) // 2])
                     self.wfile.flush()
                     self.close_connection = True
+                    return
+                if mode.endswith("drip"):
+                    self.drip(data)
                     return
                 for start in range(0, len(data), 1 << 16):
                     if mode.endswith("slow"):

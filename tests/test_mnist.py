@@ -1,13 +1,17 @@
+import functools
 import gzip
 import hashlib
+import itertools
 import shutil
+import struct
 import subprocess
 import sys
 import time
+import zlib
 
 import numpy as np
 import pytest
-from helpers import FileServer, idx_bytes
+from helpers import FileServer, idx_bytes, run_python
 
 from fastmlp.datasets import fetch_mnist, load_mnist, mnist
 from fastmlp.errors import DatasetError
@@ -26,8 +30,10 @@ FAKE = {
 @pytest.fixture
 def fake_mnist(monkeypatch, user_cache):
     for name, data in FAKE.items():
-        magic = mnist.FILES[name][0]
-        monkeypatch.setitem(mnist.FILES, name, (magic, hashlib.sha256(data).hexdigest()))
+        pinned = mnist.MnistFile(
+            mnist.FILES[name].magic, hashlib.sha256(data).hexdigest(), len(data)
+        )
+        monkeypatch.setitem(mnist.FILES, name, pinned)
     monkeypatch.setattr(mnist, "NUM_TRAIN", 50)
     return FAKE
 
@@ -247,3 +253,150 @@ def test_find_mnist_dir_takes_the_first_complete_folder(tmp_path, fake_mnist):
     write_files(complete, fake_mnist)
     assert mnist.find_mnist_dir(None, partial, complete) == complete
     assert mnist.find_mnist_dir(partial, tmp_path / "missing") is None
+
+
+# --- hostile files and mirrors: bounded in memory, disk and time -----------------------------
+
+
+@functools.cache
+def gzip_bomb(blocks=64):
+    """A valid one-member gzip file of ``blocks`` times 16 MiB of zeros, 1 KB per MB of it.
+
+    Deflate forgets its history at a full flush, so every 16 MiB block of zeros after the
+    first compresses to the same bytes: compress two, repeat the second, and end the
+    stream with the trailer (CRC-32 and size) of the whole.
+    """
+    block = bytes(16 << 20)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 31)
+    first = deflate.compress(block) + deflate.flush(zlib.Z_FULL_FLUSH)
+    again = deflate.compress(block) + deflate.flush(zlib.Z_FULL_FLUSH)
+    end = deflate.flush()[:-8]  # the final empty block, without its trailer
+    crc = 0
+    for _ in range(blocks):
+        crc = zlib.crc32(block, crc)
+    trailer = struct.pack("<II", crc, blocks * len(block) & 0xFFFFFFFF)
+    return first + again * (blocks - 1) + end + trailer
+
+
+def test_gzip_bomb_is_a_valid_gzip_file():
+    assert gzip.decompress(gzip_bomb(3)) == bytes(48 << 20)
+
+
+#: Runs ``{call}`` in a fresh interpreter that may write at most 128 MiB per file (a download
+#: that does not stop fails there, rather than filling the disk), under ``run_python``'s
+#: timeout (a hang fails the test). Prints the error, the seconds and the peak RSS in MiB:
+#: VmHWM, as Linux's ru_maxrss starts from the parent's (this test process's) at the fork.
+CHILD = """
+import re, resource, time
+resource.setrlimit(resource.RLIMIT_FSIZE, (128 << 20, 128 << 20))
+from fastmlp.datasets import fetch_mnist, load_mnist
+from fastmlp.errors import DatasetError
+start = time.monotonic()
+try:
+    {call}
+except DatasetError as error:
+    print(str(error).replace(chr(10), " "))
+else:
+    print("no error")
+print(time.monotonic() - start)
+with open("/proc/self/status") as status:
+    print(int(re.search(r"VmHWM:\\s*(\\d+) kB", status.read()).group(1)) / 1024)
+"""
+
+
+def in_child(tmp_path, call):
+    """Return the DatasetError message, the seconds and the peak RSS (MiB) of ``call``."""
+    out = run_python(CHILD.format(call=call), tmp_path, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    *_, message, seconds, peak = out.splitlines()
+    return message, float(seconds), float(peak)
+
+
+@pytest.mark.slow
+def test_a_gzip_bomb_from_a_mirror_fails_fast_in_bounded_memory(tmp_path):
+    data = tmp_path / "data"
+    with FileServer({f"{name}.gz": gzip_bomb() for name in mnist.FILES}) as server:
+        message, seconds, peak = in_child(
+            tmp_path, f"fetch_mnist({str(data)!r}, mirrors=[{server.url!r}])"
+        )
+    assert f"{server.url}train-images-idx3-ubyte.gz: DatasetError: " in message
+    assert "expected at most 47040016 bytes once decompressed, found more" in message
+    assert peak < 300, f"peak RSS {peak:.0f} MiB"
+    assert seconds < 60
+    assert list(data.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["gzip-bomb", "sparse-raw"])
+def test_a_huge_file_in_the_data_folder_fails_fast_in_bounded_memory(tmp_path, kind):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in mnist.FILES:
+        if kind == "gzip-bomb":
+            (data / f"{name}.gz").write_bytes(gzip_bomb())
+        else:
+            with open(data / name, "wb") as f:
+                f.truncate(2 << 30)  # 2 GiB of zeros that take no disk space
+    message, _, peak = in_child(tmp_path, f"load_mnist(data_dir={str(data)!r}, download=False)")
+    what = "once decompressed" if kind == "gzip-bomb" else "in the file"
+    assert f"train-images-idx3-ubyte{'.gz' if kind == 'gzip-bomb' else ''}: " in message
+    assert f"expected at most 47040016 bytes {what}, found more" in message
+    assert peak < 300, f"peak RSS {peak:.0f} MiB"
+
+
+def endless():
+    return itertools.repeat(bytes(1 << 16))
+
+
+@pytest.mark.slow
+def test_an_endless_mirror_stops_at_the_cap(tmp_path):
+    data = tmp_path / "data"
+    with FileServer({f"{name}.gz": endless for name in mnist.FILES}) as server:
+        message, _, _ = in_child(tmp_path, f"fetch_mnist({str(data)!r}, mirrors=[{server.url!r}])")
+    # The cap of train-images: twice its 47,040,016 bytes, plus 1 MiB.
+    assert "train-images-idx3-ubyte.gz: DatasetError: expected at most 95128608 bytes" in message
+    assert list(data.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["drip", "drip-headers"])
+def test_a_dripping_mirror_meets_the_deadline(tmp_path, mode):
+    data = tmp_path / "data"
+    with FileServer({f"{name}.gz": bytes(1000) for name in mnist.FILES}, delay=0.1) as server:
+        mirror = f"{server.url}{mode}/"
+        call = f"fetch_mnist({str(data)!r}, mirrors=[{mirror!r}], deadline=1.5)"
+        message, seconds, _ = in_child(tmp_path, call)
+    assert f"{mirror}train-images-idx3-ubyte.gz: DatasetError: " in message
+    assert "expected the download to end within the deadline of 1.5 s" in message
+    assert 1.5 <= seconds < 10
+    assert list(data.iterdir()) == []
+
+
+def test_bad_download_limits_are_named_even_with_the_files_present(tmp_path, fake_mnist):
+    write_files(tmp_path, fake_mnist)
+    with pytest.raises(ValueError, match="deadline: expected a finite value > 0, found 0"):
+        load_mnist(data_dir=tmp_path, deadline=0)
+    with pytest.raises(TypeError, match="timeout: expected a real number, found '5'"):
+        fetch_mnist(tmp_path, timeout="5")
+
+
+def test_a_decoded_cache_claiming_a_huge_array_is_decoded_again(tmp_path, fake_mnist):
+    write_files(tmp_path, fake_mnist)
+    cached = mnist._decoded_path("train-images-idx3-ubyte")
+    cached.parent.mkdir(parents=True)
+    with open(cached, "wb") as f:  # a header for 10^12 values, and no data
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "|u1", "fortran_order": False, "shape": (10**12,)}
+        )
+    (x, _), _, _ = load_mnist(final=True, flatten=False, data_dir=tmp_path)
+    expected = np.frombuffer(fake_mnist["train-images-idx3-ubyte"][16:], np.uint8)
+    np.testing.assert_array_equal(x.ravel() * 255, expected)
+    assert np.load(cached).shape == (60, 28, 28)  # and the cache is rewritten
+
+
+def test_a_file_larger_than_the_pinned_size_is_refused(tmp_path, fake_mnist):
+    files = dict(fake_mnist)
+    files["t10k-labels-idx1-ubyte"] += b"\x00"
+    write_files(tmp_path, files, compress=True)
+    size = len(fake_mnist["t10k-labels-idx1-ubyte"])
+    with pytest.raises(DatasetError, match=f"expected at most {size} bytes once decompressed"):
+        fetch_mnist(tmp_path, download=False)

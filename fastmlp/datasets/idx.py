@@ -11,7 +11,7 @@ import gzip
 import os
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,43 +22,89 @@ IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 GZIP_MAGIC = b"\x1f\x8b"
 _UINT8 = 0x08
+_CHUNK = 1 << 20
 
 
-def read_bytes(path: os.PathLike | str) -> bytes:
-    """Return a file's bytes, decompressed when it starts with the gzip magic (not by its name).
+def iter_bytes(path: os.PathLike | str, limit: int) -> Iterator[bytes]:
+    """Yield a file's bytes in chunks, decompressed when it starts with the gzip magic.
+
+    Nothing beyond one chunk (1 MiB) is held, and reading stops as soon as
+    more than ``limit`` bytes come out, so a gzip bomb or a huge file costs
+    neither memory nor time.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The file.
+        The file; gzip-compressed or not by its content, not by its name.
+    limit : int
+        The most (decompressed) bytes the file may hold.
 
-    Returns
-    -------
+    Yields
+    ------
     bytes
-        Its contents, decompressed if gzip-compressed.
+        Consecutive pieces of the (decompressed) contents.
 
     Raises
     ------
     DatasetError
-        For a file that cannot be read, or a gzip file that cannot be
-        decompressed (truncated or corrupted).
+        For a file that cannot be read, a gzip file that cannot be
+        decompressed (truncated or corrupted), or one holding more than
+        ``limit`` bytes.
     """
-    path = Path(path)
+    path, total = Path(path), 0
     try:
-        data = path.read_bytes()
-        return gzip.decompress(data) if data[:2] == GZIP_MAGIC else data
+        with open(path, "rb") as raw:
+            compressed = raw.read(2) == GZIP_MAGIC
+            raw.seek(0)
+            stream = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+            # Reading limit + 1 bytes at most tells "exactly limit" from "more".
+            while chunk := stream.read(min(_CHUNK, limit + 1 - total)):
+                total += len(chunk)
+                if total > limit:
+                    what = "once decompressed" if compressed else "in the file"
+                    raise DatasetError(
+                        f"{path}: expected at most {limit} bytes {what}, found more"
+                    )
+                yield chunk
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise DatasetError(f"{path}: not a readable gzip file ({error})") from error
     except OSError as error:  # unreadable (permissions, a folder, an I/O error)
         raise DatasetError(f"{path}: cannot read the file ({error})") from error
 
 
-def parse_idx(data: bytes, name: str, magic: int) -> np.ndarray:
+def read_bytes(path: os.PathLike | str, limit: int) -> bytearray:
+    """Return a file's bytes, decompressed when gzip-compressed, if there are at most ``limit``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (see ``iter_bytes``).
+    limit : int
+        The most (decompressed) bytes the file may hold.
+
+    Returns
+    -------
+    bytearray
+        Its contents, decompressed if gzip-compressed.
+
+    Raises
+    ------
+    DatasetError
+        As ``iter_bytes``.
+    """
+    # Grown in place, unlike joining the chunks, which briefly holds the file twice.
+    data = bytearray()
+    for chunk in iter_bytes(path, limit):
+        data += chunk
+    return data
+
+
+def parse_idx(data: bytes | bytearray, name: str, magic: int) -> np.ndarray:
     """Return the uint8 array stored in the IDX bytes ``data``, checking every header field.
 
     Parameters
     ----------
-    data : bytes
+    data : bytes or bytearray
         The whole (decompressed) file.
     name : str
         What to call the file in errors.
@@ -97,7 +143,9 @@ def parse_idx(data: bytes, name: str, magic: int) -> np.ndarray:
         raise DatasetError(
             f"{name}: expected {expected} bytes for shape {shape}, found {len(data)} ({problem})"
         )
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+    array = np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+    array.flags.writeable = False  # a bytearray's view would be writable
+    return array
 
 
 def idx_header(magic: int, shape: Sequence[int]) -> bytes:

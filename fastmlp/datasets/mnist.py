@@ -5,43 +5,63 @@ cache (``$XDG_CACHE_HOME/fastmlp/mnist``, default ``~/.cache/fastmlp/mnist``),
 in that folder or its ``mnist/`` subfolder, raw or gzip-compressed, named
 ``train-images-idx3-ubyte`` or ``train-images.idx3-ubyte``. Every file is
 checked against the SHA-256 of its decompressed bytes.
+
+Nothing a file or a mirror holds can cost more than the dataset itself:
+files are decompressed as a stream and never beyond the known size of the
+MNIST file they stand for, and a download is bounded in bytes
+(``DOWNLOAD_FACTOR``) and in time (``deadline``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+import struct
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .._checks import as_dtype
+from .._checks import as_dtype, as_positive
 from .._files import atomic_path
 from ..config import user_cache_dir
 from ..errors import DatasetError
-from .download import TIMEOUT
+from .download import DEADLINE, TIMEOUT
 from .download import download as download_file
-from .idx import IMAGES_MAGIC, LABELS_MAGIC, idx_header, parse_idx, read_bytes
+from .idx import IMAGES_MAGIC, LABELS_MAGIC, idx_header, iter_bytes, parse_idx, read_bytes
 
-#: name -> (IDX magic, SHA-256 of the decompressed file), the canonical MNIST files.
+
+class MnistFile(NamedTuple):
+    """What an MNIST file must be once decompressed."""
+
+    magic: int  # IDX magic number
+    sha256: str  # hex digest
+    size: int  # bytes
+
+
+#: name -> MnistFile, the canonical MNIST files.
 FILES = {
-    "train-images-idx3-ubyte": (
+    "train-images-idx3-ubyte": MnistFile(
         IMAGES_MAGIC,
         "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        47_040_016,
     ),
-    "train-labels-idx1-ubyte": (
+    "train-labels-idx1-ubyte": MnistFile(
         LABELS_MAGIC,
         "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        60_008,
     ),
-    "t10k-images-idx3-ubyte": (
+    "t10k-images-idx3-ubyte": MnistFile(
         IMAGES_MAGIC,
         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        7_840_016,
     ),
-    "t10k-labels-idx1-ubyte": (
+    "t10k-labels-idx1-ubyte": MnistFile(
         LABELS_MAGIC,
         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        10_008,
     ),
 }
 
@@ -51,6 +71,13 @@ MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
+
+#: A download may be this many times the decompressed size, plus ``DOWNLOAD_SLACK`` bytes:
+#: mirrors compress differently (or not at all), and deflate never grows data by more than
+#: a few bytes per block, so this bounds any honest file generously and stops a mirror
+#: that streams forever.
+DOWNLOAD_FACTOR = 2
+DOWNLOAD_SLACK = 1 << 20
 
 NUM_TRAIN = 55_000  # the first 55,000 training images; the last 5,000 validate
 
@@ -163,9 +190,9 @@ MISSING_HELP = (
 )
 
 
-def _check_digest(name, path, *chunks):
+def _check_digest(name, path, chunks: Iterable):
     """Raise DatasetError unless the bytes in ``chunks`` hash to the pinned digest of ``name``."""
-    expected = FILES[name][1]
+    expected = FILES[name].sha256
     digest = hashlib.sha256()
     for chunk in chunks:
         digest.update(chunk)  # any buffer, numpy arrays included: no copy
@@ -195,11 +222,12 @@ def read_verified(path: os.PathLike | str, name: str) -> np.ndarray:
     Raises
     ------
     DatasetError
-        When the file is unreadable, malformed or does not verify.
+        When the file is unreadable, malformed, larger than the MNIST file
+        (once decompressed) or does not verify.
     """
-    data = read_bytes(path)
-    _check_digest(name, path, data)
-    return parse_idx(data, str(path), FILES[name][0])
+    data = read_bytes(path, FILES[name].size)
+    _check_digest(name, path, [data])
+    return parse_idx(data, str(path), FILES[name].magic)
 
 
 def fetch_mnist(
@@ -208,6 +236,7 @@ def fetch_mnist(
     download: bool = True,
     mirrors: Sequence[str] | None = None,
     timeout: float = TIMEOUT,
+    deadline: float = DEADLINE,
 ) -> dict[str, Path]:
     """Find (or download) and verify the four MNIST files; return ``{name: path}``.
 
@@ -222,6 +251,9 @@ def fetch_mnist(
         Base URLs to try in order (see ``mirrors_to_try``).
     timeout : float
         Seconds for each connection and read.
+    deadline : float
+        Seconds one attempt at downloading a file may take in all, connection
+        included (see ``fastmlp.datasets.download.download``).
 
     Returns
     -------
@@ -233,14 +265,16 @@ def fetch_mnist(
     DatasetError
         A file is missing (and not downloaded) or does not verify.
     """
-    paths = _locate(mnist_dir(data_dir), download, mirrors, timeout)
+    paths = _locate(mnist_dir(data_dir), download, mirrors, timeout, deadline)
     for name, path in paths.items():
         read_verified(path, name)
     return paths
 
 
-def _locate(directory, download, mirrors, timeout):
+def _locate(directory, download, mirrors, timeout, deadline):
     """Return ``{name: path}``, downloading (and so verifying) the files not found."""
+    as_positive("timeout", timeout)  # checked even when nothing is downloaded
+    as_positive("deadline", deadline)
     if directory.exists() and not directory.is_dir():
         raise DatasetError(
             f"data_dir: expected a folder of MNIST files, found a file that is not one: {directory}"
@@ -250,7 +284,7 @@ def _locate(directory, download, mirrors, timeout):
         if path is None:
             if not download:
                 raise DatasetError(_missing_message(directory, name))
-            paths[name] = _download(directory, name, mirrors_to_try(mirrors), timeout)
+            paths[name] = _download(directory, name, mirrors_to_try(mirrors), timeout, deadline)
     return paths
 
 
@@ -262,22 +296,30 @@ def _missing_message(directory, name):
     )
 
 
-def _download(directory, name, mirrors, timeout):
+def _download(directory, name, mirrors, timeout, deadline):
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DatasetError(f"{directory}: cannot create the MNIST folder ({error})") from error
     dest = directory / f"{name}.gz"
     urls = [mirror + f"{name}.gz" for mirror in mirrors]
+    size = FILES[name].size
     try:
-        download_file(urls, dest, lambda path: _check_digest(name, path, read_bytes(path)), timeout)
+        download_file(
+            urls,
+            dest,
+            lambda path: _check_digest(name, path, iter_bytes(path, size)),
+            max_bytes=DOWNLOAD_FACTOR * size + DOWNLOAD_SLACK,
+            timeout=timeout,
+            deadline=deadline,
+        )
     except DatasetError as error:
         raise DatasetError(f"{error}\n{_missing_message(directory, name)}") from None
     return dest
 
 
 def _decoded_path(name):
-    return user_cache_dir() / "mnist-decoded" / f"{name}-{FILES[name][1][:16]}.npy"
+    return user_cache_dir() / "mnist-decoded" / f"{name}-{FILES[name].sha256[:16]}.npy"
 
 
 def _load_array(path, name, cache):
@@ -287,13 +329,16 @@ def _load_array(path, name, cache):
     the cache is checked against the same pinned SHA-256.
     """
     cached = _decoded_path(name)
+    magic, _, size = FILES[name]
     if cache and cached.is_file():
         try:
-            array = np.load(cached, allow_pickle=False)
-            if array.dtype == np.uint8:
-                _check_digest(name, cached, idx_header(FILES[name][0], array.shape), array)
-                return array
-        except (OSError, ValueError, BufferError):
+            # Mapped, not read: a header claiming a huge shape costs nothing until checked.
+            mapped = np.load(cached, mmap_mode="r", allow_pickle=False)
+            header = idx_header(magic, mapped.shape)
+            if mapped.dtype == np.uint8 and len(header) + mapped.size <= size:
+                _check_digest(name, cached, [header, mapped])
+                return np.array(mapped)
+        except (OSError, ValueError, BufferError, struct.error):
             pass  # unreadable or stale cache: decode the file again and rewrite it
     array = read_verified(path, name)
     if cache:
@@ -316,6 +361,7 @@ def load_mnist(
     mirrors: Sequence[str] | None = None,
     cache: bool = True,
     timeout: float = TIMEOUT,
+    deadline: float = DEADLINE,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int]:
     """Return MNIST as ``((xtrain, ytrain), (xval, yval), 10)``, pixels scaled to [0, 1].
 
@@ -340,6 +386,8 @@ def load_mnist(
         several times faster; it is verified by the same SHA-256 on every load.
     timeout : float
         Seconds for each connection and read when downloading.
+    deadline : float
+        Seconds one attempt at downloading a file may take in all.
 
     Returns
     -------
@@ -347,7 +395,7 @@ def load_mnist(
         ``((xtrain, ytrain), (xval, yval), 10)``.
     """
     dtype = as_dtype(dtype)
-    paths = _locate(mnist_dir(data_dir), download, mirrors, timeout)
+    paths = _locate(mnist_dir(data_dir), download, mirrors, timeout, deadline)
     train_x, train_y, test_x, test_y = (_load_array(paths[n], n, cache) for n in FILES)
 
     def prepare(images, labels):
