@@ -256,6 +256,8 @@ def _check_metadata(archive, history, n_velocities, state):
         probe.state = metadata["rng"]
     except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise archive.fail(f"invalid random generator state ({error!r})") from error
+    if probe.state != metadata["rng"]:  # numpy truncates some values (a float) silently
+        raise archive.fail(f"invalid random generator state {metadata['rng']!r}")
     record = {
         "steps_per_epoch": history.steps_per_epoch,
         "best_epoch": best_epoch,
