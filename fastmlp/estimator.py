@@ -10,6 +10,7 @@ and checked only in ``fit``).
 
 from __future__ import annotations
 
+import copy
 import inspect
 import numbers
 import warnings
@@ -20,6 +21,7 @@ import numpy as np
 from . import io
 from ._checks import as_array, as_dtype, as_float_array, as_positive
 from .model import MLP
+from .names import activation_code
 from .training import EarlyStopping, new_velocities, train
 
 if TYPE_CHECKING:
@@ -252,7 +254,9 @@ class MLPClassifier(*_Bases):
         max_epochs = _as_count("max_epochs", self.max_epochs)
         patience = _as_count("n_iter_no_change", self.n_iter_no_change)
         tol = _as_tol(self.tol)
-        X = self._check_X(X, reset=True)
+        warm = bool(self.warm_start) and self._is_fitted()
+        model = self._network() if warm else None
+        X = self._check_X(X, model)
         y = _as_label_array(y, X.shape[0])
         classes = np.unique(y)
         if classes.size < 2:
@@ -261,16 +265,15 @@ class MLPClassifier(*_Bases):
                 "a classifier cannot learn from one class"
             )
         rng = _as_rng(self.random_state)
-        if not (self.warm_start and self._is_fitted()):
-            self.classes_ = classes
-            self.model_ = MLP(self._sizes(X.shape[1]), self.activation, self.dtype, _seed(rng))
-            self._reset_curves()
+        architecture = self._architecture(X.shape[1], classes.size)
+        if not warm:
+            model = MLP(*architecture, _seed(rng))
         elif not np.array_equal(classes, self.classes_):
             raise ValueError(
                 f"y: warm_start expects the classes {self.classes_.tolist()}, "
                 f"found {classes.tolist()}"
             )
-        codes = np.searchsorted(self.classes_, y)
+        codes = np.searchsorted(classes, y)
         sw = None if sample_weight is None else as_array("sample_weight", sample_weight)
         numeric = sw is not None and sw.dtype.kind in "iuf"
         if numeric and sw.ndim == 1 and sw.size and not np.any(sw):
@@ -286,10 +289,14 @@ class MLPClassifier(*_Bases):
             sw = None if sw is None else _rows(sw, train_rows, X.shape[0] + val_rows.size)
         stop = _LossStopsImproving(patience, tol, monitor_validation=bool(self.early_stopping))
         self._train(
+            model,
             X,
             codes,
             sw,
-            rng,
+            seed=_seed(rng),
+            # A warm start goes on with the random stream partial_fit continues.
+            rng=None if warm else rng,
+            classes=None if warm else classes,
             epochs=max_epochs,
             validation=validation,
             early_stopping=(
@@ -341,7 +348,8 @@ class MLPClassifier(*_Bases):
         ``validation_fraction`` apply to ``fit`` only.
         """
         first = not self._is_fitted()
-        X = self._check_X(X, reset=first)
+        model = None if first else self._network()
+        X = self._check_X(X, model)
         y = _as_label_array(y, X.shape[0])
         if first:
             if classes is None:
@@ -349,49 +357,61 @@ class MLPClassifier(*_Bases):
                     "classes: expected every class label on the first call to partial_fit, "
                     "found None"
                 )
-            self.classes_ = np.unique(_as_label_array(classes, None))
-            if self.classes_.size < 2:
-                raise ValueError(
-                    f"classes: expected at least 2 classes, found {self.classes_.tolist()}"
-                )
+            known = np.unique(_as_label_array(classes, None))
+            if known.size < 2:
+                raise ValueError(f"classes: expected at least 2 classes, found {known.tolist()}")
             rng = _as_rng(self.random_state)
-            self.model_ = MLP(self._sizes(X.shape[1]), self.activation, self.dtype, _seed(rng))
-            self._reset_curves()
-            self._rng = rng
-        elif classes is not None and not np.array_equal(
-            np.unique(_as_label_array(classes, None)), self.classes_
-        ):
-            raise ValueError(
-                f"classes: expected {self.classes_.tolist()} as in the first call, "
-                f"found {np.unique(classes).tolist()}"
-            )
-        unknown = ~np.isin(y, self.classes_)
+            model = MLP(*self._architecture(X.shape[1], known.size), _seed(rng))
+        else:
+            known = self.classes_
+            self._architecture(X.shape[1], known.size)
+            if classes is not None and not np.array_equal(
+                np.unique(_as_label_array(classes, None)), known
+            ):
+                raise ValueError(
+                    f"classes: expected {known.tolist()} as in the first call, "
+                    f"found {np.unique(classes).tolist()}"
+                )
+            _check_random_state(self.random_state)  # unused until a fresh start, but checked
+            # A copy: the estimator's stream advances only when the call succeeds.
+            rng = copy.deepcopy(self._rng)
+        unknown = ~np.isin(y, known)
         if unknown.any():
             raise ValueError(
-                f"y: expected labels among {self.classes_.tolist()}, "
+                f"y: expected labels among {known.tolist()}, "
                 f"found {_label(y[np.argmax(unknown)])!r}"
             )
-        codes = np.searchsorted(self.classes_, y)
         self._train(
+            model,
             X,
-            codes,
+            np.searchsorted(known, y),
             sample_weight,
-            self._rng,
+            seed=_seed(rng),
+            rng=rng,
+            classes=known if first else None,
             epochs=1,
             validation=None,
             early_stopping=None,
             callbacks=[],
-            initial_epoch=self.n_iter_,
+            initial_epoch=0 if first else self.n_iter_,
         )
         self.converged_ = False
         return self
 
-    def _train(self, X, codes, sw, rng, *, epochs, initial_epoch, **options):
+    def _train(self, model, X, codes, sw, *, seed, rng, classes, epochs, initial_epoch, **options):
+        """Train ``model``, then record the result in the estimator's fitted attributes.
+
+        ``classes`` is given for a new ``model`` (a fresh start) and None to
+        continue ``model_``; ``rng`` is the random stream further calls
+        continue (None: keep the current one). Every argument is checked
+        (here and by ``train``) before any attribute changes, so a rejected
+        call leaves the estimator as it was.
+        """
         as_positive("learning_rate", self.learning_rate)
-        model = self.model_
-        momentum = self.momentum
-        if getattr(self, "_velocities", None) is None or initial_epoch == 0:
-            self._velocities = new_velocities(model)
+        fresh = classes is not None
+        velocities = None if fresh or initial_epoch == 0 else self._velocities
+        if velocities is None:
+            velocities = new_velocities(model)
         batch_size = self.batch_size
         if isinstance(batch_size, str):
             if batch_size != "auto":
@@ -405,25 +425,29 @@ class MLPClassifier(*_Bases):
             lr=self.learning_rate,
             batch_size=batch_size,
             shuffle=self.shuffle,
-            seed=_seed(rng),
+            seed=seed,
             backend=self.backend,
-            momentum=momentum,
+            momentum=self.momentum,
             weight_decay=self.weight_decay,
             lr_schedule=self.lr_schedule,
             sample_weight=sw,
             progress=bool(self.verbose),
             initial_epoch=initial_epoch,
-            velocities=self._velocities if momentum else None,
+            velocities=velocities if self.momentum else None,
             **options,
         )
+        if fresh:
+            self.model_, self.classes_, self.n_features_in_ = model, classes, X.shape[1]
+            self._reset_curves()
+        if rng is not None:
+            self._rng = rng
+        self._velocities = velocities
         self.history_ = history
         self.n_iter_ += history.epochs
         self.loss_curve_ += history.train_loss
         self.validation_loss_curve_ += history.val_loss
         self.validation_scores_ += history.val_accuracy
         self.loss_ = self.loss_curve_[-1]
-        if self._rng is None:
-            self._rng = rng
 
     def _reset_curves(self):
         self.n_iter_ = 0
@@ -431,7 +455,12 @@ class MLPClassifier(*_Bases):
         self._velocities = None
         self._rng = None
 
-    def _sizes(self, n_features):
+    def _architecture(self, n_features, n_classes):
+        """Return the checked ``(sizes, activation, dtype)`` the parameters ask for."""
+        activation_code(self.activation)
+        return self._sizes(n_features, n_classes), self.activation, as_dtype(self.dtype)
+
+    def _sizes(self, n_features, n_classes):
         given = hidden = self.hidden_layer_sizes
         if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
             hidden = (hidden,)
@@ -453,7 +482,7 @@ class MLPClassifier(*_Bases):
                 raise ValueError(
                     f"hidden_layer_sizes: expected layer sizes >= 1, found {h!r} in {given!r}"
                 )
-        return [n_features, *(int(h) for h in hidden), self.classes_.size]
+        return [n_features, *(int(h) for h in hidden), n_classes]
 
     # -- prediction --------------------------------------------------------------------------
 
@@ -469,8 +498,8 @@ class MLPClassifier(*_Bases):
         -------
         numpy.ndarray
         """
-        self._check_fitted()
-        return self.model_.predict_proba(self._check_X(X, reset=False))
+        model = self._network()
+        return model.predict_proba(self._check_X(X, model))
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Return the log of ``predict_proba(X)`` (``-inf`` where a probability underflows to 0)."""
@@ -491,7 +520,7 @@ class MLPClassifier(*_Bases):
         values and the training curves: never a pickle. A callable
         ``lr_schedule`` is not stored (it is None after loading).
         """
-        self._check_fitted()
+        model = self._network()
         params = {k: v for k, v in self.get_params().items() if _is_plain(v)}
         state = {
             "n_iter_": self.n_iter_,
@@ -501,7 +530,7 @@ class MLPClassifier(*_Bases):
             "converged_": bool(getattr(self, "converged_", False)),
         }
         extra = {"estimator": type(self).__name__, "params": params, "state": state}
-        return io.save(self.model_, path, classes=self.classes_, extra=extra)
+        return io.save(model, path, classes=self.classes_, extra=extra)
 
     @classmethod
     def _from_file(cls, model, metadata):
@@ -530,15 +559,77 @@ class MLPClassifier(*_Bases):
 
     @property
     def coefs_(self) -> list[np.ndarray]:
-        """Weight matrices, ``coefs_[l]`` of shape ``(n_in, n_out)`` (views into the model)."""
-        self._check_fitted()
-        return list(self.model_.weights)
+        """Weight matrices, ``coefs_[l]`` of shape ``(n_in, n_out)`` (views into ``model_``).
+
+        Assignable, as in scikit-learn: the list, or entries of it, may be
+        replaced. What is assigned is checked when the estimator next uses
+        its network (``predict*``, ``score``, ``partial_fit``, a warm-start
+        ``fit``, ``save``) and copied into the model's parameters then.
+        """
+        return self._assignable("coefs")
+
+    @coefs_.setter
+    def coefs_(self, value: list[np.ndarray]) -> None:
+        self._parameters().coefs = value
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
-        """Bias vectors, one per layer (views into the model)."""
+        """Bias vectors, one per layer (views into ``model_``; assignable as ``coefs_`` is)."""
+        return self._assignable("intercepts")
+
+    @intercepts_.setter
+    def intercepts_(self, value: list[np.ndarray]) -> None:
+        self._parameters().intercepts = value
+
+    def _parameters(self):
+        """Return what ``coefs_`` and ``intercepts_`` hold for the current ``model_``."""
+        model = getattr(self, "model_", None)
+        held = self.__dict__.get("_held")
+        if held is None or held.model is not model:
+            held = self._held = _Parameters(model)
+        return held
+
+    def _assignable(self, name):
+        value = getattr(self._parameters(), name)
+        if value is None:
+            self._check_fitted()
+        return value
+
+    def _network(self):
+        """Return ``model_`` holding what ``coefs_`` and ``intercepts_`` hold now.
+
+        Every method that reaches a kernel goes through here. Arrays assigned
+        to ``coefs_`` or ``intercepts_`` are checked (a network from
+        ``n_features_in_`` inputs to one output per class, finite, of a dtype
+        the model's holds) and copied into the model's parameters; other layer
+        sizes than the model's make a new model of those sizes.
+        """
         self._check_fitted()
-        return list(self.model_.biases)
+        model = self.model_
+        # Read without _parameters(): a prediction must not add attributes.
+        held = self.__dict__.get("_held")
+        if held is None or held.model is not model or not held.assigned():
+            return model
+        weights, biases = _as_network(
+            held.coefs, held.intercepts, self.n_features_in_, len(self.classes_), model.dtype
+        )
+        sizes = (weights[0].shape[0], *(W.shape[1] for W in weights))
+        if sizes != tuple(model.sizes):
+            model = MLP(sizes, model.activation, model.dtype, seed=None)
+            self._velocities = None  # shaped like the old layers
+        for target, source in zip((*model.weights, *model.biases), (*weights, *biases)):
+            target[...] = source
+        self.model_ = model
+        held.adopt(model)
+        return model
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        held = state.get("_held")
+        if held is None or held.assigned():
+            return state
+        # Lists of views would unpickle as copies the model no longer reads.
+        return {name: value for name, value in state.items() if name != "_held"}
 
     def __sklearn_is_fitted__(self) -> bool:
         return self._is_fitted()
@@ -553,7 +644,8 @@ class MLPClassifier(*_Bases):
                 "'partial_fit' with appropriate arguments before using this estimator."
             )
 
-    def _check_X(self, X, reset):
+    def _check_X(self, X, model=None):
+        """Return ``X`` as a 2-D float array for ``model`` (the fitted one), or a new model."""
         if X is None:
             raise ValueError("X: expected a 2-D array of samples, found None")
         if hasattr(X, "toarray") and hasattr(X, "tocsr"):  # SciPy sparse
@@ -581,15 +673,89 @@ class MLPClassifier(*_Bases):
                     f"X: found array with 0 {what}(s) (shape={X.shape}) while a minimum of "
                     "1 is required."
                 )
-        if reset:
-            self.n_features_in_ = X.shape[1]
-        elif X.shape[1] != self.n_features_in_:
+        if model is not None and X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input"
             )
-        dtype = self.model_.dtype if not reset else as_dtype(self.dtype)
+        dtype = model.dtype if model is not None else as_dtype(self.dtype)
         return as_float_array("X", X, dtype, 2)
+
+
+class _Parameters:
+    """What an estimator's ``coefs_`` and ``intercepts_`` hold for one ``model``.
+
+    At first, and after each ``adopt``, lists of the model's own views;
+    afterwards whatever the user assigned to them or into them.
+    """
+
+    def __init__(self, model):
+        self.model, self.coefs, self.intercepts, self._adopted = model, None, None, ((), ())
+        if model is not None:
+            self.adopt(model)
+
+    def adopt(self, model):
+        """Hold views of ``model``'s parameters, in the same list objects when they are lists."""
+        self.model = model
+        self.coefs = _refilled(self.coefs, model.weights)
+        self.intercepts = _refilled(self.intercepts, model.biases)
+        self._adopted = (tuple(self.coefs), tuple(self.intercepts))
+
+    def assigned(self):
+        """Return True when something other than the adopted views is held."""
+        return not all(
+            isinstance(held, list) and len(held) == len(views) and all(map(_is, held, views))
+            for held, views in zip((self.coefs, self.intercepts), self._adopted)
+        )
+
+
+def _is(a, b):
+    return a is b
+
+
+def _refilled(held, arrays):
+    if isinstance(held, list):
+        held[:] = arrays  # a list the user holds keeps following the model
+        return held
+    return list(arrays)
+
+
+def _as_network(coefs, intercepts, n_features, n_classes, dtype):
+    """Return assigned ``coefs_`` and ``intercepts_`` as C-contiguous ``dtype`` arrays.
+
+    They must be lists of equal length of 2-D and 1-D finite numeric arrays,
+    chained from ``n_features`` inputs to ``n_classes`` outputs.
+    """
+    for name, arrays in (("coefs_", coefs), ("intercepts_", intercepts)):
+        if not isinstance(arrays, (list, tuple)):
+            raise TypeError(
+                f"{name}: expected a list of arrays, one per layer, found {type(arrays).__name__}"
+            )
+    if not coefs or len(intercepts) != len(coefs):
+        raise ValueError(
+            f"coefs_, intercepts_: expected two lists of the same length >= 1, one array per "
+            f"layer, found lengths {len(coefs)} and {len(intercepts)}"
+        )
+    weights = [as_float_array(f"coefs_[{l}]", W, dtype, 2) for l, W in enumerate(coefs)]
+    biases = [as_float_array(f"intercepts_[{l}]", b, dtype, 1) for l, b in enumerate(intercepts)]
+    width, source = n_features, f"n_features_in_ = {n_features}"
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        if W.shape[0] != width:
+            raise ValueError(
+                f"coefs_[{l}]: expected {width} rows ({source}), found shape {W.shape}"
+            )
+        if b.shape != W.shape[1:]:
+            raise ValueError(
+                f"intercepts_[{l}]: expected shape {W.shape[1:]} (the columns of coefs_[{l}]), "
+                f"found {b.shape}"
+            )
+        width, source = W.shape[1], f"the columns of coefs_[{l}]"
+    if width != n_classes:
+        raise ValueError(
+            f"coefs_[{len(weights) - 1}]: expected {n_classes} columns (one per class of "
+            f"classes_), found shape {weights[-1].shape}"
+        )
+    return weights, biases
 
 
 class _LossStopsImproving:
@@ -696,15 +862,23 @@ def _as_fraction(fraction):
     return float(fraction)
 
 
-def _as_rng(random_state):
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**32, size=4))
-    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.Generator)):
-        return np.random.default_rng(random_state)
+def _check_random_state(random_state):
+    """Return ``random_state`` if it is one ``_as_rng`` takes (without drawing from it)."""
+    if random_state is None or isinstance(
+        random_state, (numbers.Integral, np.random.Generator, np.random.RandomState)
+    ):
+        return random_state
     raise ValueError(
         "random_state: expected None, an integer, a numpy Generator or RandomState, "
         f"found {random_state!r}"
     )
+
+
+def _as_rng(random_state):
+    random_state = _check_random_state(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**32, size=4))
+    return np.random.default_rng(random_state)
 
 
 def _label(value):

@@ -1,3 +1,4 @@
+import copy
 import pickle
 import warnings
 
@@ -335,3 +336,279 @@ def test_works_without_scikit_learn(tmp_path):
         "MLPClassifier(hidden_layer_sizes=(4,), learning_rate=0.1, max_epochs=5, "
         "random_state=0) True True"
     )
+
+
+# -- assigned coefs_ / intercepts_ ---------------------------------------------------------
+
+
+def fitted_3_4_3(rng, **params):
+    """A fitted 4 -> 3 -> 3 estimator on blobs, and its data."""
+    X, y = blobs(rng, n=60)
+    return fit(MLPClassifier((3,), max_epochs=2, random_state=0, **params), X, y), X, y
+
+
+def forward(coefs, intercepts, X):
+    """Probabilities of a sigmoid network with these parameters, in float64."""
+    a = np.asarray(X, np.float64)
+    for l, (W, b) in enumerate(zip(coefs, intercepts)):
+        z = a @ np.asarray(W, np.float64) + np.asarray(b, np.float64)
+        a = 1 / (1 + np.exp(-z)) if l < len(coefs) - 1 else z
+    e = np.exp(a - a.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_coefs_read_after_fit_are_the_fitted_weights(rng):
+    clf, X, _ = fitted_3_4_3(rng)
+    assert all(W is V for W, V in zip(clf.coefs_, clf.model_.weights))
+    assert all(b is c for b, c in zip(clf.intercepts_, clf.model_.biases))
+    assert clf.coefs_ is clf.coefs_  # one list, so clf.coefs_[0] = W is kept
+    np.testing.assert_allclose(
+        clf.predict_proba(X), forward(clf.coefs_, clf.intercepts_, X), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_assigned_coefs_and_intercepts_are_used(rng):
+    clf, X, _ = fitted_3_4_3(rng)
+    coefs = [rng.normal(size=(4, 3)), rng.normal(size=(3, 3))]  # float64, a float32 model
+    intercepts = [rng.normal(size=3), rng.normal(size=3)]
+    clf.coefs_, clf.intercepts_ = coefs, intercepts
+    assert clf.coefs_ is coefs  # read back as assigned, as in scikit-learn
+    expected = forward(coefs, intercepts, X)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(clf.model_.weights[1], coefs[1].astype(np.float32))
+    # Entries replaced in the list are used too (scikit-learn's tests do this).
+    clf.coefs_[1] = np.ascontiguousarray(coefs[1][:, ::-1])
+    clf.intercepts_[1] = intercepts[1][::-1]
+    np.testing.assert_allclose(clf.predict_proba(X), expected[:, ::-1], rtol=1e-5, atol=1e-6)
+    assert clf.score(X, clf.classes_[expected[:, ::-1].argmax(axis=1)]) == 1.0
+
+
+def test_assigned_coefs_of_other_hidden_sizes_make_a_new_network(rng, tmp_path):
+    clf, X, y = fitted_3_4_3(rng, momentum=0.5)
+    coefs = [rng.normal(size=(4, 6)), rng.normal(size=(6, 2)), rng.normal(size=(2, 3))]
+    intercepts = [np.zeros(6), np.ones(2), rng.normal(size=3)]
+    clf.coefs_, clf.intercepts_ = coefs, intercepts
+    expected = forward(coefs, intercepts, X)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-5, atol=1e-6)
+    assert clf.model_.sizes == (4, 6, 2, 3)
+    loaded = fastmlp.load(clf.save(tmp_path / "clf.npz"))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    clf.partial_fit(X, y)  # momentum starts afresh for the new shapes
+    assert [W.shape for W in clf.coefs_] == [(4, 6), (6, 2), (2, 3)]
+
+
+def test_a_fresh_fit_replaces_assigned_coefs(rng):
+    clf, X, y = fitted_3_4_3(rng)
+    clf.coefs_ = [np.ones((2, 2))]  # never used: fit starts afresh
+    fit(clf, X, y)
+    assert [W.shape for W in clf.coefs_] == [(4, 3), (3, 3)]
+    assert clf.predict(X).shape == (60,)
+
+
+def bad_assignments():
+    """``(coefs, intercepts, error, message)``: assignments that do not fit a 4 -> 3 -> 3 net."""
+    w0, w1, b0, b1 = np.ones((4, 3)), np.ones((3, 3)), np.zeros(3), np.zeros(3)
+    return {
+        # The issue's reproduction, a much wider last layer, via the estimator.
+        "wide": (
+            [w0, np.ones((3, 100000), np.float32)],
+            [b0, np.zeros(100000, np.float32)],
+            ValueError,
+            r"coefs_\[1\]: expected 3 columns \(one per class of classes_\), "
+            r"found shape \(3, 100000\)",
+        ),
+        "narrow": (
+            [np.ones((4, 2)), w1],
+            [np.zeros(2), b1],
+            ValueError,
+            r"coefs_\[1\]: expected 2 rows \(the columns of coefs_\[0\]\), found shape",
+        ),
+        "inputs": (
+            [np.ones((5, 3)), w1],
+            [b0, b1],
+            ValueError,
+            r"coefs_\[0\]: expected 4 rows \(n_features_in_ = 4\), found shape \(5, 3\)",
+        ),
+        "bias": (
+            [w0, w1],
+            [b0, np.zeros(4)],
+            ValueError,
+            r"intercepts_\[1\]: expected shape \(3,\) \(the columns of coefs_\[1\]\), "
+            r"found \(4,\)",
+        ),
+        "layers": (
+            [w0, w1],
+            [b0],
+            ValueError,
+            r"coefs_, intercepts_: expected two lists of the same length >= 1.*found "
+            r"lengths 2 and 1",
+        ),
+        "empty": ([], [], ValueError, "found lengths 0 and 0"),
+        "nan": (
+            [w0, np.full((3, 3), np.nan)],
+            [b0, b1],
+            ValueError,
+            r"coefs_\[1\]: expected finite values, found 9 non-finite",
+        ),
+        "huge": (
+            [w0 * 1e300, w1],
+            [b0, b1],
+            ValueError,
+            r"coefs_\[0\]: expected values within the range of float32",
+        ),
+        "complex": (
+            [w0 + 1j, w1],
+            [b0, b1],
+            TypeError,
+            r"coefs_\[0\]: expected a numeric array, found dtype complex128",
+        ),
+        "strings": (
+            [w0, w1],
+            [b0, np.array(["a", "b", "c"])],
+            TypeError,
+            r"intercepts_\[1\]: expected a numeric array, found dtype <U1",
+        ),
+        "1-D": (
+            [w0, np.ones(9)],
+            [b0, b1],
+            ValueError,
+            r"coefs_\[1\]: expected a 2-D array, found shape \(9,\)",
+        ),
+        "placeholder": (
+            [0, 0],
+            [b0, b1],
+            ValueError,
+            r"coefs_\[0\]: expected a 2-D array, found shape \(\)",
+        ),
+        "array": (
+            np.ones((2, 3, 3)),
+            [b0, b1],
+            TypeError,
+            "coefs_: expected a list of arrays, one per layer, found ndarray",
+        ),
+        "none": ([w0, w1], None, TypeError, "intercepts_: expected a list of arrays"),
+    }
+
+
+USES = {
+    "predict": lambda clf, X, y, path: clf.predict(X),
+    "predict_proba": lambda clf, X, y, path: clf.predict_proba(X),
+    "predict_log_proba": lambda clf, X, y, path: clf.predict_log_proba(X),
+    "score": lambda clf, X, y, path: clf.score(X, y),
+    "partial_fit": lambda clf, X, y, path: clf.partial_fit(X, y),
+    "warm_start_fit": lambda clf, X, y, path: clf.set_params(warm_start=True).fit(X, y),
+    "save": lambda clf, X, y, path: clf.save(path),
+}
+
+
+@pytest.mark.parametrize("use", USES)
+@pytest.mark.parametrize("case", bad_assignments())
+def test_assigned_coefs_that_do_not_fit_are_named_on_use(rng, tmp_path, case, use):
+    clf, X, y = fitted_3_4_3(rng)
+    model, params = clf.model_, clf.model_.params.copy()
+    coefs, intercepts, error, message = bad_assignments()[case]
+    clf.coefs_, clf.intercepts_ = coefs, intercepts
+    with pytest.raises(error, match=message):
+        USES[use](clf, np.ones((2000, 4)) if use.startswith("pred") else X, y, tmp_path / "c.npz")
+    assert not (tmp_path / "c.npz").exists()
+    assert clf.model_ is model and clf.model_.params.tobytes() == params.tobytes()
+    assert clf.n_iter_ == 2 and clf.coefs_ is coefs  # still as assigned, still rejected
+
+
+def test_pickled_estimator_keeps_views_and_assignments(rng):
+    clf, X, _ = fitted_3_4_3(rng)
+    assert clf.coefs_  # hands out the list of views
+    again = pickle.loads(pickle.dumps(clf))
+    assert again.coefs_[0] is again.model_.weights[0]
+    coefs = [rng.normal(size=(4, 3)), rng.normal(size=(3, 3))]
+    clf.coefs_ = coefs
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(again.coefs_[1], coefs[1].astype(np.float32))
+
+
+# -- rejected calls change nothing ---------------------------------------------------------
+
+
+def fitted_state(clf):
+    """The fitted attributes (public, ending in ``_``) and the parameters, for comparison."""
+    state = {k: copy.deepcopy(v) for k, v in vars(clf).items() if k.endswith("_")}
+    state.pop("model_", None), state.pop("history_", None)
+    if clf.__sklearn_is_fitted__():
+        state["model_ object"] = id(clf.model_)
+        state["history_ object"] = id(clf.history_)
+        state["params"] = clf.model_.params.tobytes()
+        state["coefs_"] = [W.copy() for W in clf.coefs_]
+    return state
+
+
+def assert_same_state(before, after):
+    assert before.keys() == after.keys()
+    for name, value in before.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(after[name], value, err_msg=name)
+        elif name == "coefs_":
+            for a, b in zip(after[name], value):
+                np.testing.assert_array_equal(a, b)
+        else:
+            assert after[name] == value, name
+
+
+def test_a_rejected_warm_start_fit_changes_nothing(rng):
+    clf, X, y = fitted_3_4_3(rng, warm_start=True)
+    before, predicted = fitted_state(clf), clf.predict_proba(X)
+    with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 4"):
+        clf.fit(X[:, :3], y)
+    assert clf.n_features_in_ == 4
+    assert_same_state(before, fitted_state(clf))
+    np.testing.assert_array_equal(clf.predict_proba(X), predicted)
+
+
+INVALID_PARAMETERS = [
+    ("learning_rate", -0.1, "learning_rate: expected a finite value > 0"),
+    ("momentum", 1.5, r"momentum: expected a value in \[0, 1\)"),
+    ("weight_decay", -1.0, "weight_decay: expected a finite value >= 0"),
+    ("batch_size", "big", "batch_size: expected an integer or 'auto'"),
+    ("batch_size", 0, "batch_size: expected a finite value > 0"),
+    ("lr_schedule", "sometimes", "lr_schedule"),
+    ("backend", "cuda", "backend: expected one of"),
+    ("hidden_layer_sizes", (0,), "hidden_layer_sizes: expected layer sizes >= 1"),
+    ("activation", "swish", "activation: expected one of"),
+    ("dtype", "float16", "dtype: expected one of"),
+    ("random_state", "x", "random_state: expected None, an integer"),
+]
+
+
+@pytest.mark.parametrize("warm_start", [False, True], ids=["cold", "warm"])
+@pytest.mark.parametrize(("name", "value", "message"), INVALID_PARAMETERS)
+def test_fit_with_an_invalid_parameter_changes_nothing(rng, name, value, message, warm_start):
+    clf, X, y = fitted_3_4_3(rng, warm_start=warm_start)
+    before = fitted_state(clf)
+    clf.set_params(**{name: value})
+    with pytest.raises((ValueError, TypeError), match=message):
+        clf.fit(X, y)
+    assert_same_state(before, fitted_state(clf))
+
+
+@pytest.mark.parametrize(("name", "value", "message"), INVALID_PARAMETERS)
+def test_partial_fit_with_an_invalid_parameter_changes_nothing(rng, name, value, message):
+    X, y = blobs(rng, n=60)
+    options = dict(hidden_layer_sizes=(3,), momentum=0.5, random_state=0)
+    clf, twin = MLPClassifier(**options), MLPClassifier(**options)
+    clf.set_params(**{name: value})
+    with pytest.raises((ValueError, TypeError), match=message):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert fitted_state(clf) == {} and not clf.__sklearn_is_fitted__()
+    clf.set_params(**{name: twin.get_params()[name]})
+    for estimator in (clf, twin):
+        estimator.partial_fit(X, y, classes=[0, 1, 2])
+    before = fitted_state(clf)
+    clf.set_params(**{name: value})
+    with pytest.raises((ValueError, TypeError), match=message):
+        clf.partial_fit(X, y)
+    assert_same_state(before, fitted_state(clf))
+    # Not even the random stream of the sample orders moved.
+    clf.set_params(**{name: twin.get_params()[name]})
+    for estimator in (clf, twin):
+        estimator.partial_fit(X, y)
+    assert clf.model_.params.tobytes() == twin.model_.params.tobytes()
