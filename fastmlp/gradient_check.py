@@ -5,9 +5,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._checks import as_positive
 from .config import GRADCHECK_EPS, GRADCHECK_FLOOR
 from .model import MLP
-from .training import gradients
+from .training import _check_model, gradients
+
+#: The largest finite-difference step ``gradcheck`` takes.
+MAX_EPS = 1.0
 
 
 def gradcheck(
@@ -40,7 +44,7 @@ def gradcheck(
         Inputs and labels; keep them small, the check costs two loss
         evaluations per parameter.
     eps : float
-        Finite-difference step.
+        Finite-difference step, in ``(0, MAX_EPS]``.
     backend : {"numba", "numpy"}
         Which implementation's gradient to check.
 
@@ -48,7 +52,17 @@ def gradcheck(
     -------
     float
         The maximum relative error over all parameters.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``model`` that is not an ``MLP``, a step that is not a finite
+        number in ``(0, MAX_EPS]``, or bad ``X``, ``y`` or ``backend``.
     """
+    _check_model(model)
+    eps = float(as_positive("eps", eps))
+    if eps > MAX_EPS:
+        raise ValueError(f"eps: expected a step <= {MAX_EPS}, found {eps!r}")
     probe = MLP(model.sizes, model.activation, "float64", seed=None)
     probe.params[...] = model.params
     X = probe.check_X(X)

@@ -42,3 +42,29 @@ def test_gradcheck_catches_a_wrong_gradient(monkeypatch):
 
     monkeypatch.setattr(gradcheck_module, "gradients", off_by_one_percent)
     assert fastmlp.gradcheck(model, X, y) == pytest.approx(0.01 / 1.01, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("eps", "error", "message"),
+    [
+        (0, ValueError, "eps: expected a finite value > 0, found 0"),
+        (0.0, ValueError, "eps: expected a finite value > 0, found 0.0"),
+        (-1e-5, ValueError, "eps: expected a finite value > 0"),
+        (float("nan"), ValueError, "eps: expected a finite value > 0, found nan"),
+        (float("inf"), ValueError, "eps: expected a finite value > 0, found inf"),
+        (1e300, ValueError, r"eps: expected a step <= 1.0, found 1e\+300"),
+        ("1e-5", TypeError, "eps: expected a real number, found '1e-5'"),
+        (None, TypeError, "eps: expected a real number, found None"),
+        (True, TypeError, "eps: expected a real number, found True"),
+    ],
+)
+def test_a_bad_step_is_named(eps, error, message):
+    model = fastmlp.MLP([3, 4, 2], dtype="float64")
+    X = np.random.default_rng(0).normal(size=(4, 3))
+    with pytest.raises(error, match=message):
+        fastmlp.gradcheck(model, X, [0, 1, 1, 0], eps=eps)
+
+
+def test_a_model_that_is_not_an_mlp_is_named():
+    with pytest.raises(TypeError, match=r"model: expected a fastmlp\.MLP, found dict"):
+        fastmlp.gradcheck({}, np.ones((2, 3)), [0, 1])
