@@ -168,3 +168,66 @@ def test_a_run_killed_by_a_signal_resumes_to_the_same_model(tmp_path):
     time.sleep(0.1)
     subprocess.run([*args, str(tmp_path / "c.ckpt.npz"), str(cut)], env=env, check=True)
     np.testing.assert_array_equal(fastmlp.load(cut).params, fastmlp.load(whole).params)
+
+
+def test_a_checkpoint_made_with_another_validation_set_is_refused(tmp_path, rng):
+    X, y = data(rng)
+    Xv, yv = data(rng, n=30)
+    path = tmp_path / "c.npz"
+    options = dict(lr=0.1, progress=False, checkpoint=path)
+    train(MLP([10, 3]), X, y, epochs=1, validation=(Xv, yv), **options)
+    other = (Xv[::-1].copy(), yv[::-1].copy())
+    with pytest.raises(CheckpointError, match=r"written for validation_sha256='[0-9a-f]{64}'"):
+        train(MLP([10, 3]), X, y, epochs=2, validation=other, resume=True, **options)
+    with pytest.raises(CheckpointError, match="this run has validation_sha256=None"):
+        train(MLP([10, 3]), X, y, epochs=2, resume=True, **options)
+
+
+def decay(start):
+    """Return a new callable schedule ``epoch -> start / (epoch + 1)`` (a new object each call)."""
+
+    def schedule(epoch):
+        return start / (epoch + 1)
+
+    return schedule
+
+
+def test_a_callable_schedule_resumes_with_an_equal_callable_and_refuses_another(tmp_path, rng):
+    X, y = data(rng)
+    path = tmp_path / "c.npz"
+    options = dict(progress=False, checkpoint=path, seed=0)
+    whole = MLP([10, 3], seed=1)
+    once = train(whole, X, y, epochs=3, lr_schedule=decay(0.2), progress=False, seed=0)
+    first = train(MLP([10, 3], seed=1), X, y, epochs=2, lr_schedule=decay(0.2), **options)
+    assert "0x" not in first.config["lr_schedule"]  # no address: the same in a new process
+    # Another object with the same code, as a new process would create: accepted.
+    fresh = MLP([10, 3], seed=5)
+    resumed = train(fresh, X, y, epochs=3, lr_schedule=decay(0.2), resume=True, **options)
+    np.testing.assert_array_equal(fresh.params, whole.params)
+    assert resumed.lr == once.lr
+    # The same name, other rates: refused by the rates the checkpoint recorded.
+    with pytest.raises(CheckpointError, match=r"epoch 0 ran with lr=0\.2, this run's lr_schedule"):
+        train(MLP([10, 3]), X, y, epochs=4, lr_schedule=decay(0.3), resume=True, **options)
+
+
+def test_a_schedule_whose_past_rates_depend_on_the_epochs_refuses_more_epochs(tmp_path, rng):
+    X, y = data(rng)
+    path = tmp_path / "c.npz"
+    options = dict(lr_schedule=fastmlp.LowerAtEnd(0.2, 0.1, last=1), progress=False)
+    train(MLP([10, 3]), X, y, epochs=2, checkpoint=path, **options)  # epoch 1 lowered
+    with pytest.raises(CheckpointError, match=r"epoch 1 ran with lr=0\.02"):
+        train(MLP([10, 3]), X, y, epochs=3, checkpoint=path, resume=True, **options)
+
+
+def test_a_checkpoint_of_format_version_1_is_refused_by_name(tmp_path, rng):
+    X, y = data(rng)
+    path = tmp_path / "c.npz"
+    train(MLP([10, 3]), X, y, epochs=1, checkpoint=path, progress=False)
+    with np.load(path, allow_pickle=False) as archive:
+        metadata = json.loads(str(archive["metadata"]))
+        arrays = {name: archive[name] for name in archive.files if name != "metadata"}
+    metadata["format_version"] = 1
+    with open(path, "wb") as f:
+        np.savez(f, metadata=np.array(json.dumps(metadata)), **arrays)
+    with pytest.raises(CheckpointError, match="expected format version 2, found 1"):
+        train(MLP([10, 3]), X, y, epochs=2, checkpoint=path, resume=True, progress=False)

@@ -2,6 +2,7 @@ import pytest
 
 from fastmlp.schedules import (
     Constant,
+    Function,
     InverseScaling,
     LowerAtEnd,
     Piecewise,
@@ -39,3 +40,15 @@ def test_as_schedule_by_name_callable_and_instance():
 def test_bad_schedules_are_named(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def rate(epoch):
+    return 0.1
+
+
+def test_a_callable_is_named_without_its_address():
+    schedule = as_schedule(rate, 0.5)
+    assert isinstance(schedule, Function) and schedule(3, 10) == 0.1
+    assert repr(schedule) == f"Function({__name__}.rate)"
+    assert repr(as_schedule(lambda epoch: 0.1, 0.5)).startswith("Function(test_schedules.")
+    assert "0x" not in repr(as_schedule(lambda epoch: 0.1, 0.5))
