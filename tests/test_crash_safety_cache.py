@@ -9,6 +9,9 @@ the damage can be repaired at all). Before the cache checked its files, a trunca
 or empty file raised out of every call, and a flipped bit in the machine code was run.
 """
 
+# Each case() calls its lambda at once, so closing over the loop variables is safe.
+# ruff: noqa: B023
+
 import contextlib
 import os
 import random
@@ -16,6 +19,7 @@ import shutil
 import struct
 import subprocess
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +119,40 @@ def test_every_kind_of_damage_to_every_cache_file(tmp_path):
 def test_a_full_filesystem_costs_a_compile_and_one_warning(tmp_path):
     with full_filesystem(tmp_path / "mnt") as cache:
         run_cases(child_full_filesystem, tmp_path, minimum=3, env={"FASTMLP_CACHE_DIR": str(cache)})
+
+
+@pytest.mark.slow
+def test_processes_sharing_a_cache_never_load_a_wrong_or_partial_entry(tmp_path):
+    """Workers compiling four signatures of one kernel at once, in different orders, each
+    update the same index and data files; every call must still compute the right result
+    and no worker may see a damaged file."""
+    cache = str(tmp_path / "cache")
+
+    def worker(i):
+        env = {"FASTMLP_CACHE_DIR": cache, "CACHE_WORKER": str(i)}
+        return run_cases(child_shared_cache_worker, tmp_path, minimum=4 * ROUNDS, env=env)
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for records in pool.map(worker, range(WORKERS)):
+            assert len(records) == 4 * ROUNDS
+
+
+WORKERS, ROUNDS = 4, 4
+
+
+def child_shared_cache_worker():
+    dtypes = ["float64", "float32", "int64", "int32"]
+    turn = int(os.environ["CACHE_WORKER"])
+    x = _input()
+    for r in range(ROUNDS):
+        for dtype in dtypes[turn:] + dtypes[:turn]:
+            case(f"{r}-{dtype}", None, lambda: _right_and_quiet(x.astype(dtype)))
+
+
+def _right_and_quiet(x):
+    result, _, _, messages = _call(x)
+    assert result == _tiny(x) and not messages, (result, messages)
+    return True
 
 
 def child_damaged_cache_quick():

@@ -1,11 +1,13 @@
 """The kernel decorator: disk cache outside the install, fallback, and float32 kept in float32."""
 
 import json
+import shutil
 from pathlib import Path
 
 import fastmlp.kernels
 import pytest
 from helpers import run_python
+from test_crash_safety_cache import KINDS, damage, full_filesystem
 
 TINY_RUN = """
 import numpy as np
@@ -67,6 +69,76 @@ def test_unwritable_cache_dir_falls_back_to_memory(tmp_path):
 @pytest.mark.parametrize("env", [{"FASTMLP_NO_CACHE": "1"}, {"FASTMLP_CACHE_DIR": ""}])
 def test_cache_can_be_switched_off(env, tmp_path):
     assert run_python(TINY_RUN, tmp_path, **env) == "False 0 1"
+
+
+# Train with per-sample SGD; report the parameters' digest, the kernel's cache
+# use and every warning.
+CACHED_TRAIN = """
+import hashlib, json, warnings
+import numpy as np
+import fastmlp
+from fastmlp.kernels import per_sample
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    model = fastmlp.MLP([2, 3, 2])
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    fastmlp.train(model, X, (X[:, 0] > 0).astype(int))
+kernel = per_sample._sgd_epoch_per_sample
+print(json.dumps({
+    "params": hashlib.sha256(model.params.tobytes()).hexdigest(),
+    "hits": sum(kernel.stats.cache_hits.values()),
+    "misses": sum(kernel.stats.cache_misses.values()),
+    "warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
+}))
+"""
+
+
+def cached_train(cache, cwd):
+    """Run CACHED_TRAIN in a fresh interpreter (it must not fail nor die by a signal)."""
+    return json.loads(run_python(CACHED_TRAIN, cwd, FASTMLP_CACHE_DIR=str(cache)).splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def trained_cache(tmp_path_factory):
+    """A cache populated by one training run, and what that run reported."""
+    root = tmp_path_factory.mktemp("trained")
+    report = cached_train(root / "cache", root)
+    assert (report["hits"], report["misses"], report["warnings"]) == (0, 1, [])
+    return root / "cache", report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("suffix", [".nbi", ".nbc"])
+def test_a_damaged_cache_file_costs_one_compile_and_is_replaced(
+    trained_cache, suffix, kind, tmp_path
+):
+    """Before, truncated, garbage and empty files raised out of every train (UnpicklingError,
+    EOFError) and a flipped bit in the machine code was loaded and run."""
+    source, clean = trained_cache
+    cache = tmp_path / "cache"
+    shutil.copytree(source, cache)
+    [path] = cache.rglob(f"per_sample._sgd_epoch_per_sample-*{suffix}")
+    damage(path, kind)
+    damaged = cached_train(cache, tmp_path)
+    assert damaged["params"] == clean["params"]
+    assert (damaged["hits"], damaged["misses"]) == (0, 1)
+    [warning] = damaged["warnings"]
+    assert warning.startswith("CacheWarning: fastmlp's kernel cache ignored the damaged entry")
+    assert path.name in warning
+    assert cached_train(cache, tmp_path) == {**clean, "hits": 1, "misses": 0}
+
+
+@pytest.mark.slow
+def test_training_with_a_full_cache_disk_warns_once(trained_cache, tmp_path):
+    """Before, ``OSError: [Errno 28] No space left on device`` came out of train."""
+    _, clean = trained_cache
+    with full_filesystem(tmp_path / "mnt") as cache:
+        report = cached_train(cache, tmp_path)
+    assert report["params"] == clean["params"]
+    assert (report["hits"], report["misses"]) == (0, 1)
+    [warning] = report["warnings"]
+    assert "could not save" in warning and "No space left on device" in warning
 
 
 FLOAT32_AUDIT = """
