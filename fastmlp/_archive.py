@@ -210,10 +210,12 @@ class Reader:
         shape, dtype = self._headers[_METADATA]
         if shape != () or dtype.kind != "U":
             raise self.fail(f"not a {self.what}: metadata is {shape} {dtype}, not text")
+        text = str(self._read(_METADATA))
         try:
-            metadata = json.loads(str(self._read(_METADATA)))
+            metadata = json.loads(text)
         except (ValueError, RecursionError) as error:
-            raise self.fail(f"not a {self.what} (metadata is not JSON: {error})") from error
+            message = f"not a readable {self.what} (metadata is not JSON: {error})"
+            raise self.fail(message) from error
         if not isinstance(metadata, dict):
             raise self.fail(f"not a {self.what} (metadata is not a JSON object)")
         return metadata
