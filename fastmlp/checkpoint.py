@@ -198,7 +198,7 @@ def restore(
             arrays = _read_arrays(archive, params, _flat(velocities), record)
         except CheckpointError:
             raise
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise archive.fail(f"invalid contents ({error!r})") from error
         archive.verify()
         recorded = arrays["lr"].tolist()
@@ -206,8 +206,8 @@ def restore(
             if float(lr_of(epoch)) != recorded[epoch]:
                 raise archive.fail(
                     f"epoch {epoch} ran with lr={recorded[epoch]!r}, this run's lr_schedule "
-                    f"gives lr={lr_of(epoch)!r} (a different schedule, or a different epochs "
-                    "for a schedule that depends on it)"
+                    f"gives lr={lr_of(epoch)!r} (another schedule, or another number of "
+                    "epochs for a schedule that depends on it)"
                 )
     params[...] = arrays["params"]
     for i, v in enumerate(_flat(velocities)):

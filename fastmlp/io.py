@@ -192,7 +192,7 @@ def _read_model(path, archive):
 def _check_version_1(path, metadata, params):
     """Check a version 1 file's optional digest of the parameters, and warn about the rest."""
     digest = metadata.get("params_sha256")
-    if digest is not None and digest != hashlib.sha256(params.tobytes()).hexdigest():
+    if digest is not None and digest != hashlib.sha256(params.data).hexdigest():
         raise ModelFileError(
             f"{path}: the parameters do not match the digest stored with them "
             "(the file was changed after it was written)"

@@ -144,6 +144,7 @@ def checkpoint_changes(params):
         "stopped_early-text": setter("stopped_early", "no", "history"),
         "interrupted-number": setter("interrupted", 0, "history"),
         "config-missing": lambda m, a: m["history"].pop("config"),
+        "config-list": setter("config", [1, 2], "history"),
         "history-list": setter("history", []),
         "format-version-1": setter("format_version", 1),
         "format-other": setter("format", "fastmlp-model"),
