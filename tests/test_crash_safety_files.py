@@ -17,11 +17,13 @@ fails the case (MemoryError) instead of the machine.
 import io
 import json
 import resource
+import sys
 import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from test_crash_safety import case, run_cases
 
 import fastmlp
@@ -31,11 +33,14 @@ from fastmlp.checkpoint import CheckpointError
 from fastmlp.errors import ModelFileError
 
 
+@pytest.mark.slow
 def test_tampered_checkpoints_are_refused_before_anything_is_written(tmp_path):
-    records = run_cases(child_checkpoints, tmp_path, minimum=80)
-    assert sum("expected" in r for r in records.values()) >= 76
+    records = run_cases(child_checkpoints, tmp_path, minimum=120)
+    assert sum("expected" in r for r in records.values()) == len(records) - 2  # two controls
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="reads VmSize from /proc, sets RLIMIT_AS")
 def test_hostile_model_files_are_refused_within_bounded_memory(tmp_path):
     records = run_cases(child_model_files, tmp_path, minimum=13)
     assert sum("expected" in r for r in records.values()) == len(records) - 1  # one control
