@@ -171,7 +171,10 @@ class Reader:
                 zipfile.ZIP_STORED,
                 zipfile.ZIP_DEFLATED,
             ):
-                raise self.fail(f"entry {info.filename} is encrypted or oddly compressed")
+                raise self.fail(
+                    f"expected entries stored or deflated, not encrypted; found {info.filename} "
+                    f"with compression {info.compress_type} and flags {info.flag_bits:#x}"
+                )
         size = members[_METADATA].file_size
         if size > METADATA_MAX_BYTES:
             raise self.fail(

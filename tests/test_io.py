@@ -263,3 +263,13 @@ def test_metadata_too_large_to_read_back_is_not_written(tmp_path):
     with pytest.raises(ValueError, match=f"metadata: expected at most {METADATA_MAX_BYTES} bytes"):
         save(MLP([2, 2]), tmp_path / "m.npz", extra={"notes": "x" * (METADATA_MAX_BYTES // 4)})
     assert not list(tmp_path.iterdir())
+
+
+def test_entries_compressed_other_than_by_deflate_are_refused(tmp_path):
+    path = MLP([2, 2]).save(tmp_path / "m.npz")
+    other = tmp_path / "bzip2.npz"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(other, "w", zipfile.ZIP_BZIP2) as copy:
+        for name in source.namelist():
+            copy.writestr(name, source.read(name))
+    with pytest.raises(ModelFileError, match="expected entries stored or deflated, not encrypted"):
+        fastmlp.load(other)
