@@ -4,6 +4,7 @@
 import http.server
 import itertools
 import os
+import ssl
 import struct
 import subprocess
 import sys
@@ -75,10 +76,11 @@ class FileServer:
     without end, a byte every ``delay`` seconds. A file given as a callable
     is served from the chunks it yields, without a Content-Length (the
     connection's end ends it), so a generator can serve an endless file.
-    ``requests`` lists the paths asked for.
+    With ``tls=(certfile, keyfile)`` it serves HTTPS. ``requests`` lists the
+    paths asked for.
     """
 
-    def __init__(self, files, delay=0.0):
+    def __init__(self, files, delay=0.0, tls=None):
         self.files, self.delay, self.requests = files, delay, []
         server = self
 
@@ -92,7 +94,7 @@ class FileServer:
                     return
                 try:
                     self.send_hostile(mode, data)
-                except ConnectionError:
+                except OSError:  # a ConnectionError, or an SSLError over TLS
                     pass  # the client hung up on a hostile response: that was the test
 
             def send_hostile(self, mode, data):
@@ -135,6 +137,11 @@ class FileServer:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.url = "https" + self.url.removeprefix("http")
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self):

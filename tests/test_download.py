@@ -2,6 +2,7 @@
 
 import hashlib
 import itertools
+import shutil
 import subprocess
 import sys
 import threading
@@ -153,11 +154,11 @@ print(time.monotonic() - start)
 """
 
 
-def hostile_download(tmp_path, url, **kwargs):
+def hostile_download(tmp_path, url, env=None, **kwargs):
     """Return the error message and the seconds of downloading ``url`` in a child process."""
     (tmp_path / "data").mkdir()
     code = HOSTILE_DOWNLOAD.format(url=url, dest=str(tmp_path / "data" / "f.bin"), kwargs=kwargs)
-    *_, message, seconds = run_python(code, tmp_path, timeout=120).splitlines()
+    *_, message, seconds = run_python(code, tmp_path, timeout=120, **(env or {})).splitlines()
     assert leftovers(tmp_path / "data") == []
     return message, float(seconds)
 
@@ -212,3 +213,39 @@ def test_bad_limits_are_named(tmp_path, limits, error, message):
             ["http://127.0.0.1:9/f.bin"], tmp_path / "f.bin", verify, **{"max_bytes": MAX, **limits}
         )
     assert leftovers(tmp_path) == []
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1: ``(certfile, keyfile)``."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+    subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    files = ["-keyout", str(key), "-out", str(cert)]
+    subprocess.run(["openssl", *request, *subject, *files], capture_output=True, check=True)
+    return str(cert), str(key)
+
+
+def test_https_downloads_verify_the_certificate(tmp_path, certificate, monkeypatch):
+    # The mirrors are HTTPS, and HTTPS connections are made by the deadline's own classes.
+    with FileServer({"f.bin": PAYLOAD}, tls=certificate) as server:
+        with pytest.raises(DatasetError, match="CERTIFICATE_VERIFY_FAILED"):
+            download([server.url + "f.bin"], tmp_path / "f.bin", verify, max_bytes=MAX)
+        monkeypatch.setenv("SSL_CERT_FILE", certificate[0])  # trusted from now on
+        assert download([server.url + "f.bin"], tmp_path / "f.bin", verify, max_bytes=MAX)
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+    assert leftovers(tmp_path) == ["f.bin"]
+
+
+def test_a_dripping_https_server_meets_the_deadline(tmp_path, certificate):
+    with FileServer({"f.bin": PAYLOAD}, delay=0.05, tls=certificate) as server:
+        url = server.url + "drip-headers/f.bin"
+        env = {"SSL_CERT_FILE": certificate[0]}
+        message, seconds = hostile_download(tmp_path, url, env, max_bytes=MAX, deadline=1.0)
+    assert (
+        f"{url}: DatasetError: expected the download to end within the deadline of 1 s" in message
+    )
+    assert 1.0 <= seconds < 5
