@@ -62,9 +62,7 @@ def iter_bytes(path: os.PathLike | str, limit: int) -> Iterator[bytes]:
                 total += len(chunk)
                 if total > limit:
                     what = "once decompressed" if compressed else "in the file"
-                    raise DatasetError(
-                        f"{path}: expected at most {limit} bytes {what}, found more"
-                    )
+                    raise DatasetError(f"{path}: expected at most {limit} bytes {what}, found more")
                 yield chunk
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise DatasetError(f"{path}: not a readable gzip file ({error})") from error

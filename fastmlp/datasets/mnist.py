@@ -263,7 +263,10 @@ def fetch_mnist(
     Raises
     ------
     DatasetError
-        A file is missing (and not downloaded) or does not verify.
+        A file is missing (and not downloaded) or does not verify, or a
+        download failed (the message names each URL and why).
+    TypeError, ValueError
+        ``timeout`` or ``deadline`` is not a finite number > 0.
     """
     paths = _locate(mnist_dir(data_dir), download, mirrors, timeout, deadline)
     for name, path in paths.items():
@@ -322,6 +325,21 @@ def _decoded_path(name):
     return user_cache_dir() / "mnist-decoded" / f"{name}-{FILES[name].sha256[:16]}.npy"
 
 
+def _read_cache(cached, name):
+    """Return the array in the decoded cache file ``cached`` if it verifies, else None."""
+    magic, _, size = FILES[name]
+    try:
+        # Mapped, not read: a header claiming a huge shape costs nothing until checked.
+        mapped = np.load(cached, mmap_mode="r", allow_pickle=False)
+        header = idx_header(magic, mapped.shape)
+        if mapped.dtype == np.uint8 and len(header) + mapped.size <= size:
+            _check_digest(name, cached, [header, mapped])
+            return np.array(mapped)
+    except (OSError, ValueError, BufferError, struct.error):
+        pass  # unreadable or stale cache: decode the file again and rewrite it
+    return None
+
+
 def _load_array(path, name, cache):
     """Return the array of MNIST file ``name``, from the verified ``.npy`` cache when it holds one.
 
@@ -329,17 +347,9 @@ def _load_array(path, name, cache):
     the cache is checked against the same pinned SHA-256.
     """
     cached = _decoded_path(name)
-    magic, _, size = FILES[name]
-    if cache and cached.is_file():
-        try:
-            # Mapped, not read: a header claiming a huge shape costs nothing until checked.
-            mapped = np.load(cached, mmap_mode="r", allow_pickle=False)
-            header = idx_header(magic, mapped.shape)
-            if mapped.dtype == np.uint8 and len(header) + mapped.size <= size:
-                _check_digest(name, cached, [header, mapped])
-                return np.array(mapped)
-        except (OSError, ValueError, BufferError, struct.error):
-            pass  # unreadable or stale cache: decode the file again and rewrite it
+    array = _read_cache(cached, name) if cache and cached.is_file() else None
+    if array is not None:
+        return array
     array = read_verified(path, name)
     if cache:
         try:
