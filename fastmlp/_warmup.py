@@ -25,8 +25,10 @@ What a compiled kernel is specialised on decides what must be warmed up:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import numbers
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,14 +38,21 @@ from typing import NamedTuple
 import numpy as np
 
 from .config import DTYPES, PARALLEL_MIN_BATCH, PARALLEL_MIN_ROWS, cache_dir
-from .model import MLP
+from .model import MLP, parameter_count
 from .training import gradients, train
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
 
 #: Hidden-layer counts warmed up by default: ``[n_in, h, n_out]`` and
 #: ``[n_in, h1, h2, n_out]`` networks.
 DEFAULT_HIDDEN_LAYERS = (1, 2)
 
 _HIDDEN_WIDTH = 3
+#: Inputs and classes of the warm-up networks.
+_INPUTS = _CLASSES = 2
 #: Rows of the warm-up data and the large batch size. Kernels may switch to a
 #: threaded build from some batch size or row count on (thresholds in
 #: ``fastmlp.config``), so the large cases stay past any such threshold.
@@ -172,6 +181,7 @@ def warmup(
     """
     dtypes = _as_dtypes(dtypes)
     hidden_layers = _as_hidden_layers(hidden_layers)
+    _check_fits(dtypes, hidden_layers)
     if not isinstance(verbose, bool):
         raise TypeError(f"verbose: expected True or False, found {verbose!r}")
     before = _kernel_state()
@@ -207,10 +217,10 @@ def _exercise(dtype, depth):
     """
     rows, large_batch = _sizes()
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(rows, 2))
+    X = rng.normal(size=(rows, _INPUTS))
     y = (X[:, 0] > X[:, 1]).astype(np.int64)
     small = (X[:4], y[:4])
-    model = MLP([X.shape[1], *[_HIDDEN_WIDTH] * depth, 2], "sigmoid", dtype, seed=0)
+    model = MLP([_INPUTS, *[_HIDDEN_WIDTH] * depth, _CLASSES], "sigmoid", dtype, seed=0)
     options = {"epochs": 1, "lr": 0.01, "progress": False}
     extras = {"momentum": 0.5, "weight_decay": 1e-4, "sample_weight": rng.random(rows)}
     for batch_size in (1, 3, large_batch):
@@ -220,6 +230,45 @@ def _exercise(dtype, depth):
         model.predict_proba(data[0])
         model.evaluate(*data)
         gradients(model, *data)
+
+
+def _check_fits(dtypes, hidden_layers):
+    """Refuse depths whose warm-up network would not fit in memory, before building anything.
+
+    ``MLP`` refuses sizes it cannot allocate; here the check comes first, since
+    a network's sizes alone take memory and time in proportion to its depth.
+    """
+    depth = max(hidden_layers)
+    dtype = max(dtypes, key=lambda name: DTYPES[name].itemsize)
+    n_params = _parameter_count(depth)
+    needed, limit = n_params * DTYPES[dtype].itemsize, _memory_limit()
+    if limit is not None and needed > limit:
+        raise ValueError(
+            f"hidden_layers: {depth} hidden layers of {_HIDDEN_WIDTH} units need {n_params} "
+            f"parameters ({needed / 2**30:.3g} GiB in {dtype}), more than the "
+            f"{limit / 2**30:.3g} GiB of memory this process can have"
+        )
+
+
+def _parameter_count(depth):
+    """Return ``parameter_count`` of the warm-up network of ``depth`` hidden layers."""
+    if depth == 0:
+        return parameter_count([_INPUTS, _CLASSES])
+    inner = parameter_count([_HIDDEN_WIDTH, _HIDDEN_WIDTH])
+    ends = parameter_count([_INPUTS, _HIDDEN_WIDTH, _CLASSES])
+    return ends + (depth - 1) * inner
+
+
+def _memory_limit():
+    """Return the bytes of memory this process can have at most, or None if unknown."""
+    limits = []
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        limits.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    if resource is not None:
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            limits.append(soft)
+    return min(limits, default=None)
 
 
 def _sizes():

@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -206,3 +207,55 @@ def test_bad_verbose_is_rejected():
 
 def test_warmup_is_exported():
     assert "warmup" in fastmlp.__all__ and callable(fastmlp.warmup)
+
+
+# Before, ``warmup(hidden_layers=10**9)`` built a list of 10**9 layer sizes
+# (gigabytes, minutes) before MLP could refuse it. The child caps its address
+# space a little above what it uses, so that old behaviour fails fast with a
+# MemoryError instead of taking the machine's memory.
+TOO_DEEP = """
+import contextlib, io, json, resource
+import fastmlp
+from fastmlp import _warmup
+from fastmlp.cli import main
+
+in_use = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (in_use + 2**31, resource.RLIM_INFINITY))
+try:
+    fastmlp.warmup(hidden_layers=[1, 10**9])
+except Exception as error:
+    api = f"{type(error).__name__}: {error}"
+stderr = io.StringIO()
+with contextlib.redirect_stderr(stderr):
+    status = main(["warmup", "--hidden-layers", "1000000000", "--quiet"])
+compiled = sum(len(d.signatures) for d in _warmup._kernels().values())
+print(json.dumps({"api": api, "cli": [status, stderr.getvalue()], "compiled": compiled}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads /proc/self/statm")
+def test_a_depth_too_large_to_allocate_is_refused_before_anything_is_built(tmp_path):
+    from fastmlp._warmup import _parameter_count
+
+    report = json.loads(run_python(TOO_DEEP, tmp_path, timeout=300).splitlines()[-1])
+    needs = f"hidden_layers: 1000000000 hidden layers of 3 units need {_parameter_count(10**9)} "
+    assert report["api"].startswith(f"ValueError: {needs}parameters (89.4 GiB in float64)")
+    assert "GiB of memory this process can have" in report["api"]
+    assert report["cli"][0] == 1 and report["cli"][1].startswith(f"fastmlp warmup: {needs}")
+    assert report["compiled"] == 0, "depth 1 was warmed up before depth 10**9 was refused"
+
+
+def test_the_bound_counts_the_parameters_of_the_warmup_networks(monkeypatch):
+    from fastmlp import _warmup
+    from fastmlp.model import parameter_count
+
+    for depth in range(6):
+        assert _warmup._parameter_count(depth) == parameter_count([2, *[3] * depth, 2])
+    fits = _warmup._parameter_count(7) * 8  # bytes in float64
+    monkeypatch.setattr(_warmup, "_memory_limit", lambda: fits)
+    _warmup._check_fits(("float32", "float64"), (1, 7))
+    with pytest.raises(ValueError, match=r"^hidden_layers: 8 hidden layers of 3 units need 101 "):
+        _warmup._check_fits(("float64",), (8,))
+    _warmup._check_fits(("float32",), (8, 14))  # float32 takes half the bytes
+    monkeypatch.setattr(_warmup, "_memory_limit", lambda: None)
+    _warmup._check_fits(("float64",), (10**12,))  # unknown limit: nothing to check against
