@@ -167,6 +167,7 @@ def endless():
     return itertools.repeat(bytes(1 << 16))
 
 
+@pytest.mark.slow
 def test_endless_stream_stops_at_max_bytes(tmp_path):
     with FileServer({"f.bin": endless}) as server:
         message, _ = hostile_download(tmp_path, server.url + "f.bin", max_bytes=1 << 20)
@@ -180,6 +181,7 @@ def test_announced_size_beyond_max_bytes_is_refused_unread(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["drip", "drip-headers"])
 def test_a_dripping_server_meets_the_deadline(tmp_path, mode):
     # A byte every 0.05 s never trips the 30 s timeout of each read: only the deadline stops it.
@@ -240,6 +242,7 @@ def test_https_downloads_verify_the_certificate(tmp_path, certificate, monkeypat
     assert leftovers(tmp_path) == ["f.bin"]
 
 
+@pytest.mark.slow
 def test_a_dripping_https_server_meets_the_deadline(tmp_path, certificate):
     with FileServer({"f.bin": PAYLOAD}, delay=0.05, tls=certificate) as server:
         url = server.url + "drip-headers/f.bin"
