@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import numbers
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,32 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ._checks import as_array, as_dtype, as_float_array, as_labels
-from .kernels.network import infer
+from .kernels.network import check_network, infer, is_plain_array
 from .names import RELU, activation_code
+
+#: Values ``initialize`` draws at a time: its float64 draws stay a few MB,
+#: whatever the size of the model.
+INIT_CHUNK = 2**18
+
+_NEW_MODEL = "build a new MLP (or load one) instead"
+_IN_PLACE = "change its values in place instead: model.{}[...] = values"
+
+
+def _read_only(name, doc, instead):
+    """Return a property reading ``_<name>`` whose assignment raises, saying what to do instead.
+
+    The kernels take the parameters as views into one buffer, of the model's
+    sizes and dtype: rebinding any of these would hand them arrays that do
+    not fit. Their values stay writable in place.
+    """
+
+    def get(self):
+        return getattr(self, "_" + name)
+
+    def refuse(self, value):
+        raise AttributeError(f"{name}: MLP.{name} is read-only; {instead}")
+
+    return property(get, refuse, doc=doc)
 
 
 class MLP:
@@ -35,6 +60,12 @@ class MLP:
 
     Attributes
     ----------
+    sizes : tuple of int
+        Units per layer.
+    activation : str
+        The hidden layers' activation.
+    dtype : numpy.dtype
+        Dtype of the parameters.
     params : numpy.ndarray
         Every parameter in one contiguous 1-D buffer, layer by layer, each
         layer's weights (row-major) followed by its biases.
@@ -50,7 +81,31 @@ class MLP:
     and tanh, ``U(-r, r)`` with ``r = sqrt(6 / (n_in + n_out))``, and
     He-normal for relu, ``N(0, 2 / n_in)``; the output layer follows the
     hidden activation's scheme.
+
+    ``sizes``, ``activation``, ``dtype``, ``params``, ``weights`` and
+    ``biases`` are read-only: assigning one raises ``AttributeError``. The
+    parameters' values are changed in place (``model.params[...] = p``,
+    ``model.weights[0][...] = W``). Every call that reaches a kernel first
+    runs ``check_network``.
+
+    Threads: ``train`` holds the model's lock, so trainings of one model run
+    one after another; inference and ``gradients`` never write parameters
+    and take no lock (while another thread trains the model, they see its
+    parameters at some point of that training).
     """
+
+    sizes = _read_only("sizes", "Units per layer, input first (tuple of int).", _NEW_MODEL)
+    activation = _read_only("activation", "The hidden layers' activation (str).", _NEW_MODEL)
+    dtype = _read_only("dtype", "Dtype of the parameters (numpy.dtype).", _NEW_MODEL)
+    params = _read_only(
+        "params", "Every parameter in one 1-D buffer (numpy.ndarray).", _IN_PLACE.format("params")
+    )
+    weights = _read_only(
+        "weights", "Each layer's weights, views into params.", _IN_PLACE.format("weights[l]")
+    )
+    biases = _read_only(
+        "biases", "Each layer's biases, views into params.", _IN_PLACE.format("biases[l]")
+    )
 
     def __init__(
         self,
@@ -59,27 +114,30 @@ class MLP:
         dtype: DTypeLike = "float32",
         seed: int | None = 0,
     ) -> None:
-        self.sizes = _as_sizes(sizes)
-        self.activation = activation
+        self._sizes = _as_sizes(sizes)
         self._code = activation_code(activation)
-        self.dtype = as_dtype(dtype)
-        n_params = parameter_count(self.sizes)
+        self._activation = activation
+        self._dtype = as_dtype(dtype)
+        rng = _as_rng(seed)
+        #: Held by ``train`` and ``initialize``, the calls that write parameters.
+        self._lock = threading.RLock()
+        n_params = parameter_count(self._sizes)
         try:
-            self.params = np.zeros(n_params, dtype=self.dtype)
+            self._params = np.zeros(n_params, dtype=self._dtype)
+            weights, biases, offset = [], [], 0
+            for n_in, n_out in self.layer_shapes:
+                weights.append(self._params[offset : offset + n_in * n_out].reshape(n_in, n_out))
+                offset += n_in * n_out
+                biases.append(self._params[offset : offset + n_out])
+                offset += n_out
+            self._weights, self._biases = tuple(weights), tuple(biases)
+            self._draw(rng)
         except (MemoryError, ValueError) as error:
             raise ValueError(
-                f"sizes: {list(self.sizes)} needs {n_params} parameters "
-                f"({n_params * self.dtype.itemsize / 2**30:.3g} GiB), more than can be "
-                f"allocated ({error})"
+                f"sizes: {list(self._sizes)} needs {n_params} parameters "
+                f"({n_params * self._dtype.itemsize / 2**30:.3g} GiB), more than can be "
+                f"allocated ({type(error).__name__}: {error})"
             ) from None
-        weights, biases, offset = [], [], 0
-        for n_in, n_out in self.layer_shapes:
-            weights.append(self.params[offset : offset + n_in * n_out].reshape(n_in, n_out))
-            offset += n_in * n_out
-            biases.append(self.params[offset : offset + n_out])
-            offset += n_out
-        self.weights, self.biases = tuple(weights), tuple(biases)
-        self.initialize(seed)
 
     @property
     def layer_shapes(self) -> tuple[tuple[int, int], ...]:
@@ -90,6 +148,62 @@ class MLP:
     def n_classes(self) -> int:
         """Number of output classes."""
         return self.sizes[-1]
+
+    def check_network(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """Check that the model is fit for the kernels; return its ``(weights, biases)``.
+
+        The kernels do no bounds checking and trust the model's arrays, so
+        every call that reaches a kernel (``predict_proba``, ``evaluate``,
+        ``train``, ``gradients``; ``train`` again after each callback) runs
+        this first. The public attributes are read-only, but private state
+        (or an array's flags) can still be changed by hand: this is what keeps
+        such a change from reaching a kernel.
+
+        Returns
+        -------
+        weights, biases : tuple of numpy.ndarray
+            The checked parameter views, one per layer.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Naming the attribute (``model.weights[1]: ...``) that is not what
+            ``sizes``, ``activation`` and ``dtype`` require: ``params`` must be
+            a writeable C-contiguous 1-D array of the model's dtype holding
+            ``parameter_count(sizes)`` values, and ``weights[l]``, ``biases[l]``
+            its C-contiguous views of shapes ``(sizes[l], sizes[l + 1])`` and
+            ``(sizes[l + 1],)`` at their offsets, layer by layer.
+        """
+        try:
+            sizes = _as_sizes(self._sizes)
+            if activation_code(self._activation) != self._code:
+                raise ValueError(
+                    f"activation: {self._activation!r} does not match the model's "
+                    f"activation code {self._code!r}"
+                )
+            weights, biases = check_network(self._weights, self._biases)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"model.{error}") from None
+        dtype, params, n = self._dtype, self._params, parameter_count(sizes)
+        if dtype not in (np.float32, np.float64) or weights[0].dtype != dtype:
+            raise TypeError(
+                f"model.dtype: expected float32 or float64, the dtype of the weights "
+                f"({weights[0].dtype}), found {dtype!r}"
+            )
+        if (
+            not is_plain_array(params)
+            or params.dtype != dtype
+            or params.shape != (n,)
+            or not params.flags.c_contiguous
+            or not params.flags.writeable
+        ):
+            raise ValueError(
+                f"model.params: expected a writeable C-contiguous 1-D {dtype} array of the "
+                f"{n} parameters of sizes {list(sizes)}, found {type(params).__name__} "
+                f"{getattr(params, 'dtype', '')} {np.shape(params)}"
+            )
+        _check_views(params, weights, biases, sizes)
+        return weights, biases
 
     def initialize(self, seed: int | None = 0) -> MLP:
         """Draw fresh parameters from ``np.random.default_rng(seed)`` (see Notes of ``MLP``).
@@ -104,15 +218,26 @@ class MLP:
         MLP
             This model, its parameters overwritten in place.
         """
-        rng = _as_rng(seed)
-        for W, b in zip(self.weights, self.biases):
-            n_in, n_out = W.shape
-            if self._code == RELU:
-                W[...] = rng.normal(0.0, np.sqrt(2.0 / n_in), size=W.shape)
-            else:
-                limit = np.sqrt(6.0 / (n_in + n_out))
-                W[...] = rng.uniform(-limit, limit, size=W.shape)
-            b[...] = 0
+        self.check_network()
+        return self._draw(_as_rng(seed))
+
+    def _draw(self, rng):
+        # INIT_CHUNK values at a time into each layer's flat view: a Generator
+        # draws sequentially, so the values are those of one draw of the whole
+        # shape, without a float64 temporary as large as the layer.
+        with self._lock:
+            for W, b in zip(self._weights, self._biases):
+                n_in, n_out = W.shape
+                flat = W.reshape(-1)
+                for start in range(0, flat.size, INIT_CHUNK):
+                    size = min(INIT_CHUNK, flat.size - start)
+                    if self._code == RELU:
+                        values = rng.normal(0.0, np.sqrt(2.0 / n_in), size)
+                    else:
+                        limit = np.sqrt(6.0 / (n_in + n_out))
+                        values = rng.uniform(-limit, limit, size)
+                    flat[start : start + size] = values
+                b[...] = 0
         return self
 
     def copy(self) -> MLP:
@@ -123,6 +248,7 @@ class MLP:
         MLP
             The copy, sharing no memory with this model.
         """
+        self.check_network()
         clone = MLP(self.sizes, self.activation, self.dtype.name, seed=None)
         clone.params[...] = self.params
         return clone
@@ -147,6 +273,8 @@ class MLP:
     def __getstate__(self) -> dict[str, Any]:
         # weights and biases are views into params: pickle the buffer once and
         # rebuild the views, or the copy would stop writing through to params.
+        # The lock is not pickled: the copy gets its own.
+        self.check_network()
         return {
             "sizes": self.sizes,
             "activation": self.activation,
@@ -229,9 +357,11 @@ class MLP:
         numpy.ndarray, shape (n, n_classes)
             Softmax outputs in the model's dtype; each row sums to 1.
         """
+        weights, biases = self.check_network()
         X = self.check_X(X)
         P = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
-        infer("predict_proba", self.weights, self.biases, X, self._code, P)
+        infer("predict_proba", weights, biases, X, self._code, P)
+        check_forward(P, self.dtype)
         return P
 
     def predict(self, X: ArrayLike) -> np.ndarray:
@@ -266,11 +396,13 @@ class MLP:
         hits : numpy.ndarray of bool, shape (n,)
             Whether each row's predicted class equals its label.
         """
+        weights, biases = self.check_network()
         X = self.check_X(X)
         y = self.check_y(y, X.shape[0])
         losses = np.empty(X.shape[0], dtype=np.float64)
         hits = np.empty(X.shape[0], dtype=np.bool_)
-        infer("evaluate", self.weights, self.biases, X, self._code, y, losses, hits)
+        infer("evaluate", weights, biases, X, self._code, y, losses, hits)
+        check_forward(losses, self.dtype)
         return losses, hits
 
     def loss(self, X: ArrayLike, y: ArrayLike) -> float:
@@ -311,6 +443,46 @@ class MLP:
 def parameter_count(sizes: Sequence[int]) -> int:
     """Return how many parameters (weights and biases) a network of ``sizes`` has."""
     return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(sizes))
+
+
+def check_forward(outputs: np.ndarray, dtype: np.dtype) -> None:
+    """Raise ``ValueError`` naming ``X`` when a forward pass gave a non-finite value.
+
+    Inputs are finite once checked, so a NaN or infinity in ``outputs`` (the
+    probabilities, losses or gradients of the rows) means the forward pass
+    overflowed ``dtype``: say so rather than return NaN and predict class 0.
+    """
+    finite = np.isfinite(outputs)
+    if not finite.all():
+        rows = finite.reshape(len(finite), -1).all(axis=1)
+        raise ValueError(
+            f"X: expected inputs the forward pass can carry in {dtype}, found "
+            f"{np.count_nonzero(~rows)} of {len(rows)} rows (first row {int(np.argmin(rows))}) "
+            f"whose outputs overflowed to NaN or infinity; scale X down (or use float64)"
+        )
+
+
+def _check_views(params, weights, biases, sizes):
+    """Check that ``weights`` and ``biases`` are the views into ``params`` laid out by ``sizes``."""
+    if len(weights) != len(sizes) - 1:
+        raise ValueError(
+            f"model.weights: expected {len(sizes) - 1} layers for sizes {list(sizes)}, "
+            f"found {len(weights)}"
+        )
+    address, offset = params.__array_interface__["data"][0], 0
+    for l, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+        for name, arr, shape in (
+            (f"weights[{l}]", weights[l], (n_in, n_out)),
+            (f"biases[{l}]", biases[l], (n_out,)),
+        ):
+            there = arr.__array_interface__["data"][0] == address + offset
+            if arr.shape != shape or not there:
+                raise ValueError(
+                    f"model.{name}: expected the view of shape {shape} into model.params at "
+                    f"offset {offset // params.itemsize} (sizes {list(sizes)}), found an array "
+                    f"of shape {arr.shape}{'' if there else ' elsewhere in memory'}"
+                )
+            offset += arr.nbytes
 
 
 def _as_rng(seed):

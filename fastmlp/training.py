@@ -6,6 +6,8 @@ is shown), never per step: the kernels run whole sequences of steps.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
 import numbers
 import os
@@ -160,8 +162,52 @@ def new_velocities(model: MLP) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray
 
 
 def _check_model(model):
+    """Return the checked ``(weights, biases)`` of ``model`` (``MLP.check_network``)."""
     if not isinstance(model, MLP):
         raise TypeError(f"model: expected a fastmlp.MLP, found {type(model).__name__}")
+    return model.check_network()
+
+
+def _network(model):
+    """Return what a training run relies on staying the same: the checked model and its arrays."""
+    return (model.sizes, model.activation, model.dtype, *itertools.chain(*_check_model(model)))
+
+
+def _check_callback(callback, model, network):
+    """Raise when ``callback`` left ``model`` unfit for the kernels or not the network it was.
+
+    A callback gets the model itself: it may change the parameters' values in
+    place, but the kernels of this run hold its arrays, so it must not swap
+    them (nor the sizes, activation or dtype they were built for).
+    """
+    try:
+        now = _network(model)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"callbacks: {callback!r} left the model unusable: {error}") from None
+    if now[:3] != network[:3] or any(a is not b for a, b in zip(now[3:], network[3:])):
+        raise ValueError(
+            f"callbacks: {callback!r} replaced the model's parameter arrays or its sizes, "
+            "activation or dtype during training; change the parameters in place instead "
+            "(model.params[...] = values)"
+        )
+
+
+def _one_at_a_time(train):
+    """Make ``train`` hold the model's lock, so trainings of one model run one after another.
+
+    Two threads training one model then give what two trainings in a row
+    give; a callback may still train or evaluate the model (the lock is
+    reentrant). Inference and ``gradients`` take no lock: they never write
+    parameters.
+    """
+
+    @functools.wraps(train)
+    def locked(*args, **kwargs):
+        model = args[0] if args else kwargs.get("model")
+        with model._lock if isinstance(model, MLP) else contextlib.nullcontext():
+            return train(*args, **kwargs)
+
+    return locked
 
 
 def _chunk_bounds(steps, chunks):
@@ -211,6 +257,7 @@ class _Progress:
             self.outer.close()
 
 
+@_one_at_a_time
 def train(
     model: MLP,
     X: ArrayLike,
@@ -317,7 +364,7 @@ def train(
         infinite. The model is put back to its parameters at the start of
         that epoch; the error names the epoch and step.
     """
-    _check_model(model)
+    network = _network(model)
     X = model.check_X(X)
     y = model.check_y(y, X.shape[0])
     n = X.shape[0]
@@ -329,7 +376,7 @@ def train(
         warnings.warn(
             f"batch_size: {batch_size} is larger than the {n} rows of X; using {n}",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of _one_at_a_time's wrapper
         )
         batch_size = n
     backend = _check_backend(backend)
@@ -462,6 +509,7 @@ def train(
                     stop_now = state.waited >= stopping.patience
             for callback in callbacks:
                 stop_now = bool(callback(epoch, history, model)) or stop_now
+                _check_callback(callback, model, network)
             if stop_now and epoch < epochs - 1:
                 history.stopped_early = True
             last = history.stopped_early or epoch == epochs - 1
@@ -478,7 +526,7 @@ def train(
             f"training interrupted after {history.epochs} completed epoch(s); the model "
             "keeps the parameters of the last completed epoch",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     except TrainingDivergedError:
         _assign([model.params, *flat_velocities], [start_params, *start_velocities])
@@ -550,19 +598,19 @@ def gradients(
     db : list of numpy.ndarray
         Aligned with ``model.biases``.
     """
-    _check_model(model)
+    weights, biases = _check_model(model)
     X = model.check_X(X)
     y = model.check_y(y, X.shape[0])
     if _check_backend(backend) == "numpy":
-        _, dWs, dbs = reference.mean_gradients(model.weights, model.biases, X, y, model.activation)
+        _, dWs, dbs = reference.mean_gradients(weights, biases, X, y, model.activation)
         return list(dWs), list(dbs)
-    layout = Layout(model.weights)
+    layout = Layout(weights)
     Gs, gbs = layout.gradient_buffers()
     rows = min(X.shape[0], GRADIENT_ROWS)
-    A, D = buffers(model.weights, rows)
+    A, D = buffers(weights, rows)
     losses, hits = np.empty(rows), np.empty(rows, dtype=np.int64)
     ones = np.ones(X.shape[0], dtype=model.dtype)
-    NZ = index_buffers(model.weights, 1)
+    NZ = index_buffers(weights, 1)
     scratch = outer_scratch(max(M.shape[0] for M in layout.Ms), rows, model.dtype)
     with layout as L:
         for start in range(0, X.shape[0], rows):
@@ -570,7 +618,7 @@ def gradients(
             _accumulate_gradients(
                 L.Ms,
                 L.transposed,
-                model.biases,
+                biases,
                 X,
                 y,
                 ones,

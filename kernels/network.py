@@ -224,7 +224,10 @@ class Layout:
     forward pass is then a few long dot products and its update a few long
     rows instead of hundreds of rows of ten. The first layer keeps ``W``, so
     zero inputs are skipped. Use as a context manager around kernel calls:
-    entering copies transposed layers in, leaving copies them back.
+    entering copies transposed layers in; with ``write_back`` (training),
+    leaving copies them back. Inference and gradients only read the working
+    copy and must not write it back: another thread may be training the same
+    weights meanwhile, and stale values would overwrite its updates.
 
     Parameters
     ----------
@@ -232,9 +235,12 @@ class Layout:
         The model's weights (checked by ``check_network``).
     velocities : tuple of numpy.ndarray or None
         Momentum velocities shaped like ``weights``, or None without momentum.
+    write_back : bool
+        Copy the working copy back into ``weights`` (and ``velocities``) on leaving.
     """
 
-    def __init__(self, weights, velocities=None):
+    def __init__(self, weights, velocities=None, *, write_back=False):
+        self.write_back = write_back
         self.transposed = np.array(
             [l > 0 and W.shape[1] < W.shape[0] for l, W in enumerate(weights)], dtype=np.bool_
         )
@@ -276,8 +282,9 @@ class Layout:
         return self
 
     def __exit__(self, *exc):
-        for W, M in self._pairs:
-            W[...] = M.T
+        if self.write_back:
+            for W, M in self._pairs:
+                W[...] = M.T
 
 
 def index_buffers(weights, parts):

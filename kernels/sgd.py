@@ -153,13 +153,13 @@ class SGD:
         self.mu, self.wd = momentum, weight_decay
         self.per_sample = batch_size == 1 and not momentum and not weight_decay
         if self.per_sample:
-            self.layout = Layout(weights)
+            self.layout = Layout(weights, write_back=True)
             self.A, self.D = unit_buffers(weights)
             return
         if velocities is None:
             velocities = velocity_buffers(weights, momentum)
         VWs, self.vbs = velocities
-        self.layout = Layout(weights, VWs if momentum else None)
+        self.layout = Layout(weights, VWs if momentum else None, write_back=True)
         self.Gs, _ = self.layout.gradient_buffers(needed=bool(momentum or weight_decay))
         self.A, self.D = buffers(weights, batch_size)
         self.losses = np.empty(batch_size, dtype=np.float64)

@@ -6,7 +6,9 @@ array, and a wrong-dtype, read-only or masked array would fail to compile.
 Each test runs a batch of such calls in a fresh interpreter (a segfault there
 fails the test instead of ending the run): ``child_public_api`` against
 ``MLP``, ``train``, ``gradients`` and ``MLPClassifier``, ``child_kernel_wrappers``
-against the wrappers of ``fastmlp.kernels``. The child prints one JSON line
+against the wrappers of ``fastmlp.kernels``, ``child_model_attributes`` against
+a model whose arrays, sizes, dtype or activation were changed by hand (or by
+a callback during training). The child prints one JSON line
 as each case starts and one with its outcome; the parent checks that the
 child was not killed by a signal, that every case finished, and that each
 raised the expected exception type with a message naming the argument (or,
@@ -18,6 +20,7 @@ must also leave the arrays it was given unchanged.
 # Each case() calls its lambda at once, so closing over the loop variables is safe.
 # ruff: noqa: B023
 
+import itertools
 import json
 import os
 import re
@@ -139,6 +142,11 @@ def test_public_api_rejects_labels_and_rows_that_would_index_outside(tmp_path):
 def test_kernel_wrappers_reject_what_the_kernels_cannot_take(tmp_path):
     records = run_cases(child_kernel_wrappers, tmp_path, minimum=300)
     assert sum("expected" in r for r in records.values()) >= 290
+
+
+def test_model_attributes_that_do_not_fit_never_reach_a_kernel(tmp_path):
+    records = run_cases(child_model_attributes, tmp_path, minimum=580)
+    assert sum("expected" in r for r in records.values()) >= 560
 
 
 def test_a_crash_in_the_child_is_reported(tmp_path):
@@ -289,6 +297,112 @@ def child_public_api():
         lambda: clf.partial_fit(np.zeros((3, 6)), [0, 1, 5]),
         "y: ",
     )
+
+
+def model_tamperings(model):
+    """Changes of ``model``'s private state that must not reach a kernel.
+
+    Returns a dict: name -> (private attribute, value, regex of the error message).
+    """
+    W, b = model.weights, model.biases
+    other = np.float64 if model.dtype == np.float32 else np.float32
+    return {
+        "wider": ("_weights", (W[0], np.ones((3, 100000), W[0].dtype)), r"model\.biases\[1\]: "),
+        "wider-bias": ("_biases", (b[0], np.zeros(100000, b[0].dtype)), r"model\.biases\[1\]: "),
+        "narrower": ("_weights", (W[0], W[1][:, :1].copy()), r"model\.biases\[1\]: "),
+        "copied": ("_weights", (W[0].copy(), W[1]), r"model\.weights\[0\]: "),
+        "dtype": ("_weights", (W[0], W[1].astype(other)), r"model\.weights\[1\]: "),
+        "model-dtype": ("_dtype", np.dtype(other), r"model\.dtype: "),
+        "strided": ("_weights", (W[0], np.repeat(W[1], 2, 1)[:, ::2]), r"model\.weights\[1\]: "),
+        "fortran": ("_weights", (np.asfortranarray(W[0]), W[1]), r"model\.weights\[0\]: "),
+        "transposed": ("_weights", (W[0], W[1].T), r"model\.weights\[1\]: "),
+        "sizes": ("_sizes", (2, 3, 3), r"model\.params: "),
+        "sizes-same-count": ("_sizes", (16, 1), r"model\.weights: "),
+        "sizes-count": ("_sizes", (2, 3, 2, 2), r"model\.params: "),
+        "sizes-invalid": ("_sizes", (2, 0, 2), r"model\.sizes: "),
+        "params": ("_params", np.zeros_like(model.params), r"model\.weights\[0\]: "),
+        "params-short": ("_params", model.params[:5], r"model\.params: "),
+        "read-only": (
+            "_params",
+            np.frombuffer(model.params.tobytes(), W[0].dtype),
+            r"model\.params: ",
+        ),
+        "activation": ("_activation", "relu", r"model\.activation: "),
+        "code": ("_code", 99, r"model\.activation: "),
+        "layers": ("_weights", W[:1], r"model\.weights, biases: "),
+    }
+
+
+def child_model_attributes():
+    """Every entry that reaches a kernel, after a change of the model that does not fit it."""
+    import pickle
+
+    from fastmlp import MLP, gradients, train
+    from fastmlp.names import activation_code
+
+    X, y = np.ones((6, 2)), np.arange(6) % 2
+    many = np.ones((2000, 2))  # the parallel inference path too
+    entries = {
+        "predict_proba": lambda m: m.predict_proba(many),
+        "predict": lambda m: m.predict(X),
+        "evaluate": lambda m: m.evaluate(many, np.arange(2000) % 2),
+        "loss": lambda m: m.loss(X, y),
+        "accuracy": lambda m: m.accuracy(X, y),
+        "train-numba": lambda m: train(m, X, y, batch_size=2, momentum=0.5),
+        "train-numba-1": lambda m: train(m, X, y),
+        "train-numpy": lambda m: train(m, X, y, batch_size=2, backend="numpy"),
+        "gradients-numba": lambda m: gradients(m, many, np.arange(2000) % 2),
+        "gradients-numpy": lambda m: gradients(m, X, y, backend="numpy"),
+        "copy": lambda m: m.copy(),
+        "pickle": lambda m: pickle.dumps(m),
+        "initialize": lambda m: m.initialize(1),
+    }
+    for dtype in ("float32", "float64"):
+        names = sorted(model_tamperings(MLP([2, 3, 2], dtype=dtype)))
+        for name, (entry, call) in itertools.product(names, entries.items()):
+            model = MLP([2, 3, 2], "tanh", dtype, seed=0)
+            attribute, value, named = model_tamperings(model)[name]
+            buffer = model.params
+            object.__setattr__(model, attribute, value)
+            case(
+                f"{dtype}-{name}-{entry}",
+                (TypeError, ValueError),
+                lambda: call(model),
+                named,
+                [buffer],
+            )
+        for name, backend in itertools.product([*names, "reinit", "relu"], ("numba", "numpy")):
+            model = MLP([2, 3, 2], "tanh", dtype, seed=0)
+            tampering = model_tamperings(model).get(name)
+
+            def tamper(epoch, history, m):
+                if name == "reinit":
+                    m.__init__([2, 3, 2], "tanh", dtype)
+                elif name == "relu":
+                    object.__setattr__(m, "_activation", "relu")
+                    object.__setattr__(m, "_code", activation_code("relu"))
+                else:
+                    object.__setattr__(m, *tampering[:2])
+
+            named = rf"callbacks: .* ({'replaced' if tampering is None else tampering[2]})"
+            case(
+                f"{dtype}-callback-{name}-{backend}",
+                (TypeError, ValueError),
+                lambda: train(model, X, y, epochs=3, backend=backend, callbacks=[tamper]),
+                named,
+            )
+        for name in ("weights", "biases", "params", "sizes", "dtype", "activation"):
+            model = MLP([2, 3, 2], dtype=dtype)
+
+            def assign():
+                value = getattr(model, name)
+                try:
+                    setattr(model, name, value)
+                except AttributeError:
+                    return model.predict_proba(many).shape == (2000, 2)
+                return False
+
+            case(f"{dtype}-public-{name}", None, assign)
 
 
 def child_kernel_wrappers():

@@ -1,8 +1,15 @@
+import itertools
+import re
+import sys
+
 import numpy as np
 import pytest
-from helpers import assert_close, sparse_inputs
+from helpers import assert_close, run_python, sparse_inputs
+from test_crash_safety import model_tamperings
 
+import fastmlp
 from fastmlp import MLP, reference
+from fastmlp.errors import TrainingDivergedError
 
 
 def test_parameters_are_views_into_one_buffer():
@@ -146,3 +153,165 @@ def test_pickle_keeps_views_into_one_buffer():
     assert clone.params[0] == 42.0
     assert clone.sizes == model.sizes and clone.activation == model.activation
     assert clone.dtype == model.dtype
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "instead"),
+    [
+        ("weights", (np.zeros((2, 3)), np.ones((3, 100000))), r"model\.weights\[l\]\[\.\.\.\]"),
+        ("biases", (np.zeros(3), np.zeros(100000)), r"model\.biases\[l\]\[\.\.\.\]"),
+        ("params", np.zeros(17, np.float32), r"model\.params\[\.\.\.\]"),
+        ("sizes", (2, 30, 2), "build a new MLP"),
+        ("dtype", np.dtype(np.float64), "build a new MLP"),
+        ("activation", "relu", "build a new MLP"),
+    ],
+)
+def test_attributes_the_kernels_rely_on_are_read_only(name, value, instead):
+    """Issue 12: a wider layer assigned to ``model.weights`` made predict_proba corrupt memory."""
+    model = MLP([2, 3, 2])
+    before = getattr(model, name)
+    with pytest.raises(AttributeError, match=rf"^{name}: MLP\.{name} is read-only; .*{instead}"):
+        setattr(model, name, value)
+    assert getattr(model, name) is before
+    model.predict_proba(np.ones((2000, 2), np.float32))
+
+
+def test_parameter_values_stay_writable_in_place():
+    model = MLP([2, 3, 2], dtype="float64")
+    model.params[...] = 0.5
+    model.weights[1][...] = 2.0
+    model.biases[0][1] = -1.0
+    assert model.params[9:15].tolist() == [2.0] * 6 and model.params[7] == -1.0
+    assert model.check_network()[0][1] is model.weights[1]
+
+
+@pytest.mark.parametrize("tampering", sorted(model_tamperings(MLP([2, 3, 2]))))
+def test_private_state_that_does_not_fit_never_reaches_a_kernel(tampering):
+    model = MLP([2, 3, 2], "tanh")
+    attribute, value, message = model_tamperings(model)[tampering]
+    buffer, params = model.params, model.params.copy()
+    object.__setattr__(model, attribute, value)
+    X, y = np.ones((3, 2)), [0, 1, 1]
+    for call in (
+        lambda: model.predict_proba(X),
+        lambda: model.predict(X),
+        lambda: model.evaluate(X, y),
+        lambda: model.loss(X, y),
+        lambda: model.accuracy(X, y),
+        lambda: fastmlp.train(model, X, y),
+        lambda: fastmlp.train(model, X, y, backend="numpy"),
+        lambda: fastmlp.gradients(model, X, y),
+        lambda: fastmlp.gradients(model, X, y, backend="numpy"),
+        model.copy,
+        model.initialize,
+    ):
+        with pytest.raises((TypeError, ValueError), match=message):
+            call()
+    np.testing.assert_array_equal(buffer, params)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activation", "seed"), [([2, 3, 2], "relu", 1), ([2, 2], "sigmoid", 1)]
+)
+def test_a_forward_pass_overflowing_the_dtype_is_an_error_not_nan(sizes, activation, seed):
+    """Issue 12: relu in float32 with |X| near 3e38 predicted NaN and class 0, silently."""
+    model = MLP(sizes, activation, "float32", seed=seed)
+    X = np.full((4, 2), 3e38, np.float32)
+    message = r"X: expected inputs the forward pass can carry in float32, found 4 of 4 rows"
+    for call in (
+        lambda: model.predict_proba(X),
+        lambda: model.predict(X),
+        lambda: model.evaluate(X, [0, 1, 0, 1]),
+        lambda: model.loss(X, [0, 1, 0, 1]),
+        lambda: model.accuracy(X, [0, 1, 0, 1]),
+    ):
+        with pytest.raises(ValueError, match=message):
+            call()
+    for backend in ("numba", "numpy"):
+        with pytest.raises(TrainingDivergedError):
+            fastmlp.train(model, X, [0, 1, 0, 1], backend=backend)
+    assert np.isfinite(model.predict_proba(X / 1e30)).all()
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_chunked_initialisation_draws_what_one_draw_would(monkeypatch, activation, dtype):
+    """``initialize`` draws in chunks: the values are those of one draw per layer, bit for bit."""
+    monkeypatch.setattr(fastmlp.model, "INIT_CHUNK", 7)
+    sizes = [13, 11, 4]
+    model = MLP(sizes, activation, dtype, seed=9)
+    rng = np.random.default_rng(9)
+    for W, (n_in, n_out) in zip(model.weights, itertools.pairwise(sizes)):
+        if activation == "relu":
+            expected = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+        else:
+            limit = np.sqrt(6.0 / (n_in + n_out))
+            expected = rng.uniform(-limit, limit, size=(n_in, n_out))
+        np.testing.assert_array_equal(W, expected.astype(dtype))
+    np.testing.assert_array_equal(MLP(sizes, activation, dtype, seed=9).params, model.params)
+
+
+def test_construction_needs_about_the_parameters_memory_only():
+    """Issue 12: ``MLP()`` peaked at 3x its parameters (a float64 temporary of each layer)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        model = MLP([2000, 1000, 10], "relu", "float32")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    chunks = 4 * fastmlp.model.INIT_CHUNK * 8  # a float64 draw and numpy's temporaries
+    assert peak < model.params.nbytes + chunks, (peak, model.params.nbytes)
+
+
+def test_running_out_of_memory_while_drawing_is_the_named_error(monkeypatch):
+    """Issue 12: a MemoryError in construction escaped instead of the named ValueError."""
+
+    class Exhausted:
+        def uniform(self, *args):
+            raise MemoryError
+
+    monkeypatch.setattr(fastmlp.model, "_as_rng", lambda seed: Exhausted())
+    message = r"sizes: \[30, 20, 5\] needs 725 parameters .*MemoryError"
+    with pytest.raises(ValueError, match=message):
+        MLP([30, 20, 5])
+
+
+def test_copies_and_pickles_are_checked_and_independent():
+    import copy
+    import pickle
+
+    model = MLP([3, 4, 2], seed=1)
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model)), model.copy()):
+        np.testing.assert_array_equal(clone.params, model.params)
+        assert clone.check_network()[0][0].base is clone.params
+        assert clone._lock is not model._lock
+    object.__setattr__(model, "_weights", (model.weights[0].copy(), model.weights[1]))
+    with pytest.raises(ValueError, match=r"model\.weights\[0\]: "):
+        pickle.dumps(model)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and RLIMIT_AS")
+def test_a_model_that_fits_in_memory_is_built_and_one_that_does_not_is_named(tmp_path):
+    """Issue 12: with room for the parameters only, ``MLP()`` raised a raw MemoryError."""
+    out = run_python(
+        """
+        import re, resource
+        import fastmlp
+        status = open("/proc/self/status").read()
+        vm = int(re.search(r"VmSize:\\s+(\\d+)", status).group(1)) * 1024
+        room = 64 * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (vm + room, vm + room))
+        model = fastmlp.MLP([4000, 2500, 10], "relu", "float32")  # 40 MB of parameters
+        print(model.params.nbytes)
+        try:
+            fastmlp.MLP([4000, 5000, 10], "relu", "float32")  # 80 MB
+        except ValueError as error:
+            print(error)
+        """,
+        tmp_path,
+    )
+    built, error = out.splitlines()
+    assert int(built) == (4000 * 2500 + 2500 + 2500 * 10 + 10) * 4
+    assert re.match(r"sizes: \[4000, 5000, 10\] needs 20055010 parameters .*MemoryError", error)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from fastmlp.kernels import network
 from fastmlp.kernels.network import (
     Layout,
     _evaluate,
@@ -37,12 +38,50 @@ def test_layers_that_narrow_after_the_first_are_transposed(rng, sizes, transpose
 
 def test_layout_copies_in_on_enter_and_back_on_exit(rng):
     weights, _ = random_network(rng, [5, 6, 2], "float32")
-    layout = Layout(weights)
+    layout = Layout(weights, write_back=True)
     with layout as L:
         np.testing.assert_array_equal(L.Ms[1], weights[1].T)
         L.Ms[1][0, 0] = 42.0
         assert weights[1][0, 0] != 42.0
     assert weights[1][0, 0] == 42.0
+
+
+def test_layout_for_reading_never_writes_the_weights(rng):
+    """What inference leaves behind: an update made meanwhile (by another thread) stays."""
+    weights, _ = random_network(rng, [5, 6, 2], "float32")
+    with Layout(weights) as L:
+        np.testing.assert_array_equal(L.Ms[1], weights[1].T)
+        weights[1][0, 0] = 42.0
+    assert weights[1][0, 0] == 42.0
+
+
+def test_inference_and_gradients_leave_parameters_written_meanwhile(rng, monkeypatch):
+    """A kernel call that overlaps an update must not write stale weights over it."""
+    model = fastmlp.MLP([6, 9, 3], seed=0)
+    X, y = rng.random((5, 6)), np.arange(5) % 3
+    update = np.full_like(model.weights[1], 7.0)
+
+    def update_during(kernel):
+        def run(*args):
+            model.weights[1][...] = update  # another thread's update, mid-call
+            return kernel(*args)
+
+        return run
+
+    for name in ("_predict_proba", "_evaluate"):
+        monkeypatch.setattr(network, name, update_during(getattr(network, name)))
+    monkeypatch.setitem(network._INFERENCE, "predict_proba", (network._predict_proba,) * 2)
+    monkeypatch.setitem(network._INFERENCE, "evaluate", (network._evaluate,) * 2)
+    monkeypatch.setattr(
+        fastmlp.training, "_accumulate_gradients", update_during(network._accumulate_gradients)
+    )
+    for call in (model.predict_proba, lambda X: model.evaluate(X, y)):
+        model.weights[1][...] = 0
+        call(X)
+        np.testing.assert_array_equal(model.weights[1], update)
+    model.weights[1][...] = 0
+    fastmlp.gradients(model, X, y)
+    np.testing.assert_array_equal(model.weights[1], update)
 
 
 def test_velocities_are_laid_out_like_the_weights(rng):
