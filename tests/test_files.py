@@ -5,7 +5,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 import fastmlp
@@ -116,15 +115,20 @@ def test_temporary_files_of_writers_killed_mid_save_are_removed_by_the_next_save
     script.write_text(SAVE_FOREVER)
     out = tmp_path / "out"
     out.mkdir()
-    random = np.random.default_rng(0)
     left_by_kills = 0
     for _ in range(6):
+        earlier = set(out.glob(".*.part"))  # left by the previous kill
         child = subprocess.Popen(
             [sys.executable, str(script), str(out / "m.npz")], stdout=subprocess.PIPE, text=True
         )
         with child.stdout:
             assert child.stdout.readline().strip() == "ready"
-            time.sleep(random.uniform(0.05, 0.4))
+            # Kill as soon as a temporary file shows: mid-save, as a kill -9 at random
+            # would land only now and then (hashing the parameters comes before it).
+            deadline = time.monotonic() + 30
+            while not set(out.glob(".*.part")) - earlier:
+                assert time.monotonic() < deadline, "the child wrote no temporary file"
+                time.sleep(0.001)
             child.send_signal(signal.SIGKILL)
             assert child.wait() == -signal.SIGKILL
         left_by_kills += len(list(out.glob(".*.part")))
