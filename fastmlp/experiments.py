@@ -11,18 +11,26 @@ survive ``fork``), which imports the main module again in each worker: a
 script that calls ``repeat`` or ``sweep`` with ``n_jobs > 1`` needs the usual
 ``if __name__ == "__main__":`` guard, and its configurations must be
 picklable (a ``fastmlp.schedules.Schedule`` is; a lambda is not).
+
+Ctrl-C is handled by the calling process alone (the workers ignore SIGINT):
+runs not yet started are dropped, running ones stop at the end of their
+current epoch, and ``repeat`` or ``sweep`` raises ``Interrupted``, a
+``KeyboardInterrupt`` that carries the runs that completed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import itertools
 import multiprocessing
 import numbers
 import os
+import signal
+import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
@@ -44,6 +52,7 @@ __all__ = [
     "CURVES",
     "DATA_SEED",
     "Config",
+    "Interrupted",
     "RepeatResult",
     "Run",
     "SweepResult",
@@ -315,6 +324,21 @@ class SweepResult:
         }
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped ``repeat`` or ``sweep``; ``runs`` holds the runs that completed.
+
+    Parameters
+    ----------
+    runs : list of Run
+        The runs that trained all their epochs before the interruption, in
+        task order (runs stopped part-way are not among them).
+    """
+
+    def __init__(self, runs: list[Run]) -> None:
+        super().__init__(f"interrupted after {len(runs)} completed run(s)")
+        self.runs = runs
+
+
 def load_data(
     config: Config,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int]:
@@ -414,7 +438,12 @@ def run(
     return Run(config, seed, history, model)
 
 
-def repeat(config: Config, runs: int = 3, n_jobs: int | None = None) -> RepeatResult:
+def repeat(
+    config: Config,
+    runs: int = 3,
+    n_jobs: int | None = None,
+    callback: Callable[[Run], object] | None = None,
+) -> RepeatResult:
     """Train ``runs`` models on ``config`` with seeds ``config.seed + r``, in parallel.
 
     Parameters
@@ -427,15 +456,23 @@ def repeat(config: Config, runs: int = 3, n_jobs: int | None = None) -> RepeatRe
         Worker processes (default ``os.cpu_count()``), at most one per run.
         With one, the runs are trained in this process, one by one. The
         results do not depend on it.
+    callback : callable, optional
+        Called in this process as ``callback(run)`` with each ``Run`` as it
+        completes (in the order they complete), such as to report progress.
 
     Returns
     -------
     RepeatResult
         The runs' histories and models, in seed order.
+
+    Raises
+    ------
+    Interrupted
+        On Ctrl-C, with the runs that had completed.
     """
     runs = as_positive("runs", runs, numbers.Integral)
     seeds = [config.seed + r for r in range(runs)]
-    return _collect(config, _run_all([(config, seed) for seed in seeds], n_jobs))
+    return _collect(config, _run_all([(config, seed) for seed in seeds], n_jobs, callback))
 
 
 def sweep(
@@ -459,6 +496,11 @@ def sweep(
     -------
     SweepResult
         Each grid point's fields and its ``RepeatResult``, in grid order.
+
+    Raises
+    ------
+    Interrupted
+        On Ctrl-C, with the runs that had completed.
     """
     runs = as_positive("runs", runs, numbers.Integral)
     names = [f.name for f in dataclasses.fields(Config)]
@@ -489,19 +531,101 @@ def _collect(config, runs):
     )
 
 
-def _run_all(tasks, n_jobs):
-    """Return ``run(config, seed)`` for each ``(config, seed)`` in ``tasks``, in order."""
+def _run_all(tasks, n_jobs, callback=None):
+    """Return ``run(config, seed)`` for each ``(config, seed)`` in ``tasks``, in order.
+
+    ``callback(run)`` is called with each run as it completes. On Ctrl-C,
+    raise ``Interrupted`` with the runs completed so far.
+    """
     if n_jobs is None:
         n_jobs = os.cpu_count() or 1
     workers = min(as_positive("n_jobs", n_jobs, numbers.Integral), len(tasks))
-    if workers == 1:
-        return [run(config, seed) for config, seed in tasks]
+    done = []
+    try:
+        if workers > 1:
+            return _run_in_workers(tasks, workers, callback)
+        for config, seed in tasks:
+            result = run(config, seed)
+            if result.history.interrupted:  # train took the Ctrl-C and stopped
+                raise KeyboardInterrupt
+            done.append(result)
+            if callback is not None:
+                callback(result)
+        return done
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        raise Interrupted(done) from None
+
+
+def _run_in_workers(tasks, workers, callback):
+    """``_run_all`` in a pool of ``workers`` processes, which leave Ctrl-C to this one."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(run, config, seed) for config, seed in tasks]
+    # Made first: it starts multiprocessing's resource tracker, whose start
+    # would unblock SIGINT in this thread (see _sigint_held).
+    stop = context.Event()
+    futures = []
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(stop,)
+    )
+    with pool:
         try:
+            with _sigint_held():  # the workers start in submit
+                for config, seed in tasks:
+                    futures.append(pool.submit(_run_unless_stopped, config, seed))
+            for future in as_completed(futures):
+                if callback is not None:
+                    callback(future.result())
             return [future.result() for future in futures]
-        except BaseException:
-            # A failed or interrupted experiment should not go on to start its queued runs.
+        except BaseException as error:
+            # Failed or interrupted: queued runs never start, running ones end their
+            # epoch. Wait for them: a worker must not outlive the event it reads.
+            stop.set()
             pool.shutdown(cancel_futures=True)
-            raise
+            if not isinstance(error, KeyboardInterrupt):
+                raise
+    finished = [f.result() for f in futures if not f.cancelled() and f.exception() is None]
+    raise Interrupted([r for r in finished if r is not None and not r.history.interrupted])
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """Block SIGINT in this thread meanwhile (POSIX); a Ctrl-C then arrives on leaving.
+
+    Processes started meanwhile inherit the block, so a worker never sees a
+    Ctrl-C, not even while it starts up; ``_start_worker`` ignores SIGINT
+    where blocking is not available.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+#: In a worker process: set by the parent to make the runs stop (see ``_run_in_workers``).
+_stop = None
+
+
+def _start_worker(stop):
+    global _stop
+    _stop = stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A run stopped on the parent's request is dropped: its warning would mislead.
+    warnings.filterwarnings("ignore", "training interrupted", UserWarning)
+
+
+def _run_unless_stopped(config, seed):
+    """Return ``run(config, seed)`` in a worker, or None when the experiment is stopping."""
+    if _stop.is_set():
+        return None
+    return run(config, seed, callbacks=[_stop_requested])
+
+
+def _stop_requested(epoch, history, model):
+    if _stop.is_set():
+        # train takes this as Ctrl-C: the run ends as interrupted, at this epoch.
+        raise KeyboardInterrupt

@@ -3,11 +3,13 @@ import json
 import numpy as np
 import pytest
 
+import fastmlp.experiments
 from fastmlp import History, StepDecay
 from fastmlp.datasets import SYNTHETIC
 from fastmlp.experiments import (
     CURVES,
     Config,
+    Interrupted,
     RepeatResult,
     load_data,
     repeat,
@@ -240,3 +242,36 @@ def test_mnist_trains(mnist_dir, user_cache):
 def test_worker_errors_reach_the_caller():
     with pytest.raises(ValueError, match="data: expected one of"):
         repeat(Config(data="nope"), runs=2, n_jobs=2)
+
+
+def test_repeat_reports_each_run_as_it_completes():
+    seen = []
+    result = repeat(TINY, runs=2, n_jobs=1, callback=seen.append)
+    assert [r.seed for r in seen] == result.seeds == [0, 1]
+    assert [r.model for r in seen] == result.models
+
+
+@pytest.mark.parametrize("how", ["inside-train", "between-epochs"])
+def test_ctrl_c_stops_the_remaining_runs_and_keeps_the_completed_ones(monkeypatch, how):
+    real_run = fastmlp.experiments.run
+    started = []
+
+    def ctrl_c_in_run_1(config, seed, **options):
+        started.append(seed)
+        if seed == 1 and how == "between-epochs":
+            raise KeyboardInterrupt
+        result = real_run(config, seed, **options)
+        # train turns a Ctrl-C into an interrupted history and returns.
+        result.history.interrupted = seed == 1
+        return result
+
+    monkeypatch.setattr(fastmlp.experiments, "run", ctrl_c_in_run_1)
+    with pytest.raises(Interrupted) as info:
+        repeat(TINY, runs=3, n_jobs=1)
+    assert isinstance(info.value, KeyboardInterrupt)
+    assert started == [0, 1]  # run 2 never started
+    assert [r.seed for r in info.value.runs] == [0]
+    assert not info.value.runs[0].history.interrupted
+    with pytest.raises(Interrupted) as info:
+        sweep(TINY, runs=2, n_jobs=1, lr=[0.01, 0.1])
+    assert [(r.config.lr, r.seed) for r in info.value.runs] == [(0.01, 0)]
