@@ -6,7 +6,9 @@ Commands: ``train`` (the default), ``sweep``, ``reproduce``, ``data`` and ``warm
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +19,7 @@ from ._warmup import DEFAULT_HIDDEN_LAYERS, warmup
 from .config import DEFAULT_DTYPE, DTYPES
 from .datasets import SYNTHETIC, fetch_mnist
 from .errors import DatasetError, TrainingDivergedError
-from .experiments import Config, Run, load_data, repeat, run, sweep
+from .experiments import Config, Interrupted, RepeatResult, Run, load_data, repeat, run, sweep
 from .names import ACTIVATIONS
 from .schedules import SCHEDULES
 from .training import BACKENDS
@@ -77,6 +79,7 @@ def _add_training_flags(parser, grid=False):
     parser.add_argument("--dtype", choices=sorted(DTYPES), default=DEFAULT_DTYPE)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=int, default=1, help="repeat over seeds seed, seed+1, ...")
+    parser.add_argument("--jobs", type=int, help="worker processes for the runs (default: CPUs)")
     parser.add_argument("--num-train", type=int, help="use only the first N training rows")
     parser.add_argument("--final", action="store_true", help="mnist: train on 60k, test on 10k")
     parser.add_argument("--data-dir", help="mnist folder (default: $FASTMLP_DATA_DIR or the cache)")
@@ -153,68 +156,99 @@ def _print_row(say, epoch, train_loss, val_loss, val_acc, seconds):
 
 def _train(args, say):
     config = _config(args)
+    if args.runs != 1 and (args.checkpoint is not None or args.resume):
+        raise ValueError(
+            f"--checkpoint/--resume: expected --runs 1 (one run per checkpoint), "
+            f"found --runs {args.runs}"
+        )
     (X, _), (Xv, _), k = load_data(config)
     say(
         f"{config.data}: {len(X)} train, {len(Xv)} validation, sizes "
         f"{[X.shape[1], *config.hidden, k]}, {config.activation}, {config.dtype}, {config.backend}"
     )
+    return (_train_once if args.runs == 1 else _train_runs)(args, config, say)
+
+
+def _train_once(args, config, say):
     _print_row(say, "epoch", "train loss", "val loss", "val acc", "time (s)")
-    if args.runs == 1:
 
-        def print_epoch(epoch, h, model):
-            _print_row(
-                say,
-                epoch + 1,
-                f"{h.train_loss[-1]:.4f}",
-                f"{h.val_loss[-1]:.4f}",
-                f"{h.val_accuracy[-1]:.2%}",
-                f"{h.epoch_time[-1]:.3f}",
-            )
+    def print_epoch(epoch, h, model):
+        _print_row(
+            say,
+            epoch + 1,
+            f"{h.train_loss[-1]:.4f}",
+            f"{h.val_loss[-1]:.4f}",
+            f"{h.val_accuracy[-1]:.2%}",
+            f"{h.epoch_time[-1]:.3f}",
+        )
 
-        result = run(
-            config,
-            callbacks=[print_epoch],
-            checkpoint=args.checkpoint,
-            checkpoint_every=args.checkpoint_every,
-            resume=args.resume,
-        )
-        runs = [result]
-        if result.history.interrupted:
-            if args.out:
-                _write_outputs(args.out, config, runs, None, say)
-            print(
-                f"fastmlp train: interrupted after {result.history.epochs} completed epoch(s)"
-                + (f"; the model and history so far are in {args.out}" if args.out else ""),
-                file=sys.stderr,
-            )
-            return INTERRUPTED
-    elif args.checkpoint is not None or args.resume:
-        raise ValueError(
-            f"--checkpoint/--resume: expected --runs 1 (one run per checkpoint), "
-            f"found --runs {args.runs}"
-        )
-    else:
-        result = repeat(config, runs=args.runs)
-        (tl, tl_sd), (vl, vl_sd), (va, va_sd) = (
-            result.curve(key) for key in ("train_loss", "val_loss", "val_accuracy")
-        )
-        for e in range(len(tl)):
-            seconds = sum(h.epoch_time[e] for h in result.histories) / args.runs
-            _print_row(
-                say,
-                e + 1,
-                f"{tl[e]:.4f}±{tl_sd[e]:.3f}",
-                f"{vl[e]:.4f}±{vl_sd[e]:.3f}",
-                f"{va[e]:.2%}±{va_sd[e]:.1%}",
-                f"{seconds:.3f}",
-            )
-        runs = [
-            Run(config, seed, h, m)
-            for seed, h, m in zip(result.seeds, result.histories, result.models)
-        ]
+    result = run(
+        config,
+        callbacks=[print_epoch],
+        checkpoint=args.checkpoint,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume,
+    )
     if args.out:
-        _write_outputs(args.out, config, runs, result if args.runs > 1 else None, say)
+        _write_outputs(args.out, config, [result], None, say)
+    if result.history.interrupted:
+        print(
+            f"fastmlp train: interrupted after {result.history.epochs} completed epoch(s)"
+            + (f"; the model and history so far are in {args.out}" if args.out else ""),
+            file=sys.stderr,
+        )
+        return INTERRUPTED
     return 0
+
+
+def _train_runs(args, config, say):
+    def report(done):
+        say(
+            f"run {done.seed - config.seed + 1} of {args.runs} done (seed {done.seed}): "
+            f"val loss {done.history.val_loss[-1]:.4f}, val acc {done.history.val_accuracy[-1]:.2%}"
+        )
+
+    try:
+        result = repeat(config, runs=args.runs, n_jobs=args.jobs, callback=report)
+        interrupted = False
+    except Interrupted as stop:
+        # Ctrl-C (the workers leave it to this process): keep the runs that completed.
+        interrupted, done = True, stop.runs
+        result = RepeatResult(
+            config, [r.seed for r in done], [r.history for r in done], [r.model for r in done]
+        )
+    if result.seeds:
+        _print_summary(say, result)
+        if args.out:
+            runs = [Run(config, *r) for r in zip(result.seeds, result.histories, result.models)]
+            _write_outputs(args.out, config, runs, result, say)
+    if interrupted:
+        written = f"; they are in {args.out}" if args.out and result.seeds else ""
+        print(
+            f"fastmlp train: interrupted after {len(result.seeds)} of {args.runs} "
+            f"completed run(s){written}",
+            file=sys.stderr,
+        )
+        return INTERRUPTED
+    return 0
+
+
+def _print_summary(say, result):
+    """Print the mean ± standard deviation over the runs of each epoch's losses."""
+    _print_row(say, "epoch", "train loss", "val loss", "val acc", "time (s)")
+    (tl, tl_sd), (vl, vl_sd), (va, va_sd) = (
+        result.curve(key) for key in ("train_loss", "val_loss", "val_accuracy")
+    )
+    for e in range(len(tl)):
+        seconds = sum(h.epoch_time[e] for h in result.histories) / len(result.histories)
+        _print_row(
+            say,
+            e + 1,
+            f"{tl[e]:.4f}±{tl_sd[e]:.3f}",
+            f"{vl[e]:.4f}±{vl_sd[e]:.3f}",
+            f"{va[e]:.2%}±{va_sd[e]:.1%}",
+            f"{seconds:.3f}",
+        )
 
 
 def _write_outputs(out, config, runs, repeated, say):
@@ -222,8 +256,9 @@ def _write_outputs(out, config, runs, repeated, say):
 
     out.mkdir(parents=True, exist_ok=True)
     (_, _), (Xv, yv), _ = load_data(config)
-    for r, result in enumerate(runs):
-        suffix = "" if len(runs) == 1 else f"-run{r}"
+    for result in runs:
+        # Numbered by seed: the runs an interruption left keep their numbers.
+        suffix = "" if repeated is None else f"-run{result.seed - config.seed}"
         result.history.to_json(out / f"history{suffix}.json")
         result.model.save(out / f"model{suffix}.npz")
     first = runs[0]
@@ -247,7 +282,7 @@ def _sweep(args, say):
     grid = {name: values for name, values in lists.items() if len(values) > 1} or {"lr": args.lr}
     args.lr, args.batch_size = base["lr"], base["batch_size"]
     config = _config(args, hidden=base["hidden"])
-    result = sweep(config, runs=args.runs, **grid)
+    result = sweep(config, runs=args.runs, n_jobs=args.jobs, **grid)
     say(f"{'setting':<32} {'val loss':>16} {'val acc':>16}")
     for params, repeated in zip(result.params, result.results):
         (loss, loss_sd), (acc, acc_sd) = repeated.final("val_loss"), repeated.final("val_accuracy")
@@ -263,6 +298,40 @@ def _sweep(args, say):
             plots.save(plots.lr_comparison(result.by("lr")), args.out / "lr.png")
         say(f"wrote {args.out}")
     return 0
+
+
+def _check_paths(args):
+    """Raise ValueError for an ``--out`` or ``--checkpoint`` that cannot be written, before work."""
+    for flag, path, folder in (
+        ("--out", getattr(args, "out", None), True),
+        ("--checkpoint", getattr(args, "checkpoint", None), False),
+    ):
+        if path is not None:
+            _check_writable(flag, Path(path).absolute(), folder)
+
+
+def _check_writable(flag, path, folder):
+    """Raise ValueError unless fastmlp can write the folder (with ``folder``) or file ``path``.
+
+    A missing folder is made, with its parents, inside the nearest one that
+    exists; a file's folder must exist already.
+    """
+    want = "a folder" if folder else "a file"
+    if path.exists() and path.is_dir() != folder:
+        found = "a folder" if path.is_dir() else "a file"
+        raise ValueError(f"{flag}: expected {want} to write, found {found} at {path}")
+    base = path if folder else path.parent
+    nearest = next(p for p in (base, *base.parents) if p.exists())
+    if not nearest.is_dir():
+        raise ValueError(f"{flag}: expected a path through folders, found the file {nearest}")
+    if nearest != base and not folder:
+        raise ValueError(
+            f"{flag}: expected an existing folder to write {path.name} in, found no folder {base}"
+        )
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"{flag}: expected a folder fastmlp may write in, found {nearest} not writable"
+        )
 
 
 def _data(args):
@@ -282,8 +351,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
         argv = ["train", *argv]  # no command: train, so bare `fastmlp` runs the main job
     args = build_parser().parse_args(argv)
-    say = (lambda *a: None) if getattr(args, "quiet", False) else print
+    # Flushed: progress lines must show as they happen when stdout is a pipe.
+    quiet = getattr(args, "quiet", False)
+    say = (lambda *a: None) if quiet else functools.partial(print, flush=True)
     try:
+        _check_paths(args)
         if args.command == "data":
             return _data(args)
         if args.command == "warmup":

@@ -1,10 +1,15 @@
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
 
 import pytest
 
 import fastmlp
+import fastmlp.cli
+import fastmlp.reproduce
 from fastmlp import History
 from fastmlp.cli import main
 
@@ -161,3 +166,118 @@ def test_ctrl_c_saves_the_model_and_history_and_exits_130(tmp_path):
     assert history.interrupted and 2 <= history.epochs < 500
     model = fastmlp.load(out / "model.npz")
     assert model.sizes == (2, 3, 2)
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Make any data loading or training fail the test: a bad path must stop the CLI before."""
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the command went to work before checking its paths")
+
+    for name in ("load_data", "run", "repeat", "sweep"):
+        monkeypatch.setattr(fastmlp.cli, name, must_not_run)
+    monkeypatch.setattr(fastmlp.reproduce, "reproduce", must_not_run)
+
+
+#: ``(flag, path, message)`` with ``{tmp}`` for a folder and ``{file}`` for a file in it.
+BAD_PATHS = {
+    "out-is-a-file": (
+        "--out",
+        "{file}",
+        "--out: expected a folder to write, found a file at {file}",
+    ),
+    "out-under-a-file": (
+        "--out",
+        "{file}/sub",
+        "--out: expected a path through folders, found the file {file}",
+    ),
+    "checkpoint-is-a-folder": (
+        "--checkpoint",
+        "{tmp}",
+        "--checkpoint: expected a file to write, found a folder at {tmp}",
+    ),
+    "checkpoint-folder-missing": (
+        "--checkpoint",
+        "{tmp}/missing/c.npz",
+        "--checkpoint: expected an existing folder to write c.npz in, found no folder "
+        "{tmp}/missing",
+    ),
+    "checkpoint-under-a-file": (
+        "--checkpoint",
+        "{file}/c.npz",
+        "--checkpoint: expected a path through folders, found the file {file}",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "case"),
+    [
+        (command, case)
+        for command in ("train", "sweep", "reproduce")
+        for case, (flag, _, _) in BAD_PATHS.items()
+        if command == "train" or flag == "--out"  # only train has --checkpoint
+    ],
+)
+def test_unwritable_paths_are_rejected_before_any_work(
+    tmp_path, capsys, no_training, command, case
+):
+    flag, path, message = BAD_PATHS[case]
+    places = {"tmp": tmp_path, "file": tmp_path / "a-file"}
+    places["file"].write_text("not a folder")
+    assert main([command, flag, path.format(**places)]) == 1
+    assert capsys.readouterr().err == f"fastmlp {command}: {message.format(**places)}\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes anywhere")
+def test_a_folder_without_write_permission_is_rejected_before_any_work(
+    tmp_path, capsys, no_training
+):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    for flag, path in (("--out", locked / "out"), ("--checkpoint", locked / "c.npz")):
+        assert main(["train", flag, str(path)]) == 1
+        expected = f"{flag}: expected a folder fastmlp may write in, found {locked} not writable"
+        assert capsys.readouterr().err == f"fastmlp train: {expected}\n"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT to a process group")
+def test_ctrl_c_during_runs_saves_the_completed_runs_and_exits_130(tmp_path):
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "fastmlp", "train", "--data", "moons", "--num-train", "1000"]
+    argv += ["--batch-size", "50", "--epochs", "200", "--runs", "3", "--jobs", "2"]
+    # One Numba thread per process keeps epochs steady on a busy machine.
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+    # Its own process group, signalled as a whole, as Ctrl-C in a terminal does:
+    # the workers get SIGINT too.
+    child = subprocess.Popen(
+        [*argv, "--out", str(out)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    with child.stdout, child.stderr:
+        # Two workers, three runs: when the first run is done, another has just started.
+        line = b"-"
+        while line and not line.startswith(b"run "):
+            line = child.stdout.readline()
+        assert line, child.stderr.read().decode()
+        os.killpg(child.pid, signal.SIGINT)
+        assert child.wait(timeout=60) == 130
+        err = child.stderr.read().decode()
+    assert "Traceback" not in err, err
+    found = re.search(rf"interrupted after (\d) of 3 completed run\(s\); they are in {out}", err)
+    assert found, err
+    completed = int(found[1])
+    assert 1 <= completed < 3
+    histories, models = sorted(out.glob("history-run*.json")), sorted(out.glob("model-run*.npz"))
+    assert len(histories) == len(models) == completed
+    for path in histories:
+        history = History.from_json(path)
+        assert history.epochs == 200 and not history.interrupted
+    assert fastmlp.load(models[0]).sizes == (2, 3, 2)
+    assert (out / "band.png").exists()
