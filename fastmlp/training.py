@@ -170,7 +170,8 @@ def _check_model(model):
 
 def _network(model):
     """Return what a training run relies on staying the same: the checked model and its arrays."""
-    return (model.sizes, model.activation, model.dtype, *itertools.chain(*_check_model(model)))
+    weights, biases = _check_model(model)
+    return (model.sizes, model.activation, model.dtype, *weights, *biases)
 
 
 def _check_callback(callback, model, network):

@@ -474,3 +474,11 @@ def test_a_model_that_is_not_an_mlp_is_named(rng):
         train("model", X, y)
     with pytest.raises(TypeError, match=r"model: expected a fastmlp\.MLP, found NoneType"):
         gradients(None, X, y)
+
+
+def test_warnings_of_train_point_at_its_caller(rng):
+    """``train`` runs inside the wrapper that holds the model's lock: warnings skip that frame."""
+    X, y = data(rng, n=5)
+    with pytest.warns(UserWarning, match="batch_size: 8 is larger") as record:
+        train(MLP([10, 3]), X, y, batch_size=8)
+    assert record[0].filename == __file__
