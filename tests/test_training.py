@@ -482,3 +482,12 @@ def test_warnings_of_train_point_at_its_caller(rng):
     with pytest.warns(UserWarning, match="batch_size: 8 is larger") as record:
         train(MLP([10, 3]), X, y, batch_size=8)
     assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_validation_data_overflowing_the_forward_pass_is_named(backend):
+    """Issue 12: such rows gave a NaN validation loss (numba) or numpy overflow warnings."""
+    model = MLP([2, 3, 2], "relu", "float32", seed=1)
+    X, y, huge = np.ones((4, 2)), [0, 1, 0, 1], np.full((4, 2), 3e38, np.float32)
+    with pytest.raises(ValueError, match="X: expected inputs the forward pass can carry in"):
+        train(model, X, y, validation=(huge, y), backend=backend)
