@@ -1,10 +1,14 @@
 import copy
+import functools
 import pickle
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers import run_python
+from test_crash_safety import case, run_cases
 
 import fastmlp
 from fastmlp import MLPClassifier
@@ -443,7 +447,12 @@ def bad_assignments():
             r"coefs_, intercepts_: expected two lists of the same length >= 1.*found "
             r"lengths 2 and 1",
         ),
-        "empty": ([], [], ValueError, "found lengths 0 and 0"),
+        "empty": (
+            [],
+            [],
+            ValueError,
+            r"coefs_, intercepts_: expected two lists.*found lengths 0 and 0",
+        ),
         "nan": (
             [w0, np.full((3, 3), np.nan)],
             [b0, b1],
@@ -513,6 +522,24 @@ def test_assigned_coefs_that_do_not_fit_are_named_on_use(rng, tmp_path, case, us
     assert not (tmp_path / "c.npz").exists()
     assert clf.model_ is model and clf.model_.params.tobytes() == params.tobytes()
     assert clf.n_iter_ == 2 and clf.coefs_ is coefs  # still as assigned, still rejected
+
+
+def child_assigned_coefs():
+    """Crash-safety child: every bad assignment, every use, in a fresh interpreter."""
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as folder:
+        for name, (coefs, intercepts, error, message) in bad_assignments().items():
+            for use, call in USES.items():
+                clf, X, y = fitted_3_4_3(rng)
+                clf.coefs_, clf.intercepts_ = coefs, intercepts
+                X = np.ones((2000, 4)) if use.startswith("pred") else X
+                call = functools.partial(call, clf, X, y, Path(folder) / "c.npz")
+                case(f"{name}-{use}", error, call, named=message, unchanged=[clf.model_.params])
+
+
+def test_assigned_coefs_that_do_not_fit_never_crash_the_interpreter(tmp_path):
+    records = run_cases(child_assigned_coefs, tmp_path, minimum=len(bad_assignments()) * len(USES))
+    assert all("expected" in r for r in records.values())
 
 
 def test_pickled_estimator_keeps_views_and_assignments(rng):
