@@ -624,7 +624,10 @@ class MLPClassifier(*_Bases):
         return model
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
+        try:
+            state = super().__getstate__()  # scikit-learn adds its version
+        except AttributeError:  # object has no __getstate__ before Python 3.11
+            state = self.__dict__
         held = state.get("_held")
         if held is None or held.assigned():
             return state
