@@ -448,9 +448,23 @@ def parameter_count(sizes: Sequence[int]) -> int:
 def check_forward(outputs: np.ndarray, dtype: np.dtype) -> None:
     """Raise ``ValueError`` naming ``X`` when a forward pass gave a non-finite value.
 
-    Inputs are finite once checked, so a NaN or infinity in ``outputs`` (the
-    probabilities, losses or gradients of the rows) means the forward pass
-    overflowed ``dtype``: say so rather than return NaN and predict class 0.
+    Inputs are finite once checked, so a NaN or infinity in ``outputs``
+    means the forward pass overflowed ``dtype`` (relu layers, or the logits,
+    of inputs near the dtype's limit): say so rather than return NaN and
+    predict class 0.
+
+    Parameters
+    ----------
+    outputs : numpy.ndarray, shape (n, ...)
+        The forward pass's results, a row (or value) per input row: the
+        probabilities or the losses.
+    dtype : numpy.dtype
+        The model's dtype, for the message.
+
+    Raises
+    ------
+    ValueError
+        When a value of ``outputs`` is NaN or infinite.
     """
     finite = np.isfinite(outputs)
     if not finite.all():

@@ -9,6 +9,9 @@ dL/dz (``D[0]`` is unused). The caller allocates them once; a kernel that
 works on row ``r`` touches only row ``r``, so threads can share them.
 """
 
+import contextlib
+import threading
+
 import numba
 import numpy as np
 
@@ -18,6 +21,12 @@ from ._jit import kernel
 from .dense import _dense_forward, _dense_forward_sparse, _dense_propagate
 from .softmax_xent import _argmax, _softmax, _softmax_xent_backward, _softmax_xent_forward
 from .update import _add_outer_rows, _part, thread_rows
+
+#: Held around every launch of a parallel kernel. Numba's workqueue threading
+#: layer (its fallback without OpenMP or TBB) aborts the process when two
+#: threads launch parallel kernels at once; a launch uses every core anyway,
+#: so taking turns costs little.
+_PARALLEL_LAUNCH = threading.Lock()
 
 #: Rows of activation buffers for ``gradients``: it walks its rows in chunks
 #: of this size, so memory does not grow with the data.
@@ -154,11 +163,16 @@ def infer(task, weights, biases, X, code, *outputs):
     # Enough rows between two parts' rows that no cache line holds both.
     narrowest = min(W.shape[1] for W in weights) * weights[0].itemsize
     A, _ = buffers(weights, chunks * (1 + -(-CACHE_LINE // narrowest)))
-    with Layout(weights) as L:
+    with Layout(weights) as L, launching(chunks > 1):
         run = parallel if chunks > 1 else serial
         run(
             L.Ms, L.transposed, biases, X, code, chunks, A, index_buffers(weights, chunks), *outputs
         )
+
+
+def launching(parallel):
+    """Return the context to launch a kernel in: one parallel launch at a time, process-wide."""
+    return _PARALLEL_LAUNCH if parallel else contextlib.nullcontext()
 
 
 def is_plain_array(arr):

@@ -36,6 +36,7 @@ from .network import (
     check_network,
     index_buffers,
     is_plain_array,
+    launching,
 )
 from .per_sample import _sgd_epoch_per_sample, unit_buffers
 from .update import _part, _update_bias, _update_rows, outer_scratch
@@ -196,7 +197,7 @@ class SGD:
                 )
             return
         epoch = _sgd_epoch_parallel if self.parallel else _sgd_epoch
-        with self.layout as L:
+        with self.layout as L, launching(self.parallel):
             epoch(
                 L.Ms,
                 L.transposed,

@@ -13,6 +13,7 @@ import threading
 
 import numpy as np
 import pytest
+from helpers import run_python
 
 import fastmlp
 
@@ -118,3 +119,41 @@ def test_a_callback_may_train_and_evaluate_its_own_model(data):
         fastmlp.train(twin, X, y, shuffle=False)
         fastmlp.train(twin, X, y, seed=epoch)
     np.testing.assert_array_equal(model.params, twin.params)
+
+
+def test_parallel_kernels_from_two_threads_take_turns(tmp_path):
+    """Numba's workqueue threading layer aborted the process on parallel launches from two threads.
+
+    Its fallback when neither OpenMP nor TBB is installed: parallel inference
+    (many rows) overlapping parallel training (large batches) killed the
+    interpreter with "Concurrent access has been detected".
+    """
+    out = run_python(
+        """
+        import sys, threading
+        import numpy as np
+        import fastmlp
+        sys.setswitchinterval(1e-6)
+        model = fastmlp.MLP([20, 30, 5], seed=0)
+        X = np.random.default_rng(0).random((2000, 20))
+        y = np.arange(2000) % 5
+        twin = model.copy()
+        fastmlp.train(twin, X, y, batch_size=32, epochs=3)
+        done = threading.Event()
+
+        def train():
+            fastmlp.train(model, X, y, batch_size=32, epochs=3)
+            done.set()
+
+        thread = threading.Thread(target=train)
+        thread.start()
+        while not done.is_set():
+            model.predict_proba(X)
+        thread.join()
+        print(np.array_equal(model.params, twin.params))
+        """,
+        tmp_path,
+        NUMBA_THREADING_LAYER="workqueue",
+        NUMBA_NUM_THREADS="2",
+    )
+    assert out == "True"
