@@ -66,6 +66,7 @@ def save(
     -------
     pathlib.Path
     """
+    model.check_network()  # a tampered model must not be written as if it were whole
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -606,8 +606,10 @@ def gradients(
     X = model.check_X(X)
     y = model.check_y(y, X.shape[0])
     if _check_backend(backend) == "numpy":
-        _, dWs, dbs = reference.mean_gradients(weights, biases, X, y, model.activation)
-        return list(dWs), list(dbs)
+        # Overflow shows as non-finite gradients, named below, as in the kernels.
+        with np.errstate(over="ignore", invalid="ignore"):
+            _, dWs, dbs = reference.mean_gradients(weights, biases, X, y, model.activation)
+        return _finite_gradients(list(dWs), list(dbs), model.dtype)
     layout = Layout(weights)
     Gs, gbs = layout.gradient_buffers()
     rows = min(X.shape[0], GRADIENT_ROWS)
@@ -638,4 +640,19 @@ def gradients(
                 scratch,
             )
     n = model.dtype.type(X.shape[0])
-    return [layout.to_model(G, l) / n for l, G in enumerate(Gs)], [gb / n for gb in gbs]
+    dWs = [layout.to_model(G, l) / n for l, G in enumerate(Gs)]
+    return _finite_gradients(dWs, [gb / n for gb in gbs], model.dtype)
+
+
+def _finite_gradients(dWs, dbs, dtype):
+    """Return ``(dWs, dbs)``; raise ``ValueError`` naming ``X`` if a value is not finite.
+
+    Inputs and parameters are finite once checked, so a NaN or infinity here
+    means the forward or backward pass overflowed ``dtype``.
+    """
+    if not all(np.isfinite(g).all() for g in (*dWs, *dbs)):
+        raise ValueError(
+            f"X: expected inputs whose gradients {dtype} can carry, found NaN or infinite "
+            "gradients (the forward or backward pass overflowed); scale X down (or use float64)"
+        )
+    return dWs, dbs

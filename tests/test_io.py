@@ -273,3 +273,15 @@ def test_entries_compressed_other_than_by_deflate_are_refused(tmp_path):
             copy.writestr(name, source.read(name))
     with pytest.raises(ModelFileError, match="expected entries stored or deflated, not encrypted"):
         fastmlp.load(other)
+
+
+def test_a_tampered_model_is_not_saved(tmp_path):
+    """Issue 12: a model whose private state no longer fits is refused, not written."""
+    from test_crash_safety import model_tamperings
+
+    for name, (attribute, value, named) in model_tamperings(MLP([2, 3, 2])).items():
+        model = MLP([2, 3, 2])
+        object.__setattr__(model, attribute, value)
+        with pytest.raises((TypeError, ValueError), match=named):
+            save(model, tmp_path / f"{name}.npz")
+        assert not (tmp_path / f"{name}.npz").exists(), name

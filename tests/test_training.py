@@ -491,3 +491,14 @@ def test_validation_data_overflowing_the_forward_pass_is_named(backend):
     X, y, huge = np.ones((4, 2)), [0, 1, 0, 1], np.full((4, 2), 3e38, np.float32)
     with pytest.raises(ValueError, match="X: expected inputs the forward pass can carry in"):
         train(model, X, y, validation=(huge, y), backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_gradients_overflowing_the_dtype_are_named_not_nan(backend):
+    """Issue 12: finite input near float32's limit gave NaN gradients, silently."""
+    model = MLP([2, 3, 2], "relu", "float32", seed=1)
+    huge, y = np.full((4, 2), 3e38, np.float32), [0, 1, 0, 1]
+    with pytest.raises(ValueError, match="X: expected inputs whose gradients float32 can carry"):
+        gradients(model, huge, y, backend=backend)
+    dWs, dbs = gradients(model, np.ones((4, 2)), y, backend=backend)
+    assert all(np.isfinite(g).all() for g in (*dWs, *dbs))
