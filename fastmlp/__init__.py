@@ -5,6 +5,8 @@ numpy twin (``fastmlp.reference``) checks them, and ``backend="numpy"``
 runs it wherever the kernels run.
 """
 
+# First: from the source tree, fastmlp.kernels must be registered before anything imports it.
+from . import _source_tree  # noqa: F401  # isort: skip
 from . import datasets
 from ._version import __version__
 from ._warmup import warmup

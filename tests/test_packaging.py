@@ -3,6 +3,7 @@
 import importlib.metadata
 import importlib.resources
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -86,3 +87,39 @@ def test_wheel_ships_the_package_its_kernels_and_type_marker(wheel_names):
 
 def test_wheel_has_no_top_level_kernels(wheel_names):
     assert not [name for name in wheel_names if name.split("/")[0] == "kernels"]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_source_tree_runs_from_the_clone_root(tmp_path):
+    """Issue 13: ``python -m fastmlp`` in the clone's root imports the source folder first.
+
+    That folder has no ``kernels`` subpackage; it must find the top-level
+    ``kernels/`` as ``fastmlp.kernels`` and run, without making anything else
+    of the root importable.
+    """
+    from helpers import run_python
+
+    code = """
+        import pkgutil, fastmlp
+        print(fastmlp.__file__)
+        print(fastmlp.kernels.__file__, fastmlp.kernels.sgd.__name__)
+        assert {m.name for m in pkgutil.iter_modules(fastmlp.__path__)}.isdisjoint(
+            {"noxfile", "tests", "bench", "examples"}
+        )
+    """
+    out = run_python(code, ROOT, FASTMLP_CACHE_DIR=str(tmp_path)).splitlines()
+    assert out[0] == str(ROOT / "fastmlp" / "__init__.py")
+    assert out[1] == f"{ROOT / 'kernels' / '__init__.py'} fastmlp.kernels.sgd"
+    result = subprocess.run(
+        [sys.executable, "-m", "fastmlp", "train", "--epochs", "1", "--num-train", "200"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "FASTMLP_CACHE_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "epoch" in result.stdout.lower()
