@@ -34,8 +34,35 @@ CURVES = {
     "train_accuracy": "training accuracy",
     "val_accuracy": "validation accuracy",
 }
+#: One colour per series, the same in every panel of a figure.
+SERIES_COLOURS = {"train": "C0", "val": "C1"}
 #: Most data points ``decision_boundary`` scatters; more would hide the regions.
 MAX_POINTS = 2000
+#: Fewest steps the default moving average of ``step_loss`` spans (all steps if fewer).
+MIN_WINDOW = 10
+#: Percentiles of the raw step losses that bound ``step_loss``'s y axis: a few
+#: spikes must not squash the moving average into a flat line.
+LOSS_PERCENTILES = (1, 99)
+
+
+def curve_label(key: str, held_out: str = "validation") -> str:
+    """Return the axis label of a ``History`` curve, naming the held-out set.
+
+    Parameters
+    ----------
+    key : {"step_loss", "train_loss", "val_loss", "train_accuracy", "val_accuracy"}
+        The curve.
+    held_out : str
+        What the ``val_*`` curves were measured on: ``"validation"``, or
+        ``"test"`` for a final run (``Config(final=True)``).
+
+    Returns
+    -------
+    str
+        E.g. ``"validation loss"``, or ``"test accuracy"`` with ``held_out="test"``.
+    """
+    _check_key("key", key)
+    return CURVES[key].replace("validation", held_out) if key.startswith("val_") else CURVES[key]
 
 
 def step_loss(
@@ -48,17 +75,21 @@ def step_loss(
     history : History or array_like
         A run's ``History``, or its step losses as a 1-D array.
     window : int, optional
-        Steps per moving-average window; default 1% of the steps, at least 1.
-        The smoothed value at step ``i`` is the mean of steps ``i - window + 1``
-        to ``i``, so the smoothed curve starts at step ``window - 1``.
+        Steps per moving-average window; default 1% of the steps, at least
+        ``MIN_WINDOW`` (or all steps if fewer). The smoothed value at step ``i``
+        is the mean of steps ``i - window + 1`` to ``i``, so the smoothed curve
+        starts at step ``window - 1``.
     title : str, optional
-        Axes title.
+        Axes title; default "Loss per training step".
 
     Returns
     -------
     matplotlib.figure.Figure
-        One axes: the raw losses (faint), the moving average, and light vertical
-        lines at epoch boundaries when ``history`` is a ``History`` of several epochs.
+        One axes: the raw losses (faint), the moving average (left out when
+        ``window`` is 1: it would be the raw losses again), and light vertical
+        lines at epoch boundaries when ``history`` is a ``History`` of several
+        epochs. The y axis spans the ``LOSS_PERCENTILES`` of the raw losses and
+        the whole moving average, so rare spikes run off the top.
     """
     loss = np.asarray(getattr(history, "step_loss", history), dtype=np.float64)
     if loss.ndim != 1 or loss.size == 0:
@@ -66,7 +97,7 @@ def step_loss(
             f"history: expected a History or a non-empty 1-D array of step losses, "
             f"found shape {loss.shape}"
         )
-    window = max(1, loss.size // 100) if window is None else window
+    window = max(loss.size // 100, min(MIN_WINDOW, loss.size)) if window is None else window
     if not 1 <= window <= loss.size:
         raise ValueError(f"window: expected an integer in [1, {loss.size}], found {window!r}")
     steps = np.arange(loss.size)
@@ -75,7 +106,9 @@ def step_loss(
     fig = Figure(figsize=(7, 4), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(steps, loss, color="C0", alpha=0.3, lw=0.8, label="per step")
-    ax.plot(steps[window - 1 :], smooth, color="C0", label=f"mean of last {window} steps")
+    if window > 1:
+        ax.plot(steps[window - 1 :], smooth, color="C0", label=f"mean of last {window} steps")
+    ax.set_ylim(_robust_limits(loss, smooth))
     per_epoch = getattr(history, "steps_per_epoch", 0)
     if per_epoch and loss.size > per_epoch:
         # vlines, not axvline: keeps ax.get_lines() to the two loss curves.
@@ -88,12 +121,20 @@ def step_loss(
             lw=0.8,
             zorder=0,
         )
-    ax.set(xlabel="step", ylabel="loss", title=title)
+    ax.set(xlabel="step", ylabel="loss", title="Loss per training step" if title is None else title)
     ax.legend()
     return fig
 
 
-def epoch_loss(history: History, title: str | None = None) -> Figure:
+def _robust_limits(raw, smooth):
+    """Return y limits spanning the raw values' central percentiles and all of ``smooth``."""
+    low, high = np.percentile(raw, LOSS_PERCENTILES)
+    low, high = min(low, smooth.min()), max(high, smooth.max())
+    pad = 0.05 * (high - low) if high > low else 0.5
+    return low - pad, high + pad
+
+
+def epoch_loss(history: History, title: str | None = None, held_out: str = "validation") -> Figure:
     """Plot training and validation loss per epoch, and validation accuracy if recorded.
 
     Parameters
@@ -101,36 +142,49 @@ def epoch_loss(history: History, title: str | None = None) -> Figure:
     history : History
         A run's history with at least one epoch.
     title : str, optional
-        Figure title.
+        Figure title; default "Loss and accuracy per epoch" (or "Loss per
+        epoch" without accuracy).
+    held_out : str
+        Name of the set the ``val_*`` curves were measured on, as in ``curve_label``.
 
     Returns
     -------
     matplotlib.figure.Figure
         A loss axes (training, then validation if recorded) and, when
         ``history.val_accuracy`` is not empty, an accuracy axes (validation,
-        then training if recorded).
+        then training if recorded). Each series keeps its ``SERIES_COLOURS``
+        colour in both axes; every epoch has a marker and the epoch ticks are
+        integers.
     """
     if not history.train_loss:
         raise ValueError("history: expected at least one epoch, found none")
     with_accuracy = bool(history.val_accuracy)
     fig = Figure(figsize=(11 if with_accuracy else 6, 4), layout="constrained")
     axes = fig.subplots(1, 2 if with_accuracy else 1, squeeze=False)[0]
-    _epoch_curves(axes[0], history, ("train_loss", "val_loss"), "loss")
+    _epoch_curves(axes[0], history, ("train_loss", "val_loss"), "loss", held_out)
     if with_accuracy:
-        _epoch_curves(axes[1], history, ("val_accuracy", "train_accuracy"), "accuracy")
-    if title is not None:
-        fig.suptitle(title)
+        _epoch_curves(axes[1], history, ("val_accuracy", "train_accuracy"), "accuracy", held_out)
+    default = "Loss and accuracy per epoch" if with_accuracy else "Loss per epoch"
+    fig.suptitle(default if title is None else title)
     return fig
 
 
-def _epoch_curves(ax, history, keys, ylabel):
+def _epoch_curves(ax, history, keys, ylabel, held_out):
     for key in keys:
         values = getattr(history, key)
         if len(values):
-            ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=CURVES[key])
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            colour = SERIES_COLOURS[key.split("_")[0]]
+            x = np.arange(1, len(values) + 1)
+            ax.plot(x, values, color=colour, marker="o", ms=4, label=curve_label(key, held_out))
+    _epoch_axis(ax, history.epochs)
     ax.set(xlabel="epoch", ylabel=ylabel)
     ax.legend()
+
+
+def _epoch_axis(ax, epochs):
+    """Integer epoch ticks, with half an epoch of room on each side (one epoch is one point)."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0.5, epochs + 0.5)
 
 
 def repeat_band(
@@ -138,6 +192,7 @@ def repeat_band(
     key: str = "val_loss",
     label: str | None = None,
     ax_title: str | None = None,
+    held_out: str = "validation",
 ) -> Figure:
     """Plot the mean +- standard deviation of one curve over repeated runs.
 
@@ -150,13 +205,16 @@ def repeat_band(
     label : str, optional
         Legend label of the mean curve; default "mean of N runs".
     ax_title : str, optional
-        Axes title.
+        Axes title; default "<curve>: mean +- std of N runs".
+    held_out : str
+        Name of the set the ``val_*`` curves were measured on, as in ``curve_label``.
 
     Returns
     -------
     matplotlib.figure.Figure
         One axes: each run as a faint line, then the band of mean +- standard
-        deviation (``ddof=0``), then the mean as the last line.
+        deviation (``ddof=0``), then the mean as the last line (with a marker
+        per epoch for epoch curves).
     """
     runs = _runs("histories", histories)
     x, curves = _stack("histories", runs, key)
@@ -164,9 +222,10 @@ def repeat_band(
     ax = fig.add_subplot()
     for curve in curves:
         ax.plot(x, curve, color="C0", alpha=0.25, lw=0.8)
-    _band(ax, x, curves, "C0", label or f"mean of {len(runs)} runs")
-    _label_axes(ax, key)
-    ax.set_title(ax_title)
+    _band(ax, x, curves, "C0", label or f"mean of {len(runs)} runs", key != "step_loss")
+    _label_axes(ax, key, len(x), held_out)
+    default = f"{curve_label(key, held_out).capitalize()}: mean \u00b1 std of {len(runs)} runs"
+    ax.set_title(default if ax_title is None else ax_title)
     ax.legend()
     return fig
 
@@ -175,6 +234,7 @@ def lr_comparison(
     results: Mapping[float, Sequence[History] | RepeatResult],
     key: str = "val_loss",
     final_key: str = "val_accuracy",
+    held_out: str = "validation",
 ) -> Figure:
     """Compare learning rates: mean curves, and the final value against the rate.
 
@@ -188,13 +248,16 @@ def lr_comparison(
     final_key : str
         The curve (same choices as ``key``) whose last value, per run, the right
         panel shows.
+    held_out : str
+        Name of the set the ``val_*`` curves were measured on, as in ``curve_label``.
 
     Returns
     -------
     matplotlib.figure.Figure
         Left: per rate in increasing order, the mean curve with a +- standard
-        deviation band. Right: mean +- standard deviation of the final values
-        against the rate, on a log axis.
+        deviation band (a marker per epoch for epoch curves, integer epoch
+        ticks). Right: mean +- standard deviation of the final values against
+        the rate, on a log axis. Each axes and the figure have a title.
     """
     if not results:
         raise ValueError("results: expected at least one learning rate, found none")
@@ -209,9 +272,10 @@ def lr_comparison(
         name = f"results[{rate!r}]"
         runs = _runs(name, results[rate])
         x, curves = _stack(name, runs, key)
-        _band(curves_ax, x, curves, f"C{i % 10}", f"lr = {rate:g}")
+        _band(curves_ax, x, curves, f"C{i % 10}", f"lr = {rate:g}", key != "step_loss")
         finals.append([curve[-1] for curve in _curves(name, runs, final_key)])
-    _label_axes(curves_ax, key)
+    _label_axes(curves_ax, key, len(x), held_out)
+    curves_ax.set_title(f"{curve_label(key, held_out).capitalize()} per learning rate")
     curves_ax.legend()
     final_ax.errorbar(
         np.array(rates, dtype=np.float64),
@@ -221,7 +285,9 @@ def lr_comparison(
         capsize=3,
     )
     final_ax.set_xscale("log")
-    final_ax.set(xlabel="learning rate", ylabel=f"final {CURVES[final_key]}")
+    final_label = f"final {curve_label(final_key, held_out)}"
+    final_ax.set(xlabel="learning rate", ylabel=final_label, title=final_label.capitalize())
+    fig.suptitle("Learning rates compared (mean \u00b1 std over the runs of each rate)")
     return fig
 
 
@@ -255,16 +321,16 @@ def _stack(name, runs, key):
     return x, np.stack([curve[:length] for curve in curves])
 
 
-def _band(ax, x, curves, color, label):
+def _band(ax, x, curves, color, label, markers):
     mean, std = curves.mean(axis=0), curves.std(axis=0)
     ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
-    ax.plot(x, mean, color=color, label=label)
+    ax.plot(x, mean, color=color, label=label, marker="o" if markers else None, ms=4)
 
 
-def _label_axes(ax, key):
-    ax.set(xlabel="step" if key == "step_loss" else "epoch", ylabel=CURVES[key])
+def _label_axes(ax, key, length, held_out):
+    ax.set(xlabel="step" if key == "step_loss" else "epoch", ylabel=curve_label(key, held_out))
     if key != "step_loss":
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _epoch_axis(ax, length)
 
 
 def decision_boundary(
@@ -274,6 +340,7 @@ def decision_boundary(
     resolution: int = 200,
     proba: bool = True,
     title: str | None = None,
+    first_layer: bool = False,
 ) -> Figure:
     """Plot a 2-input model's predictions over the plane, with the data on top.
 
@@ -291,13 +358,19 @@ def decision_boundary(
         For a 2-class model, shade the probability of class 1 (and draw its
         0.5 contour); otherwise, or with more classes, shade the predicted class.
     title : str, optional
-        Axes title.
+        Axes title; default "Decision regions".
+    first_layer : bool
+        Also draw each first-layer unit's line ``w . x + b = 0`` (dashed, in
+        the order of the units): where a relu unit switches on. A relu net's
+        boundary is straight between these lines and can bend only on them (or
+        on a deeper unit's switch), which is why few units draw a polygon.
 
     Returns
     -------
     matplotlib.figure.Figure
-        The plot axes (filled contour first, points last) and a colour bar.
-        At most ``MAX_POINTS`` points are drawn, a fixed random subset.
+        The plot axes (filled contour first, points, then the first layer's
+        lines) and a colour bar. At most ``MAX_POINTS`` points are drawn, a
+        fixed random subset.
     """
     if model.sizes[0] != 2:
         raise ValueError(
@@ -333,8 +406,31 @@ def decision_boundary(
         filled = ax.contourf(gx, gy, predicted, levels=np.arange(k + 1) - 0.5, alpha=0.4, **colours)
         fig.colorbar(filled, ax=ax, label="predicted class", ticks=np.arange(k))
     ax.scatter(X[:, 0], X[:, 1], c=y, s=12, edgecolors="k", linewidths=0.4, **colours)
-    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
+    if first_layer:
+        _first_layer_lines(ax, model, (gx[0, 0], gx[0, -1]), (gy[0, 0], gy[-1, 0]))
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Decision regions" if title is None else title)
     return fig
+
+
+def _first_layer_lines(ax, model, xlim, ylim):
+    """Draw ``w_j . x + b_j = 0`` for each first-layer unit ``j`` across the plot's box."""
+    W, b = model.weights[0], model.biases[0]
+    for j in range(W.shape[1]):
+        (w1, w2), c = np.asarray(W[:, j], dtype=np.float64), float(b[j])
+        # Parametrised by the coordinate the line is steepest along, so no division by ~0.
+        if abs(w2) >= abs(w1) and w2 != 0:
+            xs = np.array(xlim)
+            points = xs, -(w1 * xs + c) / w2
+        elif w1 != 0:
+            ys = np.array(ylim)
+            points = -(w2 * ys + c) / w1, ys
+        else:
+            continue  # a unit that ignores the input draws no line
+        label = r"first layer: $w_j \cdot x + b_j = 0$" if j == 0 else None
+        ax.plot(*points, color="k", ls="--", lw=1.2, label=label)
+    ax.set(xlim=xlim, ylim=ylim)
+    if ax.get_lines():
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
 
 
 def _class_colours(k):
@@ -362,7 +458,8 @@ def digits_grid(
     n : int
         Most images shown: the first ``n`` in the order given.
     title : str, optional
-        Figure title.
+        Figure title; default "Predicted vs true digits" (with "mistakes
+        first" when ``mistakes_first``).
     mistakes_first : bool
         Order mistakes (``y_pred != y_true``) before correct predictions,
         each group keeping its original order.
@@ -406,8 +503,8 @@ def digits_grid(
         ax.set(xticks=[], yticks=[])
         for spine in ax.spines.values():
             spine.set(visible=wrong[i], color="red", linewidth=2)
-    if title is not None:
-        fig.suptitle(title)
+    default = f"Predicted vs true digits{', mistakes first' if mistakes_first else ''}"
+    fig.suptitle(default if title is None else title)
     return fig
 
 
@@ -453,7 +550,11 @@ def _labels(name, y, n_classes):
 
 
 def confusion_matrix(
-    y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None, normalize: bool = False
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    n_classes: int | None = None,
+    normalize: bool = False,
+    title: str | None = None,
 ) -> Figure:
     """Plot the confusion matrix, each cell annotated with its value.
 
@@ -464,6 +565,8 @@ def confusion_matrix(
     normalize : bool
         Show each row as fractions of its true class (a row without samples
         stays 0) instead of counts.
+    title : str, optional
+        Axes title; default "Confusion matrix, N samples".
 
     Returns
     -------
@@ -486,6 +589,7 @@ def confusion_matrix(
         color = "white" if dark[i, j] else "black"
         ax.text(j, i, text, ha="center", va="center", color=color, fontsize=8)
     ax.set(xticks=range(k), yticks=range(k), xlabel="predicted class", ylabel="true class")
+    ax.set_title(f"Confusion matrix, {counts.sum():,} samples" if title is None else title)
     return fig
 
 
@@ -509,8 +613,9 @@ def softmax_vs_normalisation(outputs: ArrayLike | None = None, target: int = 0) 
     Returns
     -------
     matplotlib.figure.Figure
-        One axes (symmetric-log y axis): the softmax gradient, the
-        normalisation gradient, then dashed lines at -1 and 1.
+        One axes (``asinh`` y axis: linear near 0, logarithmic far out, and
+        smooth everywhere, so no curve gets a kink from the axis): the softmax
+        gradient, the normalisation gradient, then dashed lines at -1 and 1.
     """
     z_t = np.linspace(0.01, 5, 200) if outputs is None else np.asarray(outputs, dtype=np.float64)
     if z_t.ndim != 1 or z_t.size == 0 or not (z_t > 0).all():
@@ -528,8 +633,9 @@ def softmax_vs_normalisation(outputs: ArrayLike | None = None, target: int = 0) 
     ax.plot(z_t, normalised_grad, label=r"sum-normalisation: $1/(z_0 + z_1) - 1/z_t$")
     for bound in (-1, 1):
         ax.axhline(bound, color="0.5", ls="--", lw=0.8)
-    # Linear within [-1, 1], logarithmic beyond: shows the bounded curve and the blow-up.
-    ax.set_yscale("symlog", linthresh=1)
+    # Near-linear within [-1, 1], logarithmic beyond: shows the bounded curve and the
+    # blow-up. asinh, not symlog, whose slope jumps at the threshold and bends the curves there.
+    ax.set_yscale("asinh", linear_width=1)
     ax.set(
         xlabel=f"target output $z_{target}$ (other output = 1)",
         ylabel=r"$\partial\,$loss$\,/\,\partial z_t$",

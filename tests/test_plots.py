@@ -53,7 +53,7 @@ def test_step_loss_draws_raw_and_moving_average_with_epoch_boundaries():
     raw, smooth = ax.get_lines()
     np.testing.assert_array_equal(raw.get_ydata(), history.step_loss)
     assert raw.get_alpha() == pytest.approx(0.3)
-    window = 3  # 1% of 300 steps
+    window = plots.MIN_WINDOW  # 1% of 300 steps is 3, fewer than MIN_WINDOW
     np.testing.assert_array_equal(smooth.get_xdata(), np.arange(window - 1, 300))
     np.testing.assert_allclose(smooth.get_ydata(), moving_average(history.step_loss, window))
     (boundaries,) = ax.collections
@@ -66,8 +66,10 @@ def test_step_loss_accepts_an_array_and_a_window():
     np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), moving_average(loss, 10))
     assert ax.get_title() == "run"
     assert not ax.collections  # no epochs, so no boundaries
-    # Fewer than 100 steps still smooth over at least one step.
-    assert len(plots.step_loss(loss).axes[0].get_lines()[1].get_ydata()) == 50
+    # Fewer than 100 steps still smooth over MIN_WINDOW steps, not over one.
+    smooth = plots.step_loss(loss).axes[0].get_lines()[1]
+    assert len(smooth.get_ydata()) == 50 - plots.MIN_WINDOW + 1
+    assert smooth.get_label() == f"mean of last {plots.MIN_WINDOW} steps"
 
 
 @pytest.mark.parametrize(
