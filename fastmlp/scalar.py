@@ -1,12 +1,25 @@
 """Forward and backward for one sample of a one-hidden-layer net, in pure Python.
 
 Lists and ``math`` only, one scalar at a time, written to be read next to
-the equations: an oracle independent of numpy and Numba, and a teaching aid.
+the equations: an oracle independent of numpy and Numba, and a teaching aid
+(``docs/assignment.md`` works the classic 2-3-2 example through it).
 
 Notation: input ``x`` (n_in), hidden weights ``W[i][j]`` (n_in x n_hidden),
 hidden biases ``b``, output weights ``V[j][k]`` (n_hidden x n_out), output
 biases ``c``; ``k = x W + b``, ``h = act(k)``, ``o = h V + c``,
 ``p = softmax(o)``, ``loss = -log p[target]``.
+
+``forward`` returns every intermediate value, ``forward_backward`` the loss
+and the derivative of the loss with respect to every parameter and every
+intermediate value, and ``sgd_step`` updates the lists in place. The 2-3-2
+example::
+
+    >>> from fastmlp import scalar
+    >>> W, b = [[1.0, 1.0, 1.0], [-1.0, -1.0, -1.0]], [0.0, 0.0, 0.0]
+    >>> V, c = [[1.0, 1.0], [-1.0, -1.0], [-1.0, -1.0]], [0.0, 0.0]
+    >>> loss, grads = scalar.forward_backward([1.0, -1.0], W, b, V, c, target=0)
+    >>> round(loss, 6), grads["c"], [round(g, 6) for g in grads["V"][0]]
+    (0.693147, [-0.5, 0.5], [-0.440399, 0.440399])
 """
 
 from __future__ import annotations
@@ -36,6 +49,49 @@ def _act_derivative(h, code):
     raise AssertionError(code)
 
 
+def forward(
+    x: Sequence[float],
+    W: Sequence[Sequence[float]],
+    b: Sequence[float],
+    V: Sequence[Sequence[float]],
+    c: Sequence[float],
+    target: int,
+    activation: str = "sigmoid",
+) -> dict[str, Any]:
+    """Return every value of the forward pass of one sample.
+
+    Parameters
+    ----------
+    x : sequence of float
+        The sample.
+    W, b, V, c : nested sequences of float
+        The parameters (see the module docstring for shapes).
+    target : int
+        The true class.
+    activation : {"sigmoid", "tanh", "relu"}
+        Hidden activation.
+
+    Returns
+    -------
+    dict
+        ``{"k": k, "h": h, "o": o, "p": p, "loss": loss}``: hidden
+        pre-activations and activations, logits and class probabilities as
+        lists, and the cross-entropy ``-log p[target]`` as a float.
+    """
+    code = activation_code(activation)
+    n_in, n_hidden, n_out = len(x), len(b), len(c)
+    k = [b[j] + sum(x[i] * W[i][j] for i in range(n_in)) for j in range(n_hidden)]
+    h = [_act(k_j, code) for k_j in k]
+    o = [c[m] + sum(h[j] * V[j][m] for j in range(n_hidden)) for m in range(n_out)]
+    # Shifted by the largest logit: every exponent is <= 0, so nothing overflows.
+    o_max = max(o)
+    exps = [math.exp(o_m - o_max) for o_m in o]
+    total = sum(exps)
+    p = [e / total for e in exps]
+    loss = (o_max - o[target]) + math.log(total)
+    return {"k": k, "h": h, "o": o, "p": p, "loss": loss}
+
+
 def forward_backward(
     x: Sequence[float],
     W: Sequence[Sequence[float]],
@@ -46,6 +102,12 @@ def forward_backward(
     activation: str = "sigmoid",
 ) -> tuple[float, dict[str, Any]]:
     """Return the loss of one sample and the gradient of every parameter.
+
+    The backward pass, one local derivative at a time:
+    ``dL/do = p - onehot(target)``; ``dL/dV[j][m] = h[j] dL/do[m]``,
+    ``dL/dc = dL/do``; ``dL/dh[j] = sum_m V[j][m] dL/do[m]``;
+    ``dL/dk[j] = dL/dh[j] act'(k[j])`` (for sigmoid ``h (1 - h)``);
+    ``dL/dW[i][j] = x[i] dL/dk[j]``, ``dL/db = dL/dk``.
 
     Parameters
     ----------
@@ -62,30 +124,22 @@ def forward_backward(
     -------
     loss : float
     grads : dict
-        ``{"W": dW, "b": db, "V": dV, "c": dc}`` as nested lists.
+        ``{"W": dW, "b": db, "V": dV, "c": dc}`` as nested lists, and the
+        derivatives of the loss with respect to the intermediate values,
+        ``"o"``, ``"h"`` and ``"k"`` (see ``forward``).
     """
     code = activation_code(activation)
+    values = forward(x, W, b, V, c, target, activation)
+    h, p = values["h"], values["p"]
     n_in, n_hidden, n_out = len(x), len(b), len(c)
 
-    # Forward.
-    k = [b[j] + sum(x[i] * W[i][j] for i in range(n_in)) for j in range(n_hidden)]
-    h = [_act(k_j, code) for k_j in k]
-    o = [c[m] + sum(h[j] * V[j][m] for j in range(n_hidden)) for m in range(n_out)]
-    o_max = max(o)
-    exps = [math.exp(o_m - o_max) for o_m in o]
-    total = sum(exps)
-    p = [e / total for e in exps]
-    loss = (o_max - o[target]) + math.log(total)
-
-    # Backward: dL/do = p - onehot(target), then through V and the activation.
     do = [p[m] - (1.0 if m == target else 0.0) for m in range(n_out)]
     dV = [[h[j] * do[m] for m in range(n_out)] for j in range(n_hidden)]
-    dc = list(do)
     dh = [sum(V[j][m] * do[m] for m in range(n_out)) for j in range(n_hidden)]
     dk = [dh[j] * _act_derivative(h[j], code) for j in range(n_hidden)]
     dW = [[x[i] * dk[j] for j in range(n_hidden)] for i in range(n_in)]
-    db = list(dk)
-    return loss, {"W": dW, "b": db, "V": dV, "c": dc}
+    grads = {"W": dW, "b": list(dk), "V": dV, "c": list(do), "o": do, "h": dh, "k": dk}
+    return values["loss"], grads
 
 
 def sgd_step(
@@ -98,7 +152,27 @@ def sgd_step(
     lr: float,
     activation: str = "sigmoid",
 ) -> float:
-    """Take one per-sample SGD step in place on the nested lists; return the loss before it."""
+    """Take one per-sample SGD step in place on the nested lists; return the loss before it.
+
+    Parameters
+    ----------
+    x : sequence of float
+        The sample.
+    W, b, V, c : nested lists of float
+        The parameters (see the module docstring for shapes), updated in
+        place: ``param -= lr * grad``.
+    target : int
+        The true class.
+    lr : float
+        The learning rate.
+    activation : {"sigmoid", "tanh", "relu"}
+        Hidden activation.
+
+    Returns
+    -------
+    float
+        The sample's loss at the parameters before the step.
+    """
     loss, grads = forward_backward(x, W, b, V, c, target, activation)
     for param, grad in ((W, grads["W"]), (V, grads["V"])):
         for row, grad_row in zip(param, grad):

@@ -70,6 +70,10 @@ def test_scalar_matches_reference_on_random_nets(rng, activation):
     assert loss == pytest.approx(ref_loss, rel=1e-12)
     for got, want in zip((g["W"], g["b"], g["V"], g["c"]), (dWs[0], dbs[0], dWs[1], dbs[1])):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+    # The intermediate derivatives: dL/do is dL/dc, dL/dk is dL/db, dL/dh = V dL/do.
+    np.testing.assert_allclose(g["o"], dbs[1], rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(g["k"], dbs[0], rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(g["h"], weights[1] @ dbs[1], rtol=1e-10, atol=1e-14)
 
 
 def test_scalar_sgd_step_matches_reference_epoch(rng):
@@ -82,3 +86,38 @@ def test_scalar_sgd_step_matches_reference_epoch(rng):
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-12)
     for got, want in zip(lists, (weights[0], biases[0], weights[1], biases[1])):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_worked_example_forward_values():
+    values = scalar.forward(X, W, B, V, C, target=0)
+    sigmoid_2 = 1 / (1 + math.exp(-2))
+    assert values["k"] == [2.0, 2.0, 2.0]
+    assert values["h"] == pytest.approx([sigmoid_2] * 3, rel=1e-15)
+    assert values["o"] == pytest.approx([-sigmoid_2, -sigmoid_2], rel=1e-15)
+    assert values["p"] == [0.5, 0.5]
+    assert values["loss"] == pytest.approx(math.log(2), rel=1e-15)
+
+
+def test_worked_example_derivatives_of_the_intermediate_values():
+    _, g = scalar.forward_backward(X, W, B, V, C, target=0)
+    assert g["o"] == [-0.5, 0.5]
+    # Each hidden unit feeds both outputs with equal weights: the pulls cancel.
+    assert g["h"] == [0.0, 0.0, 0.0]
+    assert g["k"] == [0.0, 0.0, 0.0]
+
+
+def test_worked_example_sgd_step_matches_the_kernels():
+    lists = [[row[:] for row in W], B[:], [row[:] for row in V], C[:]]
+    loss = scalar.sgd_step(X, *lists, 0, lr=0.1)
+    model = fastmlp.MLP([2, 3, 2], dtype="float64")
+    for param, value in zip((*model.weights, *model.biases), (W, V, B, C)):
+        param[...] = value
+    history = fastmlp.train(model, [X], [0], lr=0.1, shuffle=False, progress=False)
+    assert loss == pytest.approx(history.step_loss[0], rel=1e-15)
+    for got, want in zip(
+        lists, (model.weights[0], model.biases[0], model.weights[1], model.biases[1])
+    ):
+        np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-17)
+    after = scalar.forward(X, *lists, target=0)["loss"]
+    assert after == pytest.approx(model.loss([X], [0]), rel=1e-14)
+    assert after < loss
