@@ -43,8 +43,20 @@ SCRIPTS = {
         ],
     },
 }
+SCRIPTS["pytorch_counterpart.py"] = {
+    "outputs": ["pytorch-counterpart.png"],
+    "numbers": [
+        (r"^gradients, fastmlp vs torch autograd \(float64\): largest difference (\S+)$", 0, 1e-10),
+        # float32, same weights and order: the two curves differ by rounding only.
+        (r"^loss curves \(mean of \d+ steps\), .*: largest difference (\S+)$", 0, 1e-4),
+        (r"^fastmlp +\S+ +\S+ +\S+ +(\S+)$", 0.5, 1.0),  # validation accuracy after 1,000 steps
+        (r"^torch +\S+ +\S+ +\S+ +(\S+)$", 0.5, 1.0),
+    ],
+}
 #: Scripts that take more than a few seconds even in quick mode.
-SLOW = {"mnist_classifier.py", "learning_rate_sweep.py"}
+SLOW = {"mnist_classifier.py", "learning_rate_sweep.py", "pytorch_counterpart.py"}
+#: Scripts that need MNIST; the tests read it from the local copy, never download it.
+MNIST = {"mnist_classifier.py", "pytorch_counterpart.py"}
 
 
 @pytest.fixture
@@ -78,12 +90,14 @@ def run_example(script, cwd, **env):
 )
 def test_example_runs_in_quick_mode(name, examples_dir, tmp_path, request):
     env = {}
-    if name == "mnist_classifier.py":
+    if name in MNIST:
         env["FASTMLP_DATA_DIR"] = str(request.getfixturevalue("mnist_dir"))
         # The files are there; an unroutable mirror makes any download attempt fail fast.
         env["FASTMLP_MNIST_MIRRORS"] = "http://127.0.0.1:9/"
     if name == "pipeline_grid_search.py" and importlib.util.find_spec("sklearn") is None:
         pytest.skip("the pipeline example needs scikit-learn, which is not installed")
+    if name == "pytorch_counterpart.py" and importlib.util.find_spec("torch") is None:
+        pytest.skip("the PyTorch example needs torch (the test extra installs it)")
     out = tmp_path / "out"
     result = run_example(
         examples_dir / name,
