@@ -162,8 +162,9 @@ def _train(args, say):
             f"found --runs {args.runs}"
         )
     (X, _), (Xv, _), k = load_data(config)
+    held_out = "test" if config.final and config.data == "mnist" else "validation"
     say(
-        f"{config.data}: {len(X)} train, {len(Xv)} validation, sizes "
+        f"{config.data}: {len(X)} train, {len(Xv)} {held_out}, sizes "
         f"{[X.shape[1], *config.hidden, k]}, {config.activation}, {config.dtype}, {config.backend}"
     )
     return (_train_once if args.runs == 1 else _train_runs)(args, config, say)

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, MaxNLocator
 from numpy.typing import ArrayLike
 
 from ._checks import as_float_array
@@ -183,7 +183,8 @@ def _epoch_curves(ax, history, keys, ylabel, held_out):
 
 def _epoch_axis(ax, epochs):
     """Integer epoch ticks, with half an epoch of room on each side (one epoch is one point)."""
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    # min_n_ticks=1: else the locator gives up on integers when only one is in view.
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.set_xlim(0.5, epochs + 0.5)
 
 
@@ -221,7 +222,9 @@ def repeat_band(
     fig = Figure(figsize=(7, 4), layout="constrained")
     ax = fig.add_subplot()
     for curve in curves:
-        ax.plot(x, curve, color="C0", alpha=0.25, lw=0.8)
+        ax.plot(
+            x, curve, color="C0", alpha=0.25, lw=0.8, marker=None if key == "step_loss" else "."
+        )
     _band(ax, x, curves, "C0", label or f"mean of {len(runs)} runs", key != "step_loss")
     _label_axes(ax, key, len(x), held_out)
     default = f"{curve_label(key, held_out).capitalize()}: mean \u00b1 std of {len(runs)} runs"
@@ -636,6 +639,9 @@ def softmax_vs_normalisation(outputs: ArrayLike | None = None, target: int = 0) 
     # Near-linear within [-1, 1], logarithmic beyond: shows the bounded curve and the
     # blow-up. asinh, not symlog, whose slope jumps at the threshold and bends the curves there.
     ax.set_yscale("asinh", linear_width=1)
+    values = np.concatenate([softmax_grad[:, target], normalised_grad])
+    ax.yaxis.set_major_locator(FixedLocator(_decade_ticks(values.min(), values.max())))
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.set(
         xlabel=f"target output $z_{target}$ (other output = 1)",
         ylabel=r"$\partial\,$loss$\,/\,\partial z_t$",
@@ -643,6 +649,14 @@ def softmax_vs_normalisation(outputs: ArrayLike | None = None, target: int = 0) 
     )
     ax.legend()
     return fig
+
+
+def _decade_ticks(low, high):
+    """Return 0, +-1 and the powers of ten out to ``low`` and ``high``: the asinh axis's marks."""
+    ticks = [-1.0, 0.0, 1.0]
+    for sign, end in ((-1, -low), (1, high)):
+        ticks += [sign * 10.0**k for k in range(1, int(np.ceil(np.log10(max(end, 1)))) + 1)]
+    return sorted(ticks)
 
 
 def save(fig: Figure, path: os.PathLike | str, dpi: float = 100) -> Path:

@@ -403,3 +403,131 @@ def test_save_leaves_nothing_behind_on_failure(tmp_path):
     with pytest.raises(ValueError, match="not supported"):
         plots.save(fig, tmp_path / "loss.nope")
     assert os.listdir(tmp_path) == []
+
+
+# --- The figures tell the truth (issue 13) ---
+
+
+def visible_ticks(axis):
+    low, high = sorted(axis.get_view_interval())
+    return [tick for tick in axis.get_ticklocs() if low <= tick <= high]
+
+
+def one_epoch_figures():
+    one = [make_history(epochs=1, seed=s) for s in range(2)]
+    return {
+        "epoch_loss": plots.epoch_loss(one[0]).axes,
+        "repeat_band": plots.repeat_band(one).axes,
+        "lr_comparison": plots.lr_comparison({0.01: one, 0.1: one}).axes[:1],
+    }
+
+
+@pytest.mark.parametrize("name", ["epoch_loss", "repeat_band", "lr_comparison"])
+def test_one_epoch_curves_have_markers_and_integer_epoch_ticks(name):
+    for ax in one_epoch_figures()[name]:
+        render(ax.figure)  # ticks are placed at drawing time
+        curves = [line for line in ax.get_lines() if len(line.get_xdata()) == 1]
+        assert curves, "no one-epoch curve drawn"
+        for line in curves:
+            assert line.get_marker() not in ("None", None, "", " ")
+            assert line.get_markersize() >= 3
+        assert visible_ticks(ax.xaxis) == [1.0]
+        assert ax.get_xlabel() == "epoch"
+
+
+def test_epoch_ticks_are_integers_over_several_epochs():
+    (ax, _) = plots.epoch_loss(make_history(epochs=7)).axes
+    render(ax.figure)
+    ticks = visible_ticks(ax.xaxis)
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    assert min(ticks) >= 1 and max(ticks) <= 7
+
+
+def test_step_loss_y_axis_ignores_rare_spikes_but_keeps_the_average():
+    loss = np.full(1000, 0.5) + np.random.default_rng(0).uniform(0, 0.2, 1000)
+    loss[[100, 500, 900]] = 16.0  # three spikes, as a diverging step makes
+    (ax,) = plots.step_loss(loss).axes
+    _, smooth = ax.get_lines()
+    low, high = ax.get_ylim()
+    assert high < 3  # the spikes run off the top
+    assert low <= smooth.get_ydata().min() and smooth.get_ydata().max() <= high
+    assert low <= np.percentile(loss, 1) and np.percentile(loss, 99) <= high
+
+
+def test_step_loss_names_a_real_moving_average():
+    (ax,) = plots.step_loss(np.linspace(1, 0, 40)).axes
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["per step", "mean of last 10 steps"]
+    # A window of one step averages nothing: only the raw trace is drawn.
+    (ax,) = plots.step_loss(np.linspace(1, 0, 40), window=1).axes
+    assert [line.get_label() for line in ax.get_lines()] == ["per step"]
+    assert ax.get_lines()[0].get_alpha() == pytest.approx(0.3)
+
+
+def test_epoch_loss_keeps_one_colour_per_series_in_both_panels():
+    loss_ax, accuracy_ax = plots.epoch_loss(make_history(epochs=4)).axes
+    colours = {}
+    for ax in (loss_ax, accuracy_ax):
+        for line in ax.get_lines():
+            series = line.get_label().split()[0]  # "training" or "validation"
+            colours.setdefault(series, []).append(line.get_color())
+    assert sorted(colours) == ["training", "validation"]
+    for series, seen in colours.items():
+        assert len(seen) == 2 and same_color(seen[0], seen[1]), series
+    assert not same_color(colours["training"][0], colours["validation"][0])
+
+
+@pytest.mark.parametrize("name", EVERY_PLOT)
+def test_every_plot_has_a_title(name):
+    fig = EVERY_PLOT[name]()
+    titled = fig.get_suptitle() or all(
+        ax.get_title() for ax in fig.axes if ax.get_label() != "<colorbar>"
+    )
+    assert titled, name
+
+
+def test_held_out_names_the_test_set_on_every_axis():
+    runs = [make_history(epochs=3, seed=s) for s in range(2)]
+    assert plots.curve_label("val_accuracy", "test") == "test accuracy"
+    assert plots.curve_label("train_loss", "test") == "training loss"
+    figures = [
+        plots.epoch_loss(runs[0], held_out="test"),
+        plots.repeat_band(runs, key="val_accuracy", held_out="test"),
+        plots.lr_comparison({0.1: runs}, held_out="test"),
+    ]
+    for fig in figures:
+        texts = [fig.get_suptitle()]
+        for ax in fig.axes:
+            texts += [ax.get_ylabel(), ax.get_title()]
+            texts += [line.get_label() for line in ax.get_lines()]
+        assert not any("validation" in text for text in texts), texts
+        assert any("test" in text for text in texts), texts
+
+
+def test_softmax_plot_axis_has_no_kink():
+    (ax,) = plots.softmax_vs_normalisation().axes
+    transform = ax.yaxis.get_transform()
+    for y in (-1.0, 1.0):  # where symlog's linear and log parts met
+        eps = 1e-4
+        left, mid, right = transform.transform([y - eps, y, y + eps])
+        assert (mid - left) / eps == pytest.approx((right - mid) / eps, rel=1e-3)
+
+
+def test_decision_boundary_draws_each_first_layer_unit_line():
+    model = MLP([2, 3, 3, 2], activation="relu", seed=4)
+    X, y = blobs()
+    ax, _ = plots.decision_boundary(model, X, y, resolution=30, first_layer=True).axes
+    lines = ax.get_lines()
+    assert len(lines) == 3
+    W, b = np.asarray(model.weights[0], np.float64), np.asarray(model.biases[0], np.float64)
+    for j, line in enumerate(lines):
+        points = line.get_xydata()
+        np.testing.assert_allclose(points @ W[:, j] + b[j], 0, atol=1e-9)
+        assert line.get_linestyle() == "--"
+    assert "first layer" in ax.get_legend().get_texts()[0].get_text()
+    # The lines do not widen the view beyond the grid.
+    assert ax.get_xlim() == pytest.approx(
+        (X[:, 0].min() - 0.1 * np.ptp(X[:, 0]), X[:, 0].max() + 0.1 * np.ptp(X[:, 0]))
+    )
+    ax, _ = plots.decision_boundary(model, X, y, resolution=30).axes
+    assert not ax.get_lines()  # off by default
