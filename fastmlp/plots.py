@@ -122,8 +122,16 @@ def step_loss(
             zorder=0,
         )
     ax.set(xlabel="step", ylabel="loss", title="Loss per training step" if title is None else title)
-    ax.legend()
+    _legend(ax, steps=True)
     return fig
+
+
+def _legend(ax, steps):
+    """Add the legend; over per-step curves, top right (losses fall), not "best".
+
+    "best" scans every point: over thousands of steps matplotlib warns it is slow.
+    """
+    ax.legend(loc="upper right" if steps else "best")
 
 
 def _robust_limits(raw, smooth):
@@ -229,7 +237,7 @@ def repeat_band(
     _label_axes(ax, key, len(x), held_out)
     default = f"{curve_label(key, held_out).capitalize()}: mean \u00b1 std of {len(runs)} runs"
     ax.set_title(default if ax_title is None else ax_title)
-    ax.legend()
+    _legend(ax, steps=key == "step_loss")
     return fig
 
 
@@ -279,7 +287,7 @@ def lr_comparison(
         finals.append([curve[-1] for curve in _curves(name, runs, final_key)])
     _label_axes(curves_ax, key, len(x), held_out)
     curves_ax.set_title(f"{curve_label(key, held_out).capitalize()} per learning rate")
-    curves_ax.legend()
+    _legend(curves_ax, steps=key == "step_loss")
     final_ax.errorbar(
         np.array(rates, dtype=np.float64),
         np.array([np.mean(f) for f in finals]),
