@@ -3,6 +3,8 @@
 import contextlib
 import io
 import re
+import shlex
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +179,20 @@ def test_final_recipe_reaches_98_percent_on_the_test_set(mnist_dir):
     history = run(config).history
     print(f"final: {history.val_accuracy[-1]:.2%} test, {sum(history.epoch_time):.1f} s training")
     assert history.val_accuracy[-1] >= 0.98
+
+
+def test_readme_disc_command_draws_the_polygon_at_95_percent(tmp_path, monkeypatch, capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (command,) = re.findall(r"^fastmlp train --data disc .*$", readme, flags=re.MULTILINE)
+    args = shlex.split(command)[1:]
+    # The study's [3, 3] net is the README's: one recipe, stated twice.
+    assert args[args.index("--seed") + 1] == str(POLYGON.seed)
+    assert float(args[args.index("--lr") + 1]) == POLYGON.lr
+    assert int(args[args.index("--epochs") + 1]) == POLYGON.epochs
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 0
+    last_epoch = capsys.readouterr().out.splitlines()[-2]  # then "wrote runs/disc"
+    assert last_epoch.split()[0] == str(POLYGON.epochs), last_epoch
+    (accuracy,) = re.findall(r"(\d+\.\d+)%", last_epoch)
+    assert float(accuracy) >= 95, last_epoch
+    assert (tmp_path / "runs" / "disc" / "boundary.png").stat().st_size > 0
