@@ -26,7 +26,8 @@ SCRIPTS = {
     "decision_boundary.py": {
         "outputs": ["disc-3x3.png", "disc-32x32.png"],
         "numbers": [
-            (r"^hidden \[3, 3\]: validation accuracy (\S+)", 0.75, 1.0),
+            # The small net keeps its settings in quick mode: the hexagon at >= 95%.
+            (r"^hidden \[3, 3\]: validation accuracy (\S+) after 40 epochs", 0.95, 1.0),
             (r"^hidden \[32, 32\]: validation accuracy (\S+)", 0.85, 1.0),
         ],
     },
