@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -355,6 +356,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Flushed: progress lines must show as they happen when stdout is a pipe.
     quiet = getattr(args, "quiet", False)
     say = (lambda *a: None) if quiet else functools.partial(print, flush=True)
+    # The kernels' "compiling kernels" note reaches stderr through Python's
+    # last-resort handler; --quiet keeps only errors.
+    logging.getLogger("fastmlp").setLevel(logging.ERROR if quiet else logging.NOTSET)
     try:
         _check_paths(args)
         if args.command == "data":

@@ -1,7 +1,10 @@
 """The kernel decorator: disk cache outside the install, fallback, and float32 kept in float32."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import fastmlp.kernels
@@ -227,3 +230,51 @@ def test_float32_kernels_do_no_float64_arithmetic(tmp_path):
     assert not not_compiled, f"the audit did not reach {not_compiled}"
     upcasts = {name: r["float64"] for name, r in report.items() if r["float64"]}
     assert not upcasts, f"float64 values in float32 kernels: {upcasts}"
+
+
+# The first compile of a process is announced on the "fastmlp" logger, a load
+# from the cache is not. Before, a cold first run sat silent for ~12 s.
+NOTICE = "compiling kernels, once per machine: ~"
+
+LOGGED_TRAIN = """
+import logging, sys
+import numpy as np
+import fastmlp
+logging.basicConfig(stream=sys.stderr, format="%(name)s|%(levelname)s|%(message)s")
+model = fastmlp.MLP([2, 3, 2])
+X = np.random.default_rng(0).normal(size=(20, 2))
+fastmlp.train(model, X, (X[:, 0] > 0).astype(int), progress=False)
+"""
+
+
+def run_child(args, cwd, cache):
+    """Run ``python args`` from ``cwd`` with the kernel cache ``cache``; return the process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FASTMLP_", "NUMBA_"))}
+    env["FASTMLP_CACHE_DIR"] = str(cache)
+    result = subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.slow
+def test_a_library_call_logs_the_first_compile_and_prints_nothing(tmp_path):
+    cache = tmp_path / "cache"
+    cold = run_child(["-c", LOGGED_TRAIN], tmp_path, cache)
+    assert cold.stdout == ""
+    [line] = [line for line in cold.stderr.splitlines() if NOTICE in line]
+    assert line.startswith("fastmlp|WARNING|compiling kernels, once per machine: ~")
+    assert line.endswith(" s; `fastmlp warmup` does it ahead")
+    warm = run_child(["-c", LOGGED_TRAIN], tmp_path, cache)
+    assert (warm.stdout, warm.stderr) == ("", "")
+
+
+@pytest.mark.slow
+def test_the_cli_says_when_it_compiles_on_stderr_only(tmp_path):
+    command = ["-m", "fastmlp", "train", "--epochs", "1", "--num-train", "200"]
+    cold = run_child(command, tmp_path, tmp_path / "cache")
+    assert cold.stderr.count(NOTICE) == 1, cold.stderr
+    assert NOTICE not in cold.stdout and "epoch" in cold.stdout
+    warm = run_child(command, tmp_path, tmp_path / "cache")
+    assert NOTICE not in warm.stderr, warm.stderr
