@@ -113,9 +113,19 @@ class Reader:
         Raised (with ``label`` first in its message) for anything wrong with the file.
     label, what : str
         How messages name the file (its path) and the kind of file it must be.
+    metadata : bool
+        The archive must hold a metadata entry. Without it (a plain ``.npz`` of
+        arrays, such as a data file), ``self.metadata`` is empty.
     """
 
-    def __init__(self, path: str | os.PathLike, error: type[Exception], label: str, what: str):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        error: type[Exception],
+        label: str,
+        what: str,
+        metadata: bool = True,
+    ):
         self.error, self.label, self.what = error, label, what
         self.arrays: dict[str, np.ndarray] = {}
         with self._reading():
@@ -123,10 +133,10 @@ class Reader:
         try:
             with self._reading():
                 self._zip = zipfile.ZipFile(self._file)
-            self._members = self._check_directory()
+            self._members = self._check_directory(metadata)
             self.names = set(self._members) - {_METADATA}
             self._headers = self._scan_headers()
-            self.metadata = self._read_metadata()
+            self.metadata = self._read_metadata() if metadata else {}
         except BaseException:
             self._file.close()
             raise
@@ -158,13 +168,13 @@ class Reader:
                 f"not a readable {self.what} ({type(error).__name__}: {error})"
             ) from error
 
-    def _check_directory(self) -> dict[str, zipfile.ZipInfo]:
+    def _check_directory(self, metadata: bool) -> dict[str, zipfile.ZipInfo]:
         infos = self._zip.infolist()
         members = {info.filename.removesuffix(".npy"): info for info in infos}
         names = sorted(info.filename for info in infos)
         if len(members) != len(infos) or not all(name.endswith(".npy") for name in names):
             raise self.fail(f"expected distinct .npy entries, found {names[:10]}")
-        if _METADATA not in members:
+        if metadata and _METADATA not in members:
             raise self.fail(f"not a {self.what}: expected a metadata entry, found {names[:10]}")
         for info in infos:
             if info.flag_bits & 0x1 or info.compress_type not in (
@@ -175,7 +185,7 @@ class Reader:
                     f"expected entries stored or deflated, not encrypted; found {info.filename} "
                     f"with compression {info.compress_type} and flags {info.flag_bits:#x}"
                 )
-        size = members[_METADATA].file_size
+        size = members[_METADATA].file_size if _METADATA in members else 0
         if size > METADATA_MAX_BYTES:
             raise self.fail(
                 f"expected a metadata entry of at most {METADATA_MAX_BYTES} bytes, found {size}"
@@ -223,6 +233,24 @@ class Reader:
             raise self.fail(f"not a {self.what} (metadata is not a JSON object)")
         return metadata
 
+    def header(self, name: str) -> tuple[tuple[int, ...], np.dtype]:
+        """Return the shape and dtype the entry ``name`` holds, as its ``.npy`` header says.
+
+        Parameters
+        ----------
+        name : str
+            The entry.
+
+        Returns
+        -------
+        shape : tuple of int
+        dtype : numpy.dtype
+            Checked against the entry's size in the zip directory; no data is read.
+        """
+        if name not in self.names:
+            raise self.fail(f"expected an entry {name}, found {sorted(self.names)}")
+        return self._headers[name]
+
     def array(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """Read the array ``name``, refused before its data unless it has ``shape`` and ``dtype``.
 
@@ -240,9 +268,7 @@ class Reader:
         numpy.ndarray
             A new writable array.
         """
-        if name not in self.names:
-            raise self.fail(f"expected an entry {name}, found {sorted(self.names)}")
-        found = self._headers[name]
+        found = self.header(name)
         if found != (tuple(shape), np.dtype(dtype)):
             raise self.fail(
                 f"expected {name} of shape {tuple(shape)} and dtype {np.dtype(dtype)}, "

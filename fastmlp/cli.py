@@ -6,21 +6,36 @@ Commands: ``train`` (the default), ``sweep``, ``reproduce``, ``data`` and ``warm
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
 import functools
 import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from ._checks import MAX_COUNT, as_momentum, as_positive, as_weight_decay
 from ._files import atomic_path
 from ._warmup import DEFAULT_HIDDEN_LAYERS, warmup
 from .config import DEFAULT_DTYPE, DTYPES
-from .datasets import SYNTHETIC, fetch_mnist
+from .datasets import SYNTHETIC, TABLE_SUFFIXES, fetch_mnist
 from .errors import DatasetError, TrainingDivergedError
-from .experiments import Config, Interrupted, RepeatResult, Run, load_data, repeat, run, sweep
+from .experiments import (
+    Config,
+    Interrupted,
+    RepeatResult,
+    Run,
+    class_labels,
+    load_data,
+    repeat,
+    run,
+    sweep,
+)
+from .io import save
 from .names import ACTIVATIONS
 from .schedules import SCHEDULES
 from .training import BACKENDS
@@ -44,13 +59,120 @@ def _sizes(text):
     return sizes
 
 
+def _integer(low):
+    """Return an argparse type for integers >= ``low`` that the kernels' int64 can hold."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, found {text!r}")
+        if value > MAX_COUNT:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer <= {MAX_COUNT} (int64), found {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def _real(check):
+    """Return an argparse type for real numbers that pass ``check``, a ``fastmlp._checks`` rule.
+
+    The rule is the one ``train`` applies, so the command accepts what the library does;
+    its message drops the library's argument name, as argparse names the flag.
+    """
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
+        try:
+            return check(value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error).partition(": ")[2]) from None
+
+    return parse
+
+
+def _dataset(text):
+    """Return a built-in dataset name, or a path ending in .csv or .npz."""
+    if text in DATA or Path(text).suffix.lower() in TABLE_SUFFIXES:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"expected one of {', '.join(DATA)} or a {' or '.join(TABLE_SUFFIXES)} file, found {text!r}"
+    )
+
+
+POSITIVE = _integer(1)
+LEARNING_RATE = _real(functools.partial(as_positive, "lr"))
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: an unknown option is reported with the closest known one."""
+
+    def __init__(self, *args, **kwargs):
+        self.options = []  # filled by add_argument, which the base __init__ calls for -h
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        """Add an argument as argparse does, and remember its option strings."""
+        action = super().add_argument(*args, **kwargs)
+        self.options.extend(action.option_strings)
+        return action
+
+    def parse_known_args(self, args=None, namespace=None):
+        """Parse as argparse does; exit with a usage error naming the unknown arguments."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            hints = [
+                f"did you mean {close[0]}?"
+                for arg in extras
+                if arg.startswith("--")
+                for close in [difflib.get_close_matches(arg.partition("=")[0], self.options, 1)]
+                if close
+            ]
+            self.error("; ".join([f"unrecognized arguments: {' '.join(extras)}", *hints]))
+        return namespace, extras
+
+
 def _add_training_flags(parser, grid=False):
     """Add the training flags; with ``grid``, --lr, --hidden and --batch-size take lists."""
-    parser.add_argument("--data", choices=DATA, default="synth", help="dataset (default: synth)")
+    parser.add_argument(
+        "--data",
+        type=_dataset,
+        default="synth",
+        help=f"dataset: {', '.join(DATA)}, or your own .csv (a header row, the label last "
+        "unless --label) or .npz (arrays X and y) file; a file's rows are shuffled once and "
+        "split 80/20 into training and validation (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--label", metavar="NAME", help="the label column of a .csv file (default: the last one)"
+    )
     if grid:
-        parser.add_argument("--hidden", type=_sizes, nargs="+", help="sizes to sweep: 3 8 32,32")
-        parser.add_argument("--lr", type=float, nargs="+", default=[0.01], help="rates to sweep")
-        parser.add_argument("--batch-size", type=int, nargs="+", default=[1])
+        parser.add_argument(
+            "--hidden",
+            type=_sizes,
+            nargs="+",
+            help="hidden sizes to sweep, e.g. 3 8 32,32 (default: 3)",
+        )
+        parser.add_argument(
+            "--lr",
+            type=LEARNING_RATE,
+            nargs="+",
+            default=[0.01],
+            help="learning rates to sweep (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=POSITIVE,
+            nargs="+",
+            default=[1],
+            help="batch sizes to sweep (default: %(default)s)",
+        )
     else:
         parser.add_argument(
             "--hidden",
@@ -58,33 +180,104 @@ def _add_training_flags(parser, grid=False):
             action="append",
             help="hidden sizes: 300, or 32,32, or repeat the flag (default: 3)",
         )
-        parser.add_argument("--lr", type=float, default=0.01)
-        parser.add_argument("--batch-size", type=int, default=1)
         parser.add_argument(
-            "--checkpoint", type=Path, help="write a checkpoint (.npz) after every epoch"
+            "--lr", type=LEARNING_RATE, default=0.01, help="learning rate (default: %(default)s)"
         )
         parser.add_argument(
-            "--checkpoint-every", type=int, default=1, help="epochs between checkpoints"
+            "--batch-size",
+            type=POSITIVE,
+            default=1,
+            help="samples per SGD step, gradients averaged (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--checkpoint",
+            type=Path,
+            help="write a checkpoint (.npz) after every epoch (default: none)",
+        )
+        parser.add_argument(
+            "--checkpoint-every",
+            type=POSITIVE,
+            default=1,
+            help="epochs between checkpoints (default: %(default)s)",
         )
         parser.add_argument(
             "--resume",
             action="store_true",
             help="continue from --checkpoint if it exists (same result as an unbroken run)",
         )
-    parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid")
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--momentum", type=float, default=0.0)
-    parser.add_argument("--weight-decay", type=float, default=0.0)
-    parser.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning-rate schedule")
-    parser.add_argument("--backend", choices=BACKENDS, default="numba")
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default=DEFAULT_DTYPE)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--runs", type=int, default=1, help="repeat over seeds seed, seed+1, ...")
-    parser.add_argument("--jobs", type=int, help="worker processes for the runs (default: CPUs)")
-    parser.add_argument("--num-train", type=int, help="use only the first N training rows")
-    parser.add_argument("--final", action="store_true", help="mnist: train on 60k, test on 10k")
+    parser.add_argument(
+        "--activation",
+        choices=sorted(ACTIVATIONS),
+        default="sigmoid",
+        help="activation of the hidden layers (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=POSITIVE,
+        default=5,
+        help="passes over the training set (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--momentum",
+        type=_real(as_momentum),
+        default=0.0,
+        help="momentum coefficient, in [0, 1) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--weight-decay",
+        type=_real(as_weight_decay),
+        default=0.0,
+        help="L2 weight-decay coefficient, >= 0 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--schedule",
+        choices=sorted(SCHEDULES),
+        help="learning-rate schedule (default: constant)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="numba",
+        help="numba kernels, or the numpy reference (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=sorted(DTYPES),
+        default=DEFAULT_DTYPE,
+        help="dtype of the parameters and data (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_integer(0),
+        default=0,
+        help="seed of the initialisation and the sample order (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--runs",
+        type=POSITIVE,
+        default=1,
+        help="repeat over seeds seed, seed+1, ... and report mean ± std (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--jobs", type=POSITIVE, help="worker processes for the runs (default: one per CPU)"
+    )
+    parser.add_argument(
+        "--num-train",
+        type=POSITIVE,
+        help="use only the first N training rows (default: all; synthetic sets are drawn at N)",
+    )
+    parser.add_argument(
+        "--num-val",
+        type=POSITIVE,
+        help="use only the first N validation rows (default: all; synthetic sets are drawn at N)",
+    )
+    parser.add_argument(
+        "--final", action="store_true", help="mnist: train on 60k, test on 10k (default: off)"
+    )
     parser.add_argument("--data-dir", help="mnist folder (default: $FASTMLP_DATA_DIR or the cache)")
-    parser.add_argument("--out", type=Path, help="write history JSON, model files and plots here")
+    parser.add_argument(
+        "--out", type=Path, help="write history JSON, model files and plots here (default: none)"
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -94,20 +287,29 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fastmlp", description="Train small multilayer perceptrons by SGD."
     )
     parser.add_argument("--version", action="version", version=f"fastmlp {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_CommandParser)
     _add_training_flags(commands.add_parser("train", help="train a model (the default command)"))
     grid = commands.add_parser("sweep", help="repeated runs over a grid of hyperparameters")
     _add_training_flags(grid, grid=True)
     study = commands.add_parser(
         "reproduce", help="regenerate the classic study as PNGs + report.md"
     )
-    study.add_argument("--out", type=Path, default=Path("fastmlp-study"))
+    study.add_argument(
+        "--out",
+        type=Path,
+        default=Path("fastmlp-study"),
+        help="folder for the PNGs and report.md (default: %(default)s)",
+    )
     study.add_argument("--quick", action="store_true", help="a reduced version in under a minute")
     study.add_argument("--data-dir", help="mnist folder (default: $FASTMLP_DATA_DIR or the cache)")
     data = commands.add_parser("data", help="find or download a dataset and verify it")
-    data.add_argument("name", choices=["mnist"])
+    data.add_argument("name", choices=["mnist"], help="the dataset: mnist")
     data.add_argument("--dir", help="folder to use (default: $FASTMLP_DATA_DIR or the user cache)")
-    data.add_argument("--mirror", action="append", help="mirror base URL (repeatable)")
+    data.add_argument(
+        "--mirror",
+        action="append",
+        help="mirror base URL, repeatable (default: the built-in mirrors)",
+    )
     data.add_argument("--no-download", action="store_true", help="only look, never download")
     warm = commands.add_parser(
         "warmup", help="compile the kernels now (or load them from the disk cache)"
@@ -121,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     warm.add_argument(
         "--hidden-layers",
-        type=int,
+        type=_integer(0),
         nargs="+",
         default=list(DEFAULT_HIDDEN_LAYERS),
         help=f"network depths to prepare (default: {' '.join(map(str, DEFAULT_HIDDEN_LAYERS))})",
@@ -145,14 +347,34 @@ def _config(args, hidden=None):
         lr_schedule=args.schedule,
         final=args.final,
         num_train=args.num_train,
+        num_val=args.num_val,
         data_dir=args.data_dir,
         seed=args.seed,
         backend=args.backend,
+        label=args.label,
     )
 
 
-def _print_row(say, epoch, train_loss, val_loss, val_acc, seconds):
-    say(f"{epoch:>5} {train_loss:>10} {val_loss:>10} {val_acc:>9} {seconds:>8}")
+#: The columns of train's table, and their widths for one run (printed as each epoch ends).
+COLUMNS = ("epoch", "train loss", "val loss", "val acc", "time (s)")
+WIDTHS = (5, 10, 10, 9, 8)
+
+
+def _print_row(say, cells, widths, left=0):
+    """Print ``cells`` in columns of ``widths``: the first ``left`` left-aligned, the rest right."""
+    say(
+        " ".join(
+            f"{cell:<{width}}" if i < left else f"{cell:>{width}}"
+            for i, (cell, width) in enumerate(zip(cells, widths))
+        ).rstrip()
+    )
+
+
+def _print_table(say, header, rows, left=0):
+    """Print ``header`` and ``rows`` with each column as wide as its widest cell."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    for row in (header, *rows):
+        _print_row(say, row, widths, left)
 
 
 def _train(args, say):
@@ -163,26 +385,28 @@ def _train(args, say):
             f"found --runs {args.runs}"
         )
     (X, _), (Xv, _), k = load_data(config)
+    labels = class_labels(config)
     held_out = "test" if config.final and config.data == "mnist" else "validation"
     say(
         f"{config.data}: {len(X)} train, {len(Xv)} {held_out}, sizes "
         f"{[X.shape[1], *config.hidden, k]}, {config.activation}, {config.dtype}, {config.backend}"
+        + ("" if labels is None else f", classes {', '.join(map(str, labels))}")
     )
     return (_train_once if args.runs == 1 else _train_runs)(args, config, say)
 
 
 def _train_once(args, config, say):
-    _print_row(say, "epoch", "train loss", "val loss", "val acc", "time (s)")
+    _print_row(say, COLUMNS, WIDTHS)
 
     def print_epoch(epoch, h, model):
-        _print_row(
-            say,
+        cells = (
             epoch + 1,
             f"{h.train_loss[-1]:.4f}",
             f"{h.val_loss[-1]:.4f}",
             f"{h.val_accuracy[-1]:.2%}",
             f"{h.epoch_time[-1]:.3f}",
         )
+        _print_row(say, cells, WIDTHS)
 
     result = run(
         config,
@@ -237,20 +461,20 @@ def _train_runs(args, config, say):
 
 def _print_summary(say, result):
     """Print the mean ± standard deviation over the runs of each epoch's losses."""
-    _print_row(say, "epoch", "train loss", "val loss", "val acc", "time (s)")
     (tl, tl_sd), (vl, vl_sd), (va, va_sd) = (
         result.curve(key) for key in ("train_loss", "val_loss", "val_accuracy")
     )
-    for e in range(len(tl)):
-        seconds = sum(h.epoch_time[e] for h in result.histories) / len(result.histories)
-        _print_row(
-            say,
-            e + 1,
+    rows = [
+        (
+            str(e + 1),
             f"{tl[e]:.4f}±{tl_sd[e]:.3f}",
             f"{vl[e]:.4f}±{vl_sd[e]:.3f}",
             f"{va[e]:.2%}±{va_sd[e]:.1%}",
-            f"{seconds:.3f}",
+            f"{sum(h.epoch_time[e] for h in result.histories) / len(result.histories):.3f}",
         )
+        for e in range(len(tl))
+    ]
+    _print_table(say, COLUMNS, rows)
 
 
 def _write_outputs(out, config, runs, repeated, say):
@@ -258,11 +482,12 @@ def _write_outputs(out, config, runs, repeated, say):
 
     out.mkdir(parents=True, exist_ok=True)
     (_, _), (Xv, yv), _ = load_data(config)
+    labels = class_labels(config)  # a data file's own labels go into its model files
     for result in runs:
         # Numbered by seed: the runs an interruption left keep their numbers.
         suffix = "" if repeated is None else f"-run{result.seed - config.seed}"
         result.history.to_json(out / f"history{suffix}.json")
-        result.model.save(out / f"model{suffix}.npz")
+        save(result.model, out / f"model{suffix}.npz", classes=labels)
     first = runs[0]
     plots.save(plots.step_loss(first.history), out / "loss.png")
     plots.save(plots.epoch_loss(first.history), out / "epochs.png")
@@ -285,19 +510,23 @@ def _sweep(args, say):
     args.lr, args.batch_size = base["lr"], base["batch_size"]
     config = _config(args, hidden=base["hidden"])
     result = sweep(config, runs=args.runs, n_jobs=args.jobs, **grid)
-    say(f"{'setting':<32} {'val loss':>16} {'val acc':>16}")
+    rows = []
     for params, repeated in zip(result.params, result.results):
         (loss, loss_sd), (acc, acc_sd) = repeated.final("val_loss"), repeated.final("val_accuracy")
         setting = ", ".join(f"{k}={v}" for k, v in params.items())
-        say(f"{setting:<32} {loss:>9.4f}±{loss_sd:<6.4f} {acc:>9.2%}±{acc_sd:<6.2%}")
+        rows.append((setting, f"{loss:.4f}±{loss_sd:.4f}", f"{acc:.2%}±{acc_sd:.2%}"))
+    _print_table(say, ("setting", "val loss", "val acc"), rows, left=1)
     if args.out:
+        from . import plots  # matplotlib loads only when there is something to draw
+
         args.out.mkdir(parents=True, exist_ok=True)
         with atomic_path(args.out / "sweep.json") as tmp:
             tmp.write_text(json.dumps(result.to_dict()))
         if list(grid) == ["lr"]:
-            from . import plots
-
-            plots.save(plots.lr_comparison(result.by("lr")), args.out / "lr.png")
+            figure = plots.lr_comparison(result.by("lr"))
+        else:
+            figure = plots.sweep_comparison(result)
+        plots.save(figure, args.out / f"{'-'.join(grid)}.png")
         say(f"wrote {args.out}")
     return 0
 
@@ -347,12 +576,30 @@ def _data(args):
     return 0
 
 
+@contextlib.contextmanager
+def _warnings_shown(command):
+    """Meanwhile, show warnings as the command's own lines on stderr, not as Python's."""
+    original = warnings.formatwarning
+    warnings.formatwarning = lambda message, *_: f"fastmlp {command}: warning: {message}\n"
+    try:
+        yield
+    finally:
+        warnings.formatwarning = original
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``fastmlp`` command; return its exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        close = difflib.get_close_matches(argv[0], COMMANDS, 1)
+        parser.error(
+            f"expected a command ({', '.join(COMMANDS)}) or options, found {argv[0]!r}"
+            + (f"; did you mean {close[0]}?" if close else "")
+        )
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
         argv = ["train", *argv]  # no command: train, so bare `fastmlp` runs the main job
-    args = build_parser().parse_args(argv)
+    args = parser.parse_args(argv)
     # Flushed: progress lines must show as they happen when stdout is a pipe.
     quiet = getattr(args, "quiet", False)
     say = (lambda *a: None) if quiet else functools.partial(print, flush=True)
@@ -372,7 +619,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             reproduce(args.out, quick=args.quick, data_dir=args.data_dir, say=print)
             return 0
-        return (_sweep if args.command == "sweep" else _train)(args, say)
+        with _warnings_shown(args.command):
+            return (_sweep if args.command == "sweep" else _train)(args, say)
     except (DatasetError, ValueError, TypeError, TrainingDivergedError) as error:
         print(f"fastmlp {args.command}: {error}", file=sys.stderr)
         return 1

@@ -35,8 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_positive
-from .datasets import SYNTHETIC, load_mnist
+from ._checks import as_dtype, as_float_array, as_positive
+from .datasets import SYNTHETIC, TABLE_SUFFIXES, load_mnist, read_table
+from .errors import DatasetError
 from .history import History
 from .model import MLP
 from .schedules import Schedule
@@ -47,15 +48,20 @@ from .training import train
 DATA_SEED = 0
 #: The ``History`` curves that ``RepeatResult.curve`` and ``final`` summarise.
 CURVES = ("step_loss", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
+#: Share of a data file's rows held out for validation (at least one row).
+VAL_FRACTION = 0.2
 
 __all__ = [
     "CURVES",
     "DATA_SEED",
+    "VAL_FRACTION",
     "Config",
     "Interrupted",
+    "NotLearningWarning",
     "RepeatResult",
     "Run",
     "SweepResult",
+    "class_labels",
     "load_data",
     "repeat",
     "run",
@@ -70,7 +76,12 @@ class Config:
     Attributes
     ----------
     data : str
-        A name in ``fastmlp.datasets.SYNTHETIC``, or ``"mnist"``.
+        A name in ``fastmlp.datasets.SYNTHETIC``, ``"mnist"``, or the path of a
+        ``.csv`` or ``.npz`` file (see ``fastmlp.datasets.read_table``). A
+        file's rows are shuffled once with ``DATA_SEED`` and split: the last
+        ``VAL_FRACTION`` of them (at least one) validate, the rest train.
+    label : str or None
+        A ``.csv`` file's label column (None: the last column).
     hidden : tuple of int
         Hidden layer sizes; the input and output sizes come from the data.
     activation : {"sigmoid", "tanh", "relu"}
@@ -86,8 +97,8 @@ class Config:
         10,000 test images (else 55,000 and the last 5,000 training images).
     num_train, num_val : int or None
         Use only the first ``num_train`` training and ``num_val`` validation
-        rows (None: all). Synthetic sets are drawn at these sizes (None: the
-        loader's default).
+        rows (None: all), of MNIST's or a data file's split. Synthetic sets
+        are drawn at these sizes (None: the loader's default).
     data_dir : str or None
         MNIST folder (None: the lookup of ``fastmlp.datasets.mnist_dir``).
     seed : int
@@ -113,6 +124,7 @@ class Config:
     data_dir: str | None = None
     seed: int = 0
     backend: str = "numba"
+    label: str | None = None
 
     def __post_init__(self) -> None:
         # Sizes given as a list would leave the config unhashable and make a
@@ -324,6 +336,15 @@ class SweepResult:
         }
 
 
+class NotLearningWarning(UserWarning):
+    """A run ended no better than guessing: ``run`` warns with what it found.
+
+    Either its last epoch's training loss is above its first's, or its final
+    validation accuracy is within one point (0.01) of always predicting the
+    most frequent validation class (or below it).
+    """
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C stopped ``repeat`` or ``sweep``; ``runs`` holds the runs that completed.
 
@@ -347,24 +368,94 @@ def load_data(
     Parameters
     ----------
     config : Config
-        Reads ``data``, ``num_train``, ``num_val`` and, for MNIST, ``final``,
-        ``dtype`` and ``data_dir``. MNIST is never downloaded here.
+        Reads ``data``, ``label``, ``num_train``, ``num_val`` and, for MNIST,
+        ``final``, ``dtype`` and ``data_dir`` (for a data file, ``dtype``).
+        MNIST is never downloaded here.
 
     Returns
     -------
     tuple
         ``((X, y), (X_val, y_val), num_classes)``. Synthetic sets are drawn
-        with ``DATA_SEED``, whatever ``config.seed``. The arrays are memoised
-        in each process and shared between calls: do not modify them.
+        with ``DATA_SEED``, whatever ``config.seed``; a data file is split as
+        ``Config`` says. The arrays are memoised in each process and shared
+        between calls: do not modify them.
     """
-    if config.data == "mnist":
-        (X, y), (Xv, yv), num_classes = _load_mnist(config.final, config.dtype, config.data_dir)
+    table = _is_table(config.data)
+    if config.label is not None and not table:
+        raise ValueError(
+            f"label: expected a .csv data file to pick the label column of, "
+            f"found data {config.data!r}"
+        )
+    if config.data == "mnist" or table:
+        if table:
+            (X, y), (Xv, yv), classes = _load_table(config.data, config.label, config.dtype)
+            num_classes = len(classes)
+        else:
+            loaded = _load_mnist(config.final, config.dtype, config.data_dir)
+            (X, y), (Xv, yv), num_classes = loaded
         n = _rows("num_train", config.num_train, len(y))
         n_val = _rows("num_val", config.num_val, len(yv))
         return (X[:n], y[:n]), (Xv[:n_val], yv[:n_val]), num_classes
     if config.data not in SYNTHETIC:
-        raise ValueError(f"data: expected one of {[*SYNTHETIC, 'mnist']}, found {config.data!r}")
+        raise ValueError(
+            f"data: expected one of {[*SYNTHETIC, 'mnist']} or a "
+            f"{' or '.join(TABLE_SUFFIXES)} file, found {config.data!r}"
+        )
     return _load_synthetic(config.data, config.num_train, config.num_val)
+
+
+def class_labels(config: Config) -> np.ndarray | None:
+    """Return the original label of each class index of a data file, or None for built-in sets.
+
+    Parameters
+    ----------
+    config : Config
+        Reads ``data``, ``label`` and ``dtype``.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        A data file's distinct labels, sorted (class ``i`` is ``labels[i]``);
+        None for the built-in sets, whose labels are their class indices.
+    """
+    if not _is_table(config.data):
+        return None
+    return _load_table(config.data, config.label, config.dtype)[2]
+
+
+def _is_table(data):
+    return os.path.splitext(str(data))[1].lower() in TABLE_SUFFIXES
+
+
+def _stamp(path):
+    """Return what tells a file's versions apart, so an edited file is read again."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None  # read_table names the missing file
+    return info.st_mtime_ns, info.st_size
+
+
+def _load_table(path, label, dtype):
+    """Return a data file's ``(X, y), (X_val, y_val)`` and its class labels."""
+    return _split_table(path, label, dtype, _stamp(path))
+
+
+# A file's split, made once per process, dtype and version of the file.
+@functools.lru_cache(maxsize=4)
+def _split_table(path, label, dtype, stamp):
+    table = read_table(path, label)
+    n = len(table.y)
+    if n < 2:
+        raise DatasetError(f"{path}: expected at least 2 rows (to train and validate), found {n}")
+    n_val = max(1, round(n * VAL_FRACTION))
+    order = np.random.default_rng(DATA_SEED).permutation(n)
+    try:
+        X = as_float_array("X", table.X[order], as_dtype(dtype), 2)
+    except ValueError as error:
+        raise DatasetError(f"{path}: {error}") from error
+    y = table.y[order]
+    return (X[:-n_val], y[:-n_val]), (X[-n_val:], y[-n_val:]), table.classes
 
 
 # A worker runs many tasks of one experiment, which rarely uses more than a few data sets.
@@ -413,6 +504,12 @@ def run(
     -------
     Run
         The config, the seed used, the history and the trained model.
+
+    Warns
+    -----
+    NotLearningWarning
+        The run did not learn (see ``NotLearningWarning``): the learning rate
+        is likely too high, or the epochs too few.
     """
     seed = config.seed if seed is None else seed
     (X, y), validation, num_classes = load_data(config)
@@ -435,7 +532,40 @@ def run(
         callbacks=callbacks,
         **options,
     )
+    problem = _not_learning(history, validation[1])
+    if problem is not None:
+        warnings.warn(
+            NotLearningWarning(
+                f"the run with lr {config.lr:g} and seed {seed} did not learn: {problem} "
+                "(a smaller learning rate or more epochs may help)"
+            ),
+            stacklevel=2,
+        )
     return Run(config, seed, history, model)
+
+
+#: Final accuracy within this of always predicting the most frequent class: not learning.
+_GUESS_MARGIN = 0.01
+
+
+def _not_learning(history, y_val):
+    """Return what shows that a complete run did not learn, or None."""
+    losses = history.train_loss
+    if history.interrupted or not losses:
+        return None
+    if losses[-1] > losses[0]:
+        return (
+            f"its training loss rose from {losses[0]:.4g} in epoch 1 "
+            f"to {losses[-1]:.4g} in epoch {len(losses)}"
+        )
+    guess = np.bincount(y_val).max() / len(y_val)
+    accuracy = history.val_accuracy[-1]
+    if accuracy <= guess + _GUESS_MARGIN:
+        return (
+            f"its validation accuracy {accuracy:.2%} is within one point of {guess:.2%}, "
+            "that of always predicting the most frequent class"
+        )
+    return None
 
 
 def repeat(
@@ -573,10 +703,12 @@ def _run_in_workers(tasks, workers, callback):
             with _sigint_held():  # the workers start in submit
                 for config, seed in tasks:
                     futures.append(pool.submit(_run_unless_stopped, config, seed))
+            done = {}
             for future in as_completed(futures):
+                done[future] = _delivered(future.result())
                 if callback is not None:
-                    callback(future.result())
-            return [future.result() for future in futures]
+                    callback(done[future])
+            return [done[future] for future in futures]
         except BaseException as error:
             # Failed or interrupted: queued runs never start, running ones end their
             # epoch. Wait for them: a worker must not outlive the event it reads.
@@ -585,7 +717,7 @@ def _run_in_workers(tasks, workers, callback):
             if not isinstance(error, KeyboardInterrupt):
                 raise
     finished = [f.result() for f in futures if not f.cancelled() and f.exception() is None]
-    raise Interrupted([r for r in finished if r is not None and not r.history.interrupted])
+    raise Interrupted([r for r, _ in filter(None, finished) if not r.history.interrupted])
 
 
 @contextlib.contextmanager
@@ -614,15 +746,31 @@ def _start_worker(stop):
     global _stop
     _stop = stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A run stopped on the parent's request is dropped: its warning would mislead.
-    warnings.filterwarnings("ignore", "training interrupted", UserWarning)
 
 
 def _run_unless_stopped(config, seed):
-    """Return ``run(config, seed)`` in a worker, or None when the experiment is stopping."""
+    """Return ``run(config, seed)`` and its warnings in a worker, or None when stopping.
+
+    The warnings go back to the calling process, whose filters and display
+    decide what becomes of them, as for a run made there.
+    """
     if _stop.is_set():
         return None
-    return run(config, seed, callbacks=[_stop_requested])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # A run stopped on the parent's request is dropped: its warning would mislead.
+        warnings.filterwarnings("ignore", "training interrupted", UserWarning)
+        result = run(config, seed, callbacks=[_stop_requested])
+    return result, [w.message for w in caught]
+
+
+def _delivered(outcome):
+    """Issue in this process the warnings of a worker's run; return the run."""
+    result, caught = outcome
+    for message in caught:
+        # Points at the caller of repeat or sweep (via _run_in_workers and _run_all).
+        warnings.warn(message, stacklevel=5)
+    return result
 
 
 def _stop_requested(epoch, history, model):

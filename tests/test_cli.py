@@ -4,6 +4,7 @@ import re
 import signal
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -12,6 +13,7 @@ import fastmlp.cli
 import fastmlp.reproduce
 from fastmlp import History
 from fastmlp.cli import main
+from fastmlp.experiments import NotLearningWarning
 
 
 def table_rows(out):
@@ -45,12 +47,14 @@ def test_train_flags_runs_and_outputs(tmp_path, capsys):
 
 
 def test_quiet_prints_nothing(capsys):
-    assert main(["--epochs", "1", "--num-train", "500", "--quiet"]) == 0
+    with pytest.warns(NotLearningWarning):  # one epoch of 500 points: too little to learn
+        assert main(["--epochs", "1", "--num-train", "500", "--quiet"]) == 0
     assert capsys.readouterr().out == ""
 
 
 def test_numpy_backend(capsys):
-    assert main(["--epochs", "1", "--num-train", "500", "--backend", "numpy"]) == 0
+    with pytest.warns(NotLearningWarning):
+        assert main(["--epochs", "1", "--num-train", "500", "--backend", "numpy"]) == 0
     assert "numpy" in capsys.readouterr().out
 
 
@@ -65,20 +69,19 @@ def test_mnist_training_writes_digit_plots(mnist_dir, tmp_path, capsys):
 
 def test_sweep(tmp_path, capsys):
     argv = ["sweep", "--lr", "0.01", "0.1", "--runs", "2", "--epochs", "1", "--num-train", "2000"]
-    assert main([*argv, "--out", str(tmp_path)]) == 0
+    with pytest.warns(NotLearningWarning):  # lr 0.01 learns nothing in one such epoch
+        assert main([*argv, "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "lr=0.01" in out and "lr=0.1" in out
     data = json.loads((tmp_path / "sweep.json").read_text())
     assert len(data["params"]) == 2
-    assert (tmp_path / "lr.png").read_bytes()[:4] == b"\x89PNG"
+    assert_png(tmp_path / "lr.png")
 
 
 def test_errors_are_reported_not_raised(tmp_path, capsys):
     code = main(["train", "--data", "mnist", "--data-dir", str(tmp_path), "--epochs", "1"])
     assert code == 1
     assert "not found in" in capsys.readouterr().err
-    assert main(["train", "--lr", "-1"]) == 1
-    assert "lr: expected a finite value > 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("hidden", ["0", "a,b", ""])
@@ -114,8 +117,12 @@ def test_warmup_prints_what_it_compiled_and_the_time(capsys):
 def test_warmup_quiet_and_errors(capsys):
     assert main(["warmup", "--dtype", "float32", "--hidden-layers", "1", "--quiet"]) == 0
     assert capsys.readouterr().out == ""
-    assert main(["warmup", "--hidden-layers", "-1"]) == 1
-    assert "fastmlp warmup: hidden_layers: expected integers >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["warmup", "--hidden-layers", "-1"])
+    assert exit_info.value.code == 2
+    assert (
+        "argument --hidden-layers: expected an integer >= 0, found '-1'" in capsys.readouterr().err
+    )
     with pytest.raises(SystemExit) as exit_info:
         main(["warmup", "--dtype", "float16"])
     assert exit_info.value.code == 2
@@ -124,11 +131,12 @@ def test_warmup_quiet_and_errors(capsys):
 def test_resume_from_a_checkpoint_gives_the_unbroken_run(tmp_path, capsys):
     base = ["train", "--hidden", "4", "--num-train", "3000", "--momentum", "0.5"]
     base += ["--batch-size", "4", "--quiet"]
-    assert main([*base, "--epochs", "5", "--out", str(tmp_path / "whole")]) == 0
     ckpt = str(tmp_path / "run.ckpt.npz")
-    assert main([*base, "--epochs", "2", "--checkpoint", ckpt]) == 0
     argv = [*base, "--epochs", "5", "--checkpoint", ckpt, "--resume", "--out"]
-    assert main([*argv, str(tmp_path / "resumed")]) == 0
+    with pytest.warns(NotLearningWarning):  # 3000 points: these runs stay near the majority
+        assert main([*base, "--epochs", "5", "--out", str(tmp_path / "whole")]) == 0
+        assert main([*base, "--epochs", "2", "--checkpoint", ckpt]) == 0
+        assert main([*argv, str(tmp_path / "resumed")]) == 0
     whole = fastmlp.load(tmp_path / "whole" / "model.npz")
     resumed = fastmlp.load(tmp_path / "resumed" / "model.npz")
     assert resumed.params.tobytes() == whole.params.tobytes()
@@ -281,3 +289,162 @@ def test_ctrl_c_during_runs_saves_the_completed_runs_and_exits_130(tmp_path):
         assert history.epochs == 200 and not history.interrupted
     assert fastmlp.load(models[0]).sizes == (2, 3, 2)
     assert (out / "band.png").exists()
+
+
+def help_entries(capsys, command):
+    """Return each option's entry of ``fastmlp COMMAND --help``, on one line."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    options = text[text.index("options:") :]
+    return [" ".join(entry.split()) for entry in re.split(r"\n(?=  -)", options)[1:]]
+
+
+METAVAR = r"\[?(\{[^}]*\}|[A-Z_]+)|\.\.\.\]"
+
+
+@pytest.mark.parametrize("command", fastmlp.cli.COMMANDS)
+def test_help_gives_every_option_its_meaning_and_default(capsys, command):
+    entries = help_entries(capsys, command)
+    assert len(entries) >= 3
+    for entry in entries:
+        if entry.startswith("-h, --help"):
+            continue
+        flag, *rest = entry.split()
+        values = 0  # the flag's value placeholders: LR, {relu,sigmoid,tanh}, [HIDDEN ...]
+        while values < len(rest) and re.fullmatch(METAVAR, rest[values]):
+            values += 1
+        assert len(rest) > values, f"{flag} has no help text"
+        if values:  # a flag that takes a value says what it is when not given
+            assert "(default: " in entry, entry
+
+
+def test_help_names_the_training_defaults(capsys):
+    text = "\n".join(help_entries(capsys, "train"))
+    for entry in ("--lr LR learning rate (default: 0.01)", "--epochs EPOCHS", "(default: 5)"):
+        assert entry in text
+    assert "--batch-size BATCH_SIZE samples per SGD step, gradients averaged (default: 1)" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--lr", "-1"], "argument --lr: expected a finite value > 0, found -1.0"),
+        (["train", "--lr", "nan"], "argument --lr: expected a finite value > 0, found nan"),
+        (["train", "--lr", "fast"], "argument --lr: expected a number, found 'fast'"),
+        (["train", "--epochs", "0"], "argument --epochs: expected an integer >= 1, found '0'"),
+        (["--batch-size", "1.5"], "argument --batch-size: expected an integer >= 1, found '1.5'"),
+        (["--runs", "0"], "argument --runs: expected an integer >= 1, found '0'"),
+        (["--seed", "-1"], "argument --seed: expected an integer >= 0, found '-1'"),
+        (["--momentum", "1"], "argument --momentum: expected a value in [0, 1), found 1.0"),
+        (["--weight-decay", "-1"], "argument --weight-decay: expected a finite value >= 0"),
+        (["--num-train", "0"], "argument --num-train: expected an integer >= 1, found '0'"),
+        (
+            ["--epochs", str(2**63)],
+            f"argument --epochs: expected an integer <= {2**63 - 1} (int64), found '{2**63}'",
+        ),
+        (["--data", "nope"], "argument --data: expected one of synth, disc, rings, moons"),
+        (["sweep", "--lr", "0.1", "-1"], "argument --lr: expected a finite value > 0, found -1.0"),
+        (["sweep", "--batch-size", "0"], "argument --batch-size: expected an integer >= 1"),
+    ],
+)
+def test_bad_values_are_usage_errors_before_any_output(capsys, no_training, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    command = argv[0] if argv[0] in fastmlp.cli.COMMANDS else "train"
+    assert f"fastmlp {command}: error: {message}" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["train", "--hidden-size", "3"],
+            "fastmlp train: error: unrecognized arguments: --hidden-size 3; did you mean --hidden?",
+        ),
+        (["--epocs", "2"], "unrecognized arguments: --epocs 2; did you mean --epochs?"),
+        (["sweep", "--batchsize=2"], "--batchsize=2; did you mean --batch-size?"),
+        (["warmup", "--hiden-layers", "1"], "did you mean --hidden-layers?"),
+        (["swep", "--lr", "0.1"], "found 'swep'; did you mean sweep?"),
+    ],
+)
+def test_unknown_options_and_commands_get_the_closest_suggested(capsys, no_training, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def column_ends(line):
+    """Return where each cell of a right-aligned table line ends."""
+    return [m.end() for m in re.finditer(r"\S+", line)]
+
+
+def test_table_columns_stay_aligned_with_plus_minus(capsys):
+    argv = ["train", "--runs", "2", "--jobs", "1", "--epochs", "2", "--num-train", "2000"]
+    assert main([*argv, "--lr", "0.1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = lines[lines.index(next(line for line in lines if line.startswith("epoch"))) :]
+    rows = [line for line in table if line.strip()[:1].isdigit()]
+    assert len(rows) == 2 and all("±" in row for row in rows)
+    ends = column_ends(rows[0])
+    assert len(ends) == 5 and all(column_ends(row) == ends for row in rows)
+    assert set(ends) <= set(column_ends(table[0]))  # each column ends under its heading
+
+
+def test_sweep_table_columns_stay_aligned(capsys):
+    argv = ["sweep", "--hidden", "3", "16,16", "--lr", "0.1", "0.00123456789", "--epochs", "1"]
+    with warnings.catch_warnings():
+        # Alignment is the point here, not whether one epoch suffices for every setting.
+        warnings.simplefilter("ignore", NotLearningWarning)
+        assert main([*argv, "--num-train", "1000", "--runs", "1", "--jobs", "1"]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.startswith("setting ") and len(rows) == 4
+    longest = "lr=0.00123456789, hidden=(16, 16)"
+    assert rows[-1].startswith(longest + " ")  # longer than the old fixed width
+    starts = [[m.start() for m in re.finditer(r"\S+", row)][-2:] for row in rows]
+    ends = [column_ends(row)[-2:] for row in rows]
+    assert all(e == ends[0] for e in ends) and set(ends[0]) <= set(column_ends(header))
+    assert all(s[0] > len(longest) for s in starts)
+
+
+def test_a_run_that_does_not_learn_warns(capsys):
+    argv = ["train", "--lr", "1000", "--epochs", "2", "--num-train", "2000"]
+    with pytest.warns(NotLearningWarning, match="lr 1000 and seed 0 did not learn: its validation"):
+        assert main(argv) == 0
+
+
+def test_a_run_that_learns_does_not_warn(capsys):
+    assert main(["train", "--lr", "0.1", "--epochs", "2", "--num-train", "2000"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_the_warning_is_one_line_of_the_command_on_stderr(tmp_path):
+    argv = [sys.executable, "-m", "fastmlp", "--lr", "1000", "--epochs", "1"]
+    result = subprocess.run(
+        [*argv, "--num-train", "1000"], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert result.stderr.startswith("fastmlp train: warning: the run with lr 1000 and seed 0 ")
+    assert result.stderr.count("\n") == 1
+
+
+def assert_png(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    assert data[-12:] == b"\x00\x00\x00\x00IEND\xaeB`\x82"  # complete: ends with its IEND chunk
+
+
+@pytest.mark.parametrize(
+    ("flags", "name"),
+    [(["--hidden", "3", "5"], "hidden.png"), (["--batch-size", "1", "4"], "batch_size.png")],
+)
+def test_sweep_writes_the_comparison_plot(tmp_path, capsys, flags, name):
+    argv = ["sweep", *flags, "--epochs", "1", "--num-train", "500", "--runs", "1"]
+    with pytest.warns(NotLearningWarning):  # one epoch of 500 points
+        assert main([*argv, "--out", str(tmp_path)]) == 0
+    assert {p.name for p in tmp_path.iterdir()} == {"sweep.json", name}
+    assert_png(tmp_path / name)

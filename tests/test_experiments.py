@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from fastmlp.experiments import (
     CURVES,
     Config,
     Interrupted,
+    NotLearningWarning,
     RepeatResult,
     load_data,
     repeat,
@@ -17,7 +19,8 @@ from fastmlp.experiments import (
     sweep,
 )
 
-CFG = Config(data="synth", hidden=(3,), epochs=2, num_train=2000, num_val=500)
+CFG = Config(data="synth", hidden=(3,), epochs=2, num_train=2000, num_val=500, lr=0.1)
+#: Too small to learn: its runs warn with NotLearningWarning.
 TINY = CFG.replace(epochs=1, num_train=200, num_val=50)
 
 
@@ -122,13 +125,16 @@ def test_parallel_equals_sequential(repeated):
 
 def test_sweep_over_lr_in_one_pool():
     config = CFG.replace(lr_schedule=StepDecay(0.01, every=1))  # a schedule crosses the pool too
-    result = sweep(config, runs=2, n_jobs=2, lr=[0.01, 0.1])
+    with pytest.warns(NotLearningWarning):  # lr 0.01 is too small for 2 epochs
+        result = sweep(config, runs=2, n_jobs=2, lr=[0.01, 0.1])
     assert result.config is config
     assert result.params == [{"lr": 0.01}, {"lr": 0.1}]
     for params, repeated in zip(result.params, result.results, strict=True):
         assert repeated.config == config.replace(**params)
         assert repeated.seeds == [0, 1]
-        assert_same_runs(repeated, repeat(config.replace(**params), runs=2, n_jobs=1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotLearningWarning)  # asserted above
+            assert_same_runs(repeated, repeat(config.replace(**params), runs=2, n_jobs=1))
     by_lr = result.by("lr")
     assert list(by_lr) == [0.01, 0.1]
     assert by_lr[0.1] is result.results[1]
@@ -139,7 +145,8 @@ def test_sweep_over_lr_in_one_pool():
 
 
 def test_sweep_two_parameters():
-    result = sweep(TINY, runs=1, n_jobs=1, lr=[0.01, 0.1], hidden=[[3], [5]])
+    with pytest.warns(NotLearningWarning):
+        result = sweep(TINY, runs=1, n_jobs=1, lr=[0.01, 0.1], hidden=[[3], [5]])
     assert result.params == [
         {"lr": 0.01, "hidden": (3,)},
         {"lr": 0.01, "hidden": (5,)},
@@ -154,7 +161,8 @@ def test_sweep_two_parameters():
 
 
 def test_sweep_by_checks_its_argument():
-    result = sweep(TINY, runs=1, n_jobs=1, lr=[0.1, 0.1])
+    with pytest.warns(NotLearningWarning):
+        result = sweep(TINY, runs=1, n_jobs=1, lr=[0.1, 0.1])
     with pytest.raises(ValueError, match=r"name: expected the swept parameter 'lr', found 'seed'"):
         result.by("seed")
     with pytest.raises(ValueError, match=r"lr: expected distinct swept values, found \[0.1, 0.1\]"):
@@ -192,7 +200,8 @@ def test_disc_run():
     for got, want in zip([X, y, Xv, yv], [*expected[0], *expected[1]], strict=True):
         np.testing.assert_array_equal(got, want)
     assert num_classes == 2
-    result = run(config)
+    with pytest.warns(NotLearningWarning):  # 2 epochs of 2000 points stay near the majority
+        result = run(config)
     assert result.model.sizes == (2, 8, 2)
     assert result.history.epochs == 2
     assert 0 <= result.history.val_accuracy[-1] <= 1
@@ -213,7 +222,8 @@ def test_load_data_is_the_same_for_every_run_seed():
 
 def test_load_data_rejects_unknown_data():
     with pytest.raises(
-        ValueError, match=r"data: expected one of \['synth', .*'mnist'\], found 'nope'"
+        ValueError,
+        match=r"data: expected one of \['synth', .*'mnist'\] or a .csv or .npz file, found 'nope'",
     ):
         load_data(Config(data="nope"))
 
@@ -246,7 +256,8 @@ def test_worker_errors_reach_the_caller():
 
 def test_repeat_reports_each_run_as_it_completes():
     seen = []
-    result = repeat(TINY, runs=2, n_jobs=1, callback=seen.append)
+    with pytest.warns(NotLearningWarning):
+        result = repeat(TINY, runs=2, n_jobs=1, callback=seen.append)
     assert [r.seed for r in seen] == result.seeds == [0, 1]
     assert [r.model for r in seen] == result.models
 
@@ -266,12 +277,12 @@ def test_ctrl_c_stops_the_remaining_runs_and_keeps_the_completed_ones(monkeypatc
         return result
 
     monkeypatch.setattr(fastmlp.experiments, "run", ctrl_c_in_run_1)
-    with pytest.raises(Interrupted) as info:
+    with pytest.raises(Interrupted) as info, pytest.warns(NotLearningWarning):
         repeat(TINY, runs=3, n_jobs=1)
     assert isinstance(info.value, KeyboardInterrupt)
     assert started == [0, 1]  # run 2 never started
     assert [r.seed for r in info.value.runs] == [0]
     assert not info.value.runs[0].history.interrupted
-    with pytest.raises(Interrupted) as info:
+    with pytest.raises(Interrupted) as info, pytest.warns(NotLearningWarning):
         sweep(TINY, runs=2, n_jobs=1, lr=[0.01, 0.1])
     assert [(r.config.lr, r.seed) for r in info.value.runs] == [(0.01, 0)]

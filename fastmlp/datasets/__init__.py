@@ -1,6 +1,8 @@
-"""Datasets: synthetic 2-D sets whose boundary can be drawn, and a verified MNIST loader.
+"""Datasets: synthetic 2-D sets whose boundary can be drawn, a verified MNIST loader, files.
 
-Every loader returns ``((xtrain, ytrain), (xval, yval), num_classes)``.
+Every loader returns ``((xtrain, ytrain), (xval, yval), num_classes)``;
+``read_table`` reads a ``.csv`` or ``.npz`` file whole (``fastmlp.experiments``
+splits it).
 """
 
 from ..errors import DatasetError
@@ -14,10 +16,13 @@ from .synthetic import (
     load_spirals,
     load_synth,
 )
+from .tabular import TABLE_SUFFIXES, Table, read_table
 
 __all__ = [
     "SYNTHETIC",
+    "TABLE_SUFFIXES",
     "DatasetError",
+    "Table",
     "fetch_mnist",
     "load_disc",
     "load_mnist",
@@ -27,5 +32,6 @@ __all__ = [
     "load_synth",
     "minmax_scale",
     "mnist_dir",
+    "read_table",
     "standardize",
 ]
