@@ -428,8 +428,10 @@ def test_the_warning_is_one_line_of_the_command_on_stderr(tmp_path):
     result = subprocess.run(
         [*argv, "--num-train", "1000"], cwd=tmp_path, capture_output=True, text=True, check=True
     )
-    assert result.stderr.startswith("fastmlp train: warning: the run with lr 1000 and seed 0 ")
-    assert result.stderr.count("\n") == 1
+    lines = [line for line in result.stderr.splitlines() if "did not learn" in line]
+    assert len(lines) == 1  # the compile notice may come too, on a cold kernel cache
+    assert lines[0].startswith("fastmlp train: warning: the run with lr 1000 and seed 0 ")
+    assert "warnings.warn" not in result.stderr and "NotLearningWarning" not in result.stderr
 
 
 def assert_png(path):
