@@ -119,13 +119,16 @@ def _read_csv(path, label):
         raise DatasetError(f"{path}: expected feature columns besides the label, found none")
     features = [name for i, name in enumerate(header) if i != column]
     cells = [[cell for i, cell in enumerate(row) if i != column] for row in rows]
-    try:
-        X = np.array(cells, dtype=np.float64)
-    except ValueError:
-        X = None  # find the first cell that is not a number, to name it
-    bad = _first_bad_cell(cells, X)
-    if bad is not None:
-        r, c = bad
+    X = np.empty((len(cells), len(features)))
+    for r, row in enumerate(cells):
+        for c, cell in enumerate(row):
+            try:
+                X[r, c] = float(cell)
+            except ValueError:
+                X[r, c] = np.nan  # reported below, with NaN and inf themselves
+    bad = np.argwhere(~np.isfinite(X))
+    if len(bad):
+        r, c = (int(i) for i in bad[0])
         raise DatasetError(
             f"{path}, line {lines[r]}, column {features[c]!r}: expected a finite number, "
             f"found {cells[r][c]!r}"
@@ -143,20 +146,6 @@ def _label_column(path, header, label):
             f"label: expected one of the columns of {path} ({', '.join(header)}), found {found}"
         )
     return header.index(label)
-
-
-def _first_bad_cell(cells, X):
-    """Return (row, column) of the first cell that is not a finite number, or None."""
-    if X is not None:
-        bad = np.argwhere(~np.isfinite(X))
-        return None if len(bad) == 0 else tuple(int(i) for i in bad[0])
-    for r, row in enumerate(cells):
-        for c, cell in enumerate(row):
-            try:
-                float(cell)
-            except ValueError:
-                return r, c
-    return None  # unreachable: numpy refused one of these cells
 
 
 def _classes(path, labels, lines):
