@@ -37,7 +37,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .config import DTYPES, PARALLEL_MIN_BATCH, PARALLEL_MIN_ROWS, cache_dir
+from .config import DTYPES, PARALLEL_MIN_BATCH, cache_dir
+from .kernels.network import parallel_rows
 from .model import MLP, parameter_count
 from .training import gradients, train
 
@@ -215,12 +216,12 @@ def _exercise(dtype, depth):
     take other branches of the kernels: running them keeps the warm-up
     complete if a kernel ever specialises on them.
     """
-    rows, large_batch = _sizes()
+    model = MLP([_INPUTS, *[_HIDDEN_WIDTH] * depth, _CLASSES], "sigmoid", dtype, seed=0)
+    rows, large_batch = _sizes(model.weights)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(rows, _INPUTS))
     y = (X[:, 0] > X[:, 1]).astype(np.int64)
     small = (X[:4], y[:4])
-    model = MLP([_INPUTS, *[_HIDDEN_WIDTH] * depth, _CLASSES], "sigmoid", dtype, seed=0)
     options = {"epochs": 1, "lr": 0.01, "progress": False}
     extras = {"momentum": 0.5, "weight_decay": 1e-4, "sample_weight": rng.random(rows)}
     for batch_size in (1, 3, large_batch):
@@ -271,10 +272,10 @@ def _memory_limit():
     return min(limits, default=None)
 
 
-def _sizes():
-    """Return ``(rows, large batch size)``: past the thresholds of the threaded builds."""
+def _sizes(weights):
+    """Return ``(rows, large batch size)`` for ``weights``: past the threaded builds' thresholds."""
     large_batch = max(_LARGE_BATCH, PARALLEL_MIN_BATCH)
-    return max(_ROWS, PARALLEL_MIN_ROWS, 2 * large_batch), large_batch
+    return max(_ROWS, parallel_rows(weights), 2 * large_batch), large_batch
 
 
 def _kernels():

@@ -33,6 +33,7 @@ from .kernels.network import (
     _accumulate_gradients,
     buffers,
     index_buffers,
+    parallel_rows,
 )
 from .kernels.sgd import SGD, _check_velocities
 from .kernels.update import outer_scratch
@@ -99,13 +100,16 @@ class _NumbaRunner:
     def warm_up(self, X, y, sw, validation):
         """Compile (or load from the cache) every kernel ``train`` will call; return the seconds.
 
-        The kernels run on a copy of the model and one row, so the model is unchanged.
+        The training kernels run on no rows, so the model is unchanged without
+        copying it. The validation's first rows, up to ``parallel_rows``, make
+        inference choose the build (serial or threaded) it will use on the
+        whole set, so no build is compiled that the run does not use.
         """
         start = time.perf_counter()
-        probe = _NumbaRunner(self.model.copy(), self.batch_size, self.mu, self.wd)
-        probe.run(X, y, sw, np.zeros(1, np.int64), 1e-3, np.empty(1), np.empty(1, np.int64))
+        self.run(X, y, sw, np.empty(0, np.int64), 1e-3, np.empty(0), np.empty(0, np.int64))
         if validation is not None:
-            probe.evaluate(validation[0][:1], validation[1][:1])
+            rows = parallel_rows(self.model.weights)
+            self.evaluate(validation[0][:rows], validation[1][:rows])
         return time.perf_counter() - start
 
 

@@ -193,9 +193,11 @@ def _warn_once(message):
         )
 
 
-#: Seconds a cold compile of the default ``fastmlp`` run's kernels takes (per-sample
-#: training and evaluation, float32), measured on 2 cores; the estimate in the notice.
-COMPILE_SECONDS = 12
+#: The notice's estimate: seconds to compile the default ``fastmlp`` run's two kernels
+#: (per-sample training and serial evaluation, float32) on 2 idle cores. Estimated
+#: from 12 s measured idle before the parallel evaluate and the slice assignment's
+#: message were cut, scaled by the CPU time that saved (25 s -> 16 s, on a loaded machine).
+COMPILE_SECONDS = 8
 
 logger = logging.getLogger("fastmlp")
 

@@ -15,7 +15,7 @@ import threading
 import numba
 import numpy as np
 
-from ..config import CACHE_LINE, PARALLEL_MIN_ROWS
+from ..config import CACHE_LINE, PARALLEL_MIN_ROWS, PARALLEL_MIN_WORK
 from ..names import IDENTITY
 from ._jit import kernel
 from .dense import _dense_forward, _dense_forward_sparse, _dense_propagate
@@ -155,10 +155,10 @@ def infer(task, weights, biases, X, code, *outputs):
 
     ``task`` is "predict_proba" (``outputs = (P,)``) or "evaluate" (``outputs
     = (y, losses, hits)``); all arrays must be checked already. From
-    ``config.PARALLEL_MIN_ROWS`` rows on, the rows are split between Numba's
+    ``parallel_rows(weights)`` rows on, the rows are split between Numba's
     threads.
     """
-    chunks = numba.get_num_threads() if X.shape[0] >= PARALLEL_MIN_ROWS else 1
+    chunks = numba.get_num_threads() if X.shape[0] >= parallel_rows(weights) else 1
     serial, parallel = _INFERENCE[task]
     # Enough rows between two parts' rows that no cache line holds both.
     narrowest = min(W.shape[1] for W in weights) * weights[0].itemsize
@@ -168,6 +168,15 @@ def infer(task, weights, biases, X, code, *outputs):
         run(
             L.Ms, L.transposed, biases, X, code, chunks, A, index_buffers(weights, chunks), *outputs
         )
+
+
+def parallel_rows(weights):
+    """Return the fewest rows from which ``infer`` runs the threaded build for ``weights``.
+
+    ``config.PARALLEL_MIN_ROWS`` rows that take ``config.PARALLEL_MIN_WORK``
+    multiply-adds at least.
+    """
+    return max(PARALLEL_MIN_ROWS, -(-PARALLEL_MIN_WORK // sum(W.size for W in weights)))
 
 
 def launching(parallel):

@@ -105,6 +105,18 @@ def _step_rows_then_forward(W, x, step, x_next, z_next):
                 z_next[j] += v * W[k, j]
 
 
+@kernel(inline=True)
+def _copy(src, dst):
+    """Copy ``src`` into ``dst`` of the same size.
+
+    A loop, not ``dst[:] = src``: Numba builds that slice assignment's
+    shape-mismatch message with its string formatting, which took 8 of the
+    kernel's 20 s of cold compile (on a loaded machine) for a check it never needs.
+    """
+    for j in range(dst.size):
+        dst[j] = src[j]
+
+
 @kernel
 def _sgd_epoch_per_sample(
     Ms, transposed, bs, A, D, X, y, sw, order, code, lr, step_loss, step_correct
@@ -125,7 +137,7 @@ def _sgd_epoch_per_sample(
     no_input[:] = 0
     n = order.size
     if n > 0:
-        a1[:] = b0
+        _copy(b0, a1)
         _vec_mat(X[order[0]], W0, a1)
     for t in range(n):
         i = order[t]
@@ -143,7 +155,7 @@ def _sgd_epoch_per_sample(
         for j in range(d1.size):
             d1[j] *= lr
             b0[j] -= d1[j]
-        a1[:] = b0
+        _copy(b0, a1)
         x_next = X[order[t + 1]] if t + 1 < n else no_input
         _step_rows_then_forward(W0, X[i], d1, x_next, a1)
 

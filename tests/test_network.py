@@ -137,9 +137,9 @@ def test_inference_matches_reference_in_any_number_of_parts(rng, dtype, activati
 
 
 def test_predict_proba_gives_the_same_on_many_rows_as_on_few(rng):
-    # From PARALLEL_MIN_ROWS rows on, the rows are split between threads.
+    # From parallel_rows rows on, the rows are split between threads.
     model = fastmlp.MLP([20, 16, 4], seed=1)
-    X = sparse_inputs(rng, 2000, 20, "float32")
+    X = sparse_inputs(rng, network.parallel_rows(model.weights) + 1, 20, "float32")
     P = model.predict_proba(X)
     np.testing.assert_array_equal(P[:100], model.predict_proba(X[:100]))
     assert_close(P, reference.predict_proba(model.weights, model.biases, X, "sigmoid"), "float32")

@@ -259,3 +259,21 @@ def test_the_bound_counts_the_parameters_of_the_warmup_networks(monkeypatch):
     _warmup._check_fits(("float32",), (8, 14))  # float32 takes half the bytes
     monkeypatch.setattr(_warmup, "_memory_limit", lambda: None)
     _warmup._check_fits(("float64",), (10**12,))  # unknown limit: nothing to check against
+
+
+# What the default ``fastmlp`` run compiles on a cold cache: before, also the
+# threaded build of evaluate (for the 10,000 validation rows of a 2-3-2 net,
+# 1.3 ms of work) and, through the warm-up probe's single row, its serial twin.
+DEFAULT_RUN = """
+import json
+from fastmlp import _warmup
+from fastmlp.experiments import Config, run
+run(Config(epochs=1, num_train=200))
+print(json.dumps(sorted(name for name, d in _warmup._kernels().items() if d.signatures)))
+"""
+
+
+def test_the_default_run_compiles_only_the_kernels_it_runs(tmp_path):
+    output = run_python(DEFAULT_RUN, tmp_path, NUMBA_NUM_THREADS="2")
+    kernels = json.loads(output.splitlines()[-1])
+    assert kernels == ["network._evaluate", "per_sample._sgd_epoch_per_sample"]
