@@ -107,8 +107,8 @@ def _dataset(text):
     )
 
 
-POSITIVE = _integer(1)
-LEARNING_RATE = _real(functools.partial(as_positive, "lr"))
+_POSITIVE = _integer(1)
+_LEARNING_RATE = _real(functools.partial(as_positive, "lr"))
 
 
 class _CommandParser(argparse.ArgumentParser):
@@ -161,14 +161,14 @@ def _add_training_flags(parser, grid=False):
         )
         parser.add_argument(
             "--lr",
-            type=LEARNING_RATE,
+            type=_LEARNING_RATE,
             nargs="+",
             default=[0.01],
             help="learning rates to sweep (default: %(default)s)",
         )
         parser.add_argument(
             "--batch-size",
-            type=POSITIVE,
+            type=_POSITIVE,
             nargs="+",
             default=[1],
             help="batch sizes to sweep (default: %(default)s)",
@@ -181,11 +181,11 @@ def _add_training_flags(parser, grid=False):
             help="hidden sizes: 300, or 32,32, or repeat the flag (default: 3)",
         )
         parser.add_argument(
-            "--lr", type=LEARNING_RATE, default=0.01, help="learning rate (default: %(default)s)"
+            "--lr", type=_LEARNING_RATE, default=0.01, help="learning rate (default: %(default)s)"
         )
         parser.add_argument(
             "--batch-size",
-            type=POSITIVE,
+            type=_POSITIVE,
             default=1,
             help="samples per SGD step, gradients averaged (default: %(default)s)",
         )
@@ -196,7 +196,7 @@ def _add_training_flags(parser, grid=False):
         )
         parser.add_argument(
             "--checkpoint-every",
-            type=POSITIVE,
+            type=_POSITIVE,
             default=1,
             help="epochs between checkpoints (default: %(default)s)",
         )
@@ -213,7 +213,7 @@ def _add_training_flags(parser, grid=False):
     )
     parser.add_argument(
         "--epochs",
-        type=POSITIVE,
+        type=_POSITIVE,
         default=5,
         help="passes over the training set (default: %(default)s)",
     )
@@ -254,21 +254,21 @@ def _add_training_flags(parser, grid=False):
     )
     parser.add_argument(
         "--runs",
-        type=POSITIVE,
+        type=_POSITIVE,
         default=1,
         help="repeat over seeds seed, seed+1, ... and report mean ± std (default: %(default)s)",
     )
     parser.add_argument(
-        "--jobs", type=POSITIVE, help="worker processes for the runs (default: one per CPU)"
+        "--jobs", type=_POSITIVE, help="worker processes for the runs (default: one per CPU)"
     )
     parser.add_argument(
         "--num-train",
-        type=POSITIVE,
+        type=_POSITIVE,
         help="use only the first N training rows (default: all; synthetic sets are drawn at N)",
     )
     parser.add_argument(
         "--num-val",
-        type=POSITIVE,
+        type=_POSITIVE,
         help="use only the first N validation rows (default: all; synthetic sets are drawn at N)",
     )
     parser.add_argument(
