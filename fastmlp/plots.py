@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 
 from ._checks import as_float_array
 from ._files import atomic_path
-from .experiments import RepeatResult
+from .experiments import RepeatResult, SweepResult
 from .history import History
 from .kernels import softmax_xent_backward
 from .model import MLP
@@ -299,6 +299,61 @@ def lr_comparison(
     final_label = f"final {curve_label(final_key, held_out)}"
     final_ax.set(xlabel="learning rate", ylabel=final_label, title=final_label.capitalize())
     fig.suptitle("Learning rates compared (mean \u00b1 std over the runs of each rate)")
+    return fig
+
+
+def sweep_comparison(
+    result: SweepResult,
+    key: str = "val_loss",
+    final_key: str = "val_accuracy",
+    held_out: str = "validation",
+) -> Figure:
+    """Compare the settings of any sweep: mean curves, and each setting's final value.
+
+    Parameters
+    ----------
+    result : SweepResult
+        What ``fastmlp.experiments.sweep`` returned, whatever fields it swept.
+    key, final_key : str
+        As for ``lr_comparison``.
+    held_out : str
+        Name of the set the ``val_*`` curves were measured on, as in ``curve_label``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left: per setting (labelled with its swept values), the mean curve
+        with a +- standard deviation band. Right: the mean +- standard
+        deviation of the final values, one bar per setting in grid order.
+    """
+    _check_key("final_key", final_key)
+    fig = Figure(figsize=(11, 4), layout="constrained")
+    curves_ax, final_ax = fig.subplots(1, 2)
+    labels, finals = [], []
+    for i, (params, repeated) in enumerate(zip(result.params, result.results)):
+        label = ", ".join(f"{name}={value}" for name, value in params.items())
+        runs = _runs(label, repeated)
+        x, curves = _stack(label, runs, key)
+        _band(curves_ax, x, curves, f"C{i % 10}", label, key != "step_loss")
+        labels.append(label)
+        finals.append([curve[-1] for curve in _curves(label, runs, final_key)])
+    _label_axes(curves_ax, key, len(x), held_out)
+    curves_ax.set_title(f"{curve_label(key, held_out).capitalize()} per setting")
+    curves_ax.legend()
+    at = np.arange(len(labels))
+    final_ax.bar(
+        at,
+        [np.mean(f) for f in finals],
+        yerr=[np.std(f) for f in finals],
+        color=[f"C{i % 10}" for i in at],
+        capsize=3,
+    )
+    final_ax.set_xticks(at, labels, rotation=20, ha="right")
+    final_label = f"final {curve_label(final_key, held_out)}"
+    final_ax.set(ylabel=final_label, title=final_label.capitalize())
+    fig.suptitle(
+        f"Sweep over {', '.join(result.params[0])} (mean \u00b1 std over the runs of each setting)"
+    )
     return fig
 
 
