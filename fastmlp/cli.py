@@ -355,9 +355,19 @@ def _config(args, hidden=None):
     )
 
 
-#: The columns of train's table, and their widths for one run (printed as each epoch ends).
-COLUMNS = ("epoch", "train loss", "val loss", "val acc", "time (s)")
+#: The widths of train's columns for one run (printed as each epoch ends).
 WIDTHS = (5, 10, 10, 9, 8)
+
+
+def _held_out(config):
+    """Return what the held-out rows are: "test" for MNIST with --final, else "validation"."""
+    return "test" if config.final and config.data == "mnist" else "validation"
+
+
+def _columns(config):
+    """Return the columns of train's table, naming the held-out set (``_held_out``)."""
+    short = "test" if _held_out(config) == "test" else "val"
+    return ("epoch", "train loss", f"{short} loss", f"{short} acc", "time (s)")
 
 
 def _print_row(say, cells, widths, left=0):
@@ -386,9 +396,8 @@ def _train(args, say):
         )
     (X, _), (Xv, _), k = load_data(config)
     labels = class_labels(config)
-    held_out = "test" if config.final and config.data == "mnist" else "validation"
     say(
-        f"{config.data}: {len(X)} train, {len(Xv)} {held_out}, sizes "
+        f"{config.data}: {len(X)} train, {len(Xv)} {_held_out(config)}, sizes "
         f"{[X.shape[1], *config.hidden, k]}, {config.activation}, {config.dtype}, {config.backend}"
         + ("" if labels is None else f", classes {', '.join(map(str, labels))}")
     )
@@ -396,7 +405,7 @@ def _train(args, say):
 
 
 def _train_once(args, config, say):
-    _print_row(say, COLUMNS, WIDTHS)
+    _print_row(say, _columns(config), WIDTHS)
 
     def print_epoch(epoch, h, model):
         cells = (
@@ -428,10 +437,12 @@ def _train_once(args, config, say):
 
 
 def _train_runs(args, config, say):
+    _, _, loss, acc, _ = _columns(config)
+
     def report(done):
         say(
             f"run {done.seed - config.seed + 1} of {args.runs} done (seed {done.seed}): "
-            f"val loss {done.history.val_loss[-1]:.4f}, val acc {done.history.val_accuracy[-1]:.2%}"
+            f"{loss} {done.history.val_loss[-1]:.4f}, {acc} {done.history.val_accuracy[-1]:.2%}"
         )
 
     try:
@@ -474,7 +485,7 @@ def _print_summary(say, result):
         )
         for e in range(len(tl))
     ]
-    _print_table(say, COLUMNS, rows)
+    _print_table(say, _columns(result.config), rows)
 
 
 def _write_outputs(out, config, runs, repeated, say):
@@ -490,7 +501,7 @@ def _write_outputs(out, config, runs, repeated, say):
         save(result.model, out / f"model{suffix}.npz", classes=labels)
     first = runs[0]
     plots.save(plots.step_loss(first.history), out / "loss.png")
-    plots.save(plots.epoch_loss(first.history), out / "epochs.png")
+    plots.save(plots.epoch_loss(first.history, held_out=_held_out(config)), out / "epochs.png")
     if Xv.shape[1] == 2:
         plots.save(plots.decision_boundary(first.model, Xv, yv), out / "boundary.png")
     elif config.data == "mnist":
@@ -498,7 +509,8 @@ def _write_outputs(out, config, runs, repeated, say):
         plots.save(plots.digits_grid(Xv, yv, predicted, mistakes_first=True), out / "digits.png")
         plots.save(plots.confusion_matrix(yv, predicted, n_classes=10), out / "confusion.png")
     if repeated is not None:
-        plots.save(plots.repeat_band(repeated, key="val_loss"), out / "band.png")
+        band = plots.repeat_band(repeated, key="val_loss", held_out=_held_out(config))
+        plots.save(band, out / "band.png")
     say(f"wrote {out}")
 
 
@@ -515,7 +527,8 @@ def _sweep(args, say):
         (loss, loss_sd), (acc, acc_sd) = repeated.final("val_loss"), repeated.final("val_accuracy")
         setting = ", ".join(f"{k}={v}" for k, v in params.items())
         rows.append((setting, f"{loss:.4f}±{loss_sd:.4f}", f"{acc:.2%}±{acc_sd:.2%}"))
-    _print_table(say, ("setting", "val loss", "val acc"), rows, left=1)
+    _, _, loss, acc, _ = _columns(config)
+    _print_table(say, ("setting", loss, acc), rows, left=1)
     if args.out:
         from . import plots  # matplotlib loads only when there is something to draw
 
@@ -523,9 +536,9 @@ def _sweep(args, say):
         with atomic_path(args.out / "sweep.json") as tmp:
             tmp.write_text(json.dumps(result.to_dict()))
         if list(grid) == ["lr"]:
-            figure = plots.lr_comparison(result.by("lr"))
+            figure = plots.lr_comparison(result.by("lr"), held_out=_held_out(config))
         else:
-            figure = plots.sweep_comparison(result)
+            figure = plots.sweep_comparison(result, held_out=_held_out(config))
         plots.save(figure, args.out / f"{'-'.join(grid)}.png")
         say(f"wrote {args.out}")
     return 0

@@ -152,11 +152,34 @@ def test_cli_header_names_the_test_set_with_final(mnist_dir, capsys):
     args = ["train", "--data", "mnist", "--epochs", "1", "--num-train", "300"]
     args += ["--hidden", "8", "--data-dir", str(mnist_dir)]
     assert main([*args, "--final"]) == 0
-    header = capsys.readouterr().out.splitlines()[0]
+    header, columns = capsys.readouterr().out.splitlines()[:2]
     assert header.startswith("mnist: 300 train, 10000 test, "), header
+    assert columns.split()[3:7] == ["test", "loss", "test", "acc"], columns
     assert main(args) == 0
-    header = capsys.readouterr().out.splitlines()[0]
+    header, columns = capsys.readouterr().out.splitlines()[:2]
     assert header.startswith("mnist: 300 train, 5000 validation, "), header
+    assert columns.split()[3:7] == ["val", "loss", "val", "acc"], columns
+
+
+def test_cli_outputs_name_the_test_set_with_final(mnist_dir, tmp_path, capsys, monkeypatch):
+    """The table of --runs and the epochs and band figures of --out say "test" with --final."""
+    from fastmlp import plots
+
+    held_out = []
+    for name in ("epoch_loss", "repeat_band"):
+        draw = getattr(plots, name)
+
+        def spy(*args, _draw=draw, **kwargs):
+            held_out.append(kwargs.get("held_out", "validation"))
+            return _draw(*args, **kwargs)
+
+        monkeypatch.setattr(plots, name, spy)
+    args = ["train", "--data", "mnist", "--epochs", "1", "--num-train", "300", "--hidden", "8"]
+    args += ["--data-dir", str(mnist_dir), "--final", "--runs", "2", "--jobs", "1"]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "val " not in out and "test loss" in out and "test acc" in out, out
+    assert held_out == ["test", "test"]
 
 
 def test_mnist_per_sample_one_epoch_reaches_93_percent(mnist_dir):
