@@ -10,7 +10,6 @@ from . import _source_tree  # noqa: F401  # isort: skip
 from . import datasets
 from ._version import __version__
 from ._warmup import warmup
-from .estimator import MLPClassifier
 from .gradient_check import gradcheck
 from .history import History
 from .io import load
@@ -36,3 +35,17 @@ __all__ = [
     "train",
     "warmup",
 ]
+
+
+def __getattr__(name):
+    # The estimator pulls in scikit-learn, whose import takes about 2 s: more
+    # than the whole default run on a warm cache. Only its users pay for it.
+    if name == "MLPClassifier":
+        from .estimator import MLPClassifier
+
+        return MLPClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"MLPClassifier"})

@@ -3,6 +3,8 @@
 import importlib
 import inspect
 import pkgutil
+import subprocess
+import sys
 
 import pytest
 
@@ -51,6 +53,20 @@ def test_all_lists_the_public_api():
     for name in fastmlp.__all__:
         assert hasattr(fastmlp, name), name
     assert fastmlp.__version__.count(".") >= 1
+
+
+def test_import_leaves_scikit_learn_to_the_estimator():
+    # scikit-learn's import takes about 2 s, longer than a warm default run.
+    code = (
+        "import sys, fastmlp, fastmlp.cli\n"
+        "assert 'sklearn' not in sys.modules, 'imported early'\n"
+        "assert 'MLPClassifier' in dir(fastmlp)\n"
+        "assert fastmlp.MLPClassifier.__module__ == 'fastmlp.estimator'\n"
+        "assert 'sklearn' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    with pytest.raises(AttributeError, match="no attribute 'MLPClassifer'"):
+        fastmlp.MLPClassifer  # noqa: B018
 
 
 @pytest.mark.parametrize("qualname", sorted(OBJECTS))
