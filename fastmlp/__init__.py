@@ -10,7 +10,7 @@ from . import _source_tree  # noqa: F401  # isort: skip
 from . import datasets
 from ._version import __version__
 from ._warmup import warmup
-from .gradient_check import gradcheck
+from .gradient_check import gradcheck, softmax_xent_gradcheck
 from .history import History
 from .io import load
 from .model import MLP
@@ -32,6 +32,7 @@ __all__ = [
     "gradcheck",
     "gradients",
     "load",
+    "softmax_xent_gradcheck",
     "train",
     "warmup",
 ]
