@@ -29,6 +29,7 @@ from .experiments import (
     Interrupted,
     RepeatResult,
     Run,
+    _compile_kernels,
     class_labels,
     load_data,
     repeat,
@@ -396,6 +397,9 @@ def _train(args, say):
         )
     (X, _), (Xv, _), k = load_data(config)
     labels = class_labels(config)
+    # Before any output: a cold cache's "compiling kernels" notice (stderr) comes first,
+    # and once, however many worker processes then load the kernels from the cache.
+    _compile_kernels([config])
     say(
         f"{config.data}: {len(X)} train, {len(Xv)} {_held_out(config)}, sizes "
         f"{[X.shape[1], *config.hidden, k]}, {config.activation}, {config.dtype}, {config.backend}"

@@ -41,7 +41,7 @@ from .errors import DatasetError
 from .history import History
 from .model import MLP
 from .schedules import Schedule
-from .training import train
+from .training import _warm_up, train
 
 #: Seed of the synthetic sets, the same for every run so that the runs of an
 #: experiment differ only in their model's initialisation and sample order.
@@ -512,9 +512,7 @@ def run(
         is likely too high, or the epochs too few.
     """
     seed = config.seed if seed is None else seed
-    (X, y), validation, num_classes = load_data(config)
-    sizes = [X.shape[1], *config.hidden, num_classes]
-    model = MLP(sizes, config.activation, config.dtype, seed=seed)
+    model, (X, y), validation = _model_and_data(config, seed)
     history = train(
         model,
         X,
@@ -542,6 +540,37 @@ def run(
             stacklevel=2,
         )
     return Run(config, seed, history, model)
+
+
+def _model_and_data(config, seed):
+    """Return the model ``run`` trains on ``config`` with ``seed``, and its data."""
+    (X, y), validation, num_classes = load_data(config)
+    sizes = [X.shape[1], *config.hidden, num_classes]
+    return MLP(sizes, config.activation, config.dtype, seed=seed), (X, y), validation
+
+
+def _compile_kernels(configs):
+    """Compile (or load from the disk cache), in this process, the kernels runs of ``configs`` call.
+
+    Workers started afterwards load them from the disk cache this fills: a cold
+    cache is compiled, and announced on the ``fastmlp`` logger, once, here.
+    """
+    distinct = []
+    for config in configs:
+        if config not in distinct:
+            distinct.append(config)
+    for config in distinct:
+        model, (X, y), validation = _model_and_data(config, config.seed)
+        _warm_up(
+            model,
+            X,
+            y,
+            batch_size=config.batch_size,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+            backend=config.backend,
+            validation=validation,
+        )
 
 
 #: Final accuracy within this of always predicting the most frequent class: not learning.
@@ -690,6 +719,7 @@ def _run_all(tasks, n_jobs, callback=None):
 
 def _run_in_workers(tasks, workers, callback):
     """``_run_all`` in a pool of ``workers`` processes, which leave Ctrl-C to this one."""
+    _compile_kernels(config for config, _ in tasks)
     context = multiprocessing.get_context("spawn")
     # Made first: it starts multiprocessing's resource tracker, whose start
     # would unblock SIGINT in this thread (see _sigint_held).

@@ -156,6 +156,44 @@ class _NumpyRunner:
         return 0.0
 
 
+def _runner(backend, model, batch_size, momentum, weight_decay, velocities=None):
+    """Return the runner of ``train`` for checked arguments."""
+    kind = _NumpyRunner if backend == "numpy" else _NumbaRunner
+    return kind(model, batch_size, momentum, weight_decay, velocities if momentum else None)
+
+
+def _checked_validation(model, validation):
+    """Return ``validation`` as ``train`` uses it: ``(X_val, y_val)`` checked for ``model``."""
+    if validation is None:
+        return None
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        raise TypeError(
+            f"validation: expected a pair (X_val, y_val), found {type(validation).__name__}"
+            f" of length {len(validation) if hasattr(validation, '__len__') else '-'}"
+        )
+    Xv = model.check_X(validation[0])
+    return Xv, model.check_y(validation[1], Xv.shape[0])
+
+
+def _warm_up(model, X, y, *, batch_size, momentum, weight_decay, backend, validation):
+    """Compile (or load from the disk cache) the kernels ``train`` calls with these arguments.
+
+    It is ``train``'s own warm-up probe, on the same checked inputs: no rows
+    are trained and ``model`` is unchanged. A process that is about to start
+    workers that train runs it first, so that a cold cache is compiled (and
+    announced) once, and the workers load the kernels from the disk cache.
+    Returns the seconds taken.
+    """
+    X = model.check_X(X)
+    y = model.check_y(y, X.shape[0])
+    # Clamped to the rows there are, as train does (it also warns).
+    batch_size = min(int(as_positive("batch_size", batch_size, numbers.Integral)), X.shape[0])
+    momentum, weight_decay = as_momentum(momentum), as_weight_decay(weight_decay)
+    runner = _runner(_check_backend(backend), model, batch_size, momentum, weight_decay)
+    sw = as_sample_weight(None, X.shape[0], model.dtype)
+    return runner.warm_up(X, y, sw, _checked_validation(model, validation))
+
+
 def new_velocities(model: MLP) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """Return zeroed momentum velocities ``(VWs, vbs)`` shaped like ``model``'s parameters.
 
@@ -392,15 +430,8 @@ def train(
     schedule = as_schedule(lr_schedule, lr)
     stopping = _as_early_stopping(early_stopping)
     sw = as_sample_weight(sample_weight, n, model.dtype)
-    if validation is not None:
-        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-            raise TypeError(
-                f"validation: expected a pair (X_val, y_val), found {type(validation).__name__}"
-                f" of length {len(validation) if hasattr(validation, '__len__') else '-'}"
-            )
-        Xv = model.check_X(validation[0])
-        validation = (Xv, model.check_y(validation[1], Xv.shape[0]))
-    elif stopping is not None:
+    validation = _checked_validation(model, validation)
+    if validation is None and stopping is not None:
         raise ValueError("early_stopping: needs validation=(X_val, y_val), found validation=None")
     if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral):
         raise TypeError(f"initial_epoch: expected an integer, found {initial_epoch!r}")
@@ -421,9 +452,7 @@ def train(
     steps = -(-n // batch_size)
     rows = np.full(steps, batch_size)
     rows[-1] = n - batch_size * (steps - 1)
-    runner = (_NumpyRunner if backend == "numpy" else _NumbaRunner)(
-        model, batch_size, momentum, weight_decay, velocities if momentum else None
-    )
+    runner = _runner(backend, model, batch_size, momentum, weight_decay, velocities)
     if epochs * steps > MAX_STEPS:
         raise ValueError(
             f"epochs: expected at most {MAX_STEPS // steps} epochs of {steps} steps "

@@ -103,6 +103,42 @@ def test_python_dash_m_runs_the_command(tmp_path):
     assert result.stdout.startswith("fastmlp ")
 
 
+COMPILE_NOTICE = "compiling kernels, once per machine: ~"
+
+
+def run_cold(tmp_path, *flags):
+    """Run ``python -m fastmlp`` on an empty kernel cache; return its lines, stderr in stdout."""
+    result = subprocess.run(
+        [sys.executable, "-m", "fastmlp", "--epochs", "1", "--num-train", "200", *flags],
+        cwd=tmp_path,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "FASTMLP_NO_CACHE"},  # it would win
+            "FASTMLP_CACHE_DIR": str(tmp_path / "cache"),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # one stream: the notice's place among the output lines
+        text=True,
+        check=True,
+    )
+    return result.stdout.splitlines()
+
+
+@pytest.mark.slow  # a cold compile
+def test_the_compile_notice_comes_before_any_output(tmp_path):
+    lines = run_cold(tmp_path)
+    notices = [i for i, line in enumerate(lines) if line.startswith(COMPILE_NOTICE)]
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["epoch", "train"])
+    assert notices == [0] and header > 0, lines
+
+
+@pytest.mark.slow  # a cold compile
+def test_runs_in_worker_processes_compile_once_in_this_one(tmp_path):
+    lines = run_cold(tmp_path, "--runs", "2", "--jobs", "2")
+    notices = [i for i, line in enumerate(lines) if line.startswith(COMPILE_NOTICE)]
+    assert notices == [0], lines  # the workers load the kernels from the cache it filled
+    assert sum(line.startswith("run ") for line in lines) == 2
+
+
 def test_warmup_prints_what_it_compiled_and_the_time(capsys):
     assert main(["warmup", "--dtype", "float32", "--hidden-layers", "1"]) == 0
     out = capsys.readouterr().out
