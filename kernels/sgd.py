@@ -92,8 +92,9 @@ def _sgd_epoch(
         rows = order[start : start + B]
         for c in numba.prange(chunks):
             r0, r1 = _chunk(B, chunks, c)
-            nz = NZ[c]
-            _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1, nz)
+            _backprop_rows(
+                Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1, NZ[c]
+            )
         total = 0.0
         correct = 0
         for r in range(B):
@@ -103,14 +104,24 @@ def _sgd_epoch(
         step_correct[k] = correct
         scale = dtype(1) / dtype(B)
         for c in numba.prange(chunks):
-            for l in range(len(Ms)):
-                A_in, D_out = A[l][:B], D[l + 1][:B]
-                U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
-                p0, p1 = _chunk(Ms[l].shape[0], chunks, c)
-                part = _part(scratch, c)
-                _update_rows(Ms[l], VMs[l], Gs[l], U, Z, p0, p1, scale, lr, mu, wd, part)
+            # The threaded build types c as uint64: one type keeps one compiled _step_layers.
+            part = np.intp(c)
+            _step_layers(Ms, transposed, VMs, Gs, A, D, B, chunks, part, scale, lr, mu, wd, scratch)
         for l in range(len(Ms)):
             _update_bias(bs[l], vbs[l], D[l + 1][:B], scale, lr, mu)
+
+
+@kernel
+def _step_layers(Ms, transposed, VMs, Gs, A, D, B, chunks, c, scale, lr, mu, wd, scratch):
+    """Part ``c`` of ``chunks`` of a step: its share of every layer's rows (see ``_update_rows``).
+
+    ``A`` and ``D`` hold the batch's ``B`` rows of activations and deltas.
+    """
+    for l in range(len(Ms)):
+        A_in, D_out = A[l][:B], D[l + 1][:B]
+        U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
+        p0, p1 = _chunk(Ms[l].shape[0], chunks, c)
+        _update_rows(Ms[l], VMs[l], Gs[l], U, Z, p0, p1, scale, lr, mu, wd, _part(scratch, c))
 
 
 _sgd_epoch_parallel = kernel(_sgd_epoch.py_func, parallel=True)

@@ -276,4 +276,8 @@ print(json.dumps(sorted(name for name, d in _warmup._kernels().items() if d.sign
 def test_the_default_run_compiles_only_the_kernels_it_runs(tmp_path):
     output = run_python(DEFAULT_RUN, tmp_path, NUMBA_NUM_THREADS="2")
     kernels = json.loads(output.splitlines()[-1])
-    assert kernels == ["network._evaluate", "per_sample._sgd_epoch_per_sample"]
+    assert kernels == [
+        "network._evaluate",
+        "network._evaluate_rows",
+        "per_sample._sgd_epoch_per_sample",
+    ]
