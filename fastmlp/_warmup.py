@@ -27,17 +27,20 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
+import multiprocessing
 import numbers
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from .config import DTYPES, PARALLEL_MIN_BATCH, cache_dir
+from .config import DEFAULT_DTYPE, DTYPES, PARALLEL_MIN_BATCH, cache_dir
 from .kernels.network import parallel_rows
 from .model import MLP, parameter_count
 from .training import gradients, train
@@ -67,7 +70,9 @@ class KernelStatus(NamedTuple):
     Attributes
     ----------
     signatures : int
-        Compiled versions (argument types) the kernel holds in this process.
+        Compiled versions (argument types) the kernel holds in this process;
+        0 for a kernel that worker processes compiled and that this process
+        loaded only inside the kernels calling it.
     compiled : int
         Versions that ``warmup`` compiled.
     loaded : int
@@ -131,9 +136,10 @@ class WarmupReport:
 
 
 def warmup(
-    dtypes: str | Sequence[str] = ("float32", "float64"),
+    dtypes: str | Sequence[str] = DEFAULT_DTYPE,
     hidden_layers: int | Sequence[int] = DEFAULT_HIDDEN_LAYERS,
     *,
+    jobs: int | None = None,
     verbose: bool = False,
 ) -> WarmupReport:
     """Compile, or load from the disk cache, every kernel the public API runs; return a report.
@@ -149,12 +155,18 @@ def warmup(
     Parameters
     ----------
     dtypes : str or sequence of str
-        Parameter dtypes to prepare, from ``"float32"`` and ``"float64"``.
-        ``gradcheck`` always runs in float64.
+        Parameter dtypes to prepare, from ``"float32"`` and ``"float64"``;
+        by default fastmlp's default dtype, float32. ``gradcheck`` always runs
+        in float64.
     hidden_layers : int or sequence of int
         Numbers of hidden layers to prepare (0 is a softmax regression):
         a network's depth is part of the compiled kernels' argument types,
         but its widths are not.
+    jobs : int, optional
+        Processes that compile at once, one per CPU by default: Numba compiles
+        on one core. Each dtype and depth compiles in a worker process, which
+        writes the disk cache, and this process then loads the kernels from it.
+        Without a disk cache everything compiles here.
     verbose : bool
         Print the time of each dtype and depth, then the report.
 
@@ -185,26 +197,71 @@ def warmup(
     _check_fits(dtypes, hidden_layers)
     if not isinstance(verbose, bool):
         raise TypeError(f"verbose: expected True or False, found {verbose!r}")
+    cases = [(dtype, depth) for dtype in dtypes for depth in hidden_layers]
+    workers = min(_as_jobs(jobs), len(cases))
+    if cache_dir() is None:  # workers could hand nothing back
+        workers = 1
     before = _kernel_state()
     start = time.perf_counter()
-    for dtype in dtypes:
-        for depth in hidden_layers:
-            began = time.perf_counter()
-            _exercise(dtype, depth)
-            if verbose:
-                print(f"{dtype}, {depth} hidden layer(s): {time.perf_counter() - began:.2f} s")
+    done = _exercise_in_workers(cases, workers, verbose) if workers > 1 else {}
+    for dtype, depth in cases:
+        began = time.perf_counter()
+        _exercise(dtype, depth)
+        if verbose and not done:
+            print(f"{dtype}, {depth} hidden layer(s): {time.perf_counter() - began:.2f} s")
     seconds = time.perf_counter() - start
     kernels, on_disk = {}, False
     for name, dispatcher in _kernels().items():
         signatures, hits, misses = _counts(dispatcher)
-        if signatures:
-            old = before.get(name, (0, 0, 0))
-            kernels[name] = KernelStatus(signatures, misses - old[2], hits - old[1])
+        old = before.get(name, (0, 0, 0))
+        compiled, loaded = misses - old[2], hits - old[1]
+        if done:  # here, loads of what the workers compiled: count what they did
+            compiled, loaded = compiled + done.get(name, (0, 0))[0], done.get(name, (0, 0))[1]
+        if signatures or compiled or loaded:
+            kernels[name] = KernelStatus(signatures, compiled, loaded)
             on_disk = on_disk or dispatcher.stats.cache_path is not None
     report = WarmupReport(seconds, dtypes, hidden_layers, cache_dir() if on_disk else None, kernels)
     if verbose:
         print(report)
     return report
+
+
+def _exercise_in_workers(cases, workers, verbose):
+    """Run ``_exercise`` for each ``(dtype, depth)`` of ``cases`` in ``workers`` processes.
+
+    Returns ``{kernel: (compiled, loaded)}`` summed over the workers.
+    """
+    done = {}
+    # spawn, not fork: a forked child of a process running Numba's threads can hang.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet) as pool:
+        futures = {pool.submit(_exercise_counted, *case): case for case in cases}
+        for future in as_completed(futures):
+            seconds, counts = future.result()
+            if verbose:
+                dtype, depth = futures[future]
+                print(f"{dtype}, {depth} hidden layer(s): {seconds:.2f} s (in a worker)")
+            for name, (compiled, loaded) in counts.items():
+                old = done.get(name, (0, 0))
+                done[name] = (old[0] + compiled, old[1] + loaded)
+    return done
+
+
+def _quiet():
+    # Compiling is what a warm-up is for: no notice that it happens, from every worker.
+    logging.getLogger("fastmlp").setLevel(logging.ERROR)
+
+
+def _exercise_counted(dtype, depth):
+    """Run ``_exercise``; return its seconds and ``{kernel: (compiled, loaded)}``."""
+    before, start = _kernel_state(), time.perf_counter()
+    _exercise(dtype, depth)
+    counts = {}
+    for name, (_, hits, misses) in _kernel_state().items():
+        old = before.get(name, (0, 0, 0))
+        if misses > old[2] or hits > old[1]:
+            counts[name] = (misses - old[2], hits - old[1])
+    return time.perf_counter() - start, counts
 
 
 def _exercise(dtype, depth):
@@ -333,6 +390,15 @@ def _as_dtypes(value):
     if not names:
         raise ValueError(f"dtypes: expected at least one of {sorted(DTYPES)}, found {value!r}")
     return tuple(names)
+
+
+def _as_jobs(value):
+    """Return ``value`` (None: one per CPU) as a count of processes >= 1."""
+    if value is None:
+        return os.cpu_count() or 1
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"jobs: expected an integer >= 1 or None, found {value!r}")
+    return int(value)
 
 
 def _as_hidden_layers(value):

@@ -319,8 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--dtype",
         choices=sorted(DTYPES),
         nargs="+",
-        default=sorted(DTYPES),
-        help="parameter dtypes to prepare (default: all)",
+        default=[DEFAULT_DTYPE],
+        help=f"parameter dtypes to prepare (default: {DEFAULT_DTYPE})",
     )
     warm.add_argument(
         "--hidden-layers",
@@ -328,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=list(DEFAULT_HIDDEN_LAYERS),
         help=f"network depths to prepare (default: {' '.join(map(str, DEFAULT_HIDDEN_LAYERS))})",
+    )
+    warm.add_argument(
+        "--jobs", type=_POSITIVE, help="processes compiling at once (default: one per CPU)"
     )
     warm.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return parser
@@ -629,7 +632,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _data(args)
         if args.command == "warmup":
             # verbose: a line per dtype and depth as each is ready, then the report
-            warmup(args.dtype, args.hidden_layers, verbose=not args.quiet)
+            warmup(args.dtype, args.hidden_layers, jobs=args.jobs, verbose=not args.quiet)
             return 0
         if args.command == "reproduce":
             from .reproduce import reproduce

@@ -9,6 +9,7 @@ import pytest
 from helpers import run_python
 
 import fastmlp
+from fastmlp import _warmup
 from fastmlp.config import cache_dir
 
 # Warm up in a fresh process, then run the public API far more broadly than
@@ -47,7 +48,7 @@ def versions():
     return {name: len(d.signatures) for name, d in kernels().items()}
 
 compiled_before = {name: n for name, n in versions().items() if n}
-report = fastmlp.warmup(hidden_layers=1)
+report = fastmlp.warmup(("float32", "float64"), hidden_layers=1)
 after_warmup = versions()
 
 rng = np.random.default_rng(0)
@@ -165,7 +166,9 @@ def test_every_kernel_the_public_api_reaches_has_float32_and_float64_versions(co
 def test_report_of_a_cold_warmup(cold_then_warm):
     cold, _, cache = cold_then_warm
     report = cold["report"]
-    assert report["kernels"] == sorted(n for n, v in cold["after_warmup"].items() if v)
+    # One worker per dtype compiled; this process loaded their kernels whole, so
+    # the kernels those call hold no versions here and the report still lists them.
+    assert set(report["kernels"]) >= {n for n, v in cold["after_warmup"].items() if v}
     assert report["compiled"] >= len(report["kernels"]) and report["loaded"] == 0
     assert report["cache_dir"] == str(cache)
     assert list(cache.rglob("*.nbi")), "warmup wrote nothing to the cache"
@@ -205,6 +208,43 @@ def test_bad_verbose_is_rejected():
         fastmlp.warmup(verbose="yes")
 
 
+@pytest.fixture
+def planned(monkeypatch):
+    """Record which cases ``warmup`` runs where, compiling nothing."""
+    calls = []
+    monkeypatch.setattr(_warmup, "_exercise", lambda *case: calls.append(("here", case)))
+
+    def in_workers(cases, workers, verbose):
+        calls.append(("workers", tuple(cases), workers))
+        return {}
+
+    monkeypatch.setattr(_warmup, "_exercise_in_workers", in_workers)
+    return calls
+
+
+def test_by_default_warmup_prepares_the_default_dtype_in_a_worker_per_cpu(planned, monkeypatch):
+    monkeypatch.setattr(_warmup.os, "cpu_count", lambda: 8)
+    monkeypatch.setenv("FASTMLP_CACHE_DIR", "/nonexistent/cache")
+    report = fastmlp.warmup()
+    cases = (("float32", 1), ("float32", 2))
+    assert report.dtypes == ("float32",) and report.hidden_layers == (1, 2)
+    assert planned == [("workers", cases, 2), *(("here", case) for case in cases)]
+
+
+def test_without_a_disk_cache_or_with_one_job_warmup_compiles_here(planned, monkeypatch):
+    monkeypatch.setenv("FASTMLP_NO_CACHE", "1")
+    fastmlp.warmup(("float32", "float64"), 1)
+    monkeypatch.delenv("FASTMLP_NO_CACHE")
+    fastmlp.warmup("float64", (1, 2), jobs=1)
+    assert [call[0] for call in planned] == ["here"] * 4
+
+
+@pytest.mark.parametrize("jobs", [0, -1, 1.5, True, "2"])
+def test_bad_jobs_are_rejected(jobs):
+    with pytest.raises(ValueError, match=r"^jobs: expected an integer >= 1 or None, found "):
+        fastmlp.warmup(jobs=jobs)
+
+
 def test_warmup_is_exported():
     assert "warmup" in fastmlp.__all__ and callable(fastmlp.warmup)
 
@@ -239,7 +279,7 @@ def test_a_depth_too_large_to_allocate_is_refused_before_anything_is_built(tmp_p
 
     report = json.loads(run_python(TOO_DEEP, tmp_path, timeout=300).splitlines()[-1])
     needs = f"hidden_layers: 1000000000 hidden layers of 3 units need {_parameter_count(10**9)} "
-    assert report["api"].startswith(f"ValueError: {needs}parameters (89.4 GiB in float64)")
+    assert report["api"].startswith(f"ValueError: {needs}parameters (44.7 GiB in float32)")
     assert "GiB of memory this process can have" in report["api"]
     assert report["cli"][0] == 1 and report["cli"][1].startswith(f"fastmlp warmup: {needs}")
     assert report["compiled"] == 0, "depth 1 was warmed up before depth 10**9 was refused"
@@ -276,8 +316,9 @@ print(json.dumps(sorted(name for name, d in _warmup._kernels().items() if d.sign
 def test_the_default_run_compiles_only_the_kernels_it_runs(tmp_path):
     output = run_python(DEFAULT_RUN, tmp_path, NUMBA_NUM_THREADS="2")
     kernels = json.loads(output.splitlines()[-1])
-    assert kernels == [
+    # _evaluate calls _evaluate_rows, which holds versions of its own only when
+    # compiled in this process: a cache hit loads it inside _evaluate.
+    assert set(kernels) - {"network._evaluate_rows"} == {
         "network._evaluate",
-        "network._evaluate_rows",
         "per_sample._sgd_epoch_per_sample",
-    ]
+    }
