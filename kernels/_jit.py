@@ -193,11 +193,10 @@ def _warn_once(message):
         )
 
 
-#: The notice's estimate: seconds to compile the default ``fastmlp`` run's two kernels
-#: (per-sample training and serial evaluation, float32) on 2 idle cores. Estimated
-#: from 12 s measured idle before the parallel evaluate and the slice assignment's
-#: message were cut, scaled by the CPU time that saved (25 s -> 16 s, on a loaded machine).
-COMPILE_SECONDS = 8
+#: The notice's estimate: seconds the default ``fastmlp`` run spends compiling its
+#: kernels (per-sample training and serial evaluation, float32) on a cold cache, on
+#: 2 idle cores: 12.1 and 13.1 s wall against 1.9 and 2.1 s on a warm cache.
+COMPILE_SECONDS = 10
 
 logger = logging.getLogger("fastmlp")
 
