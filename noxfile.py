@@ -50,7 +50,8 @@ SDIST_NEEDS = ("pyproject.toml", "fastmlp/__init__.py", "kernels/sgd.py", "fastm
 def tests(session):
     """Run the test suite against an installed (non-editable) fastmlp."""
     session.install(".[test]")
-    session.run("pytest", *session.posargs)
+    # The slowest tests are listed so that CI's log shows where its time goes.
+    session.run("pytest", "--durations=20", *session.posargs)
 
 
 @nox.session(python=PYTHON)
