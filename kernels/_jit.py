@@ -238,7 +238,7 @@ class _CompileNotice(event.Listener):
 event.register("numba:compile", _CompileNotice())
 
 
-def kernel(func=None, *, inline=False, parallel=False):
+def kernel(func=None, *, inline=False, parallel=False, nogil=False):
     """Compile ``func`` with Numba in nopython mode, cached on disk where possible.
 
     Parameters
@@ -254,6 +254,9 @@ def kernel(func=None, *, inline=False, parallel=False):
         Compile with ``parallel=True`` (``numba.prange`` loops run on threads)
         a twin of ``func`` named ``<name>_parallel``, so that it and a serial
         build of the same function keep separate cache files.
+    nogil : bool
+        Release the GIL while the kernel runs, so that Python threads can
+        run parts of one job at once.
 
     Returns
     -------
@@ -261,8 +264,8 @@ def kernel(func=None, *, inline=False, parallel=False):
         The dispatcher; ``dispatcher.stats.cache_hits`` shows cache use.
     """
     if func is None:
-        return lambda f: kernel(f, inline=inline, parallel=parallel)
-    options = {"fastmath": set(FASTMATH), "error_model": ERROR_MODEL}
+        return lambda f: kernel(f, inline=inline, parallel=parallel, nogil=nogil)
+    options = {"fastmath": set(FASTMATH), "error_model": ERROR_MODEL, "nogil": nogil}
     if inline:
         options["inline"] = "always"
     if parallel:

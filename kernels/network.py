@@ -12,13 +12,18 @@ The row work (``_backprop_rows``, ``_evaluate_rows``, ``_predict_proba_rows``)
 is compiled as functions of its own, called once per part of the rows, not
 inlined: Numba's parallel passes analyse all the code inside a ``prange``,
 so inlined row work made a threaded build take three times as long to
-compile as its serial twin (51 s for ``_sgd_epoch_parallel``), and the
-serial and threaded builds, and ``_accumulate_gradients``, now share one
-compiled copy of it. One call per part costs nothing measurable.
+compile as its serial twin (51 s for ``_sgd_epoch_parallel``). The serial
+and threaded SGD builds and ``_accumulate_gradients`` share one compiled
+``_backprop_rows``, and inference needs no threaded build at all: ``infer``
+runs its parts on Python threads (one call each; the row kernels release
+the GIL). One call per part costs nothing measurable.
 """
 
 import contextlib
+import functools
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numba
 import numpy as np
@@ -118,33 +123,25 @@ def _accumulate_gradients(
                 gb[j] += D_out[r, j]
 
 
-@kernel
+@kernel(nogil=True)
 def _predict_proba_rows(Ms, transposed, bs, X, code, A, row, nz, P, r0, r1):
-    """Write the class probabilities of rows ``r0:r1`` of ``X`` into ``P``."""
+    """Write the class probabilities of rows ``r0:r1`` of ``X`` into ``P``.
+
+    Each row is propagated through row ``row`` of the buffers ``A`` (see
+    ``_forward``); ``nz`` is ``_forward``'s scratch.
+    """
     last = len(Ms)
     for i in range(r0, r1):
         _forward(Ms, transposed, bs, X[i], code, A, row, nz)
         _softmax(A[last][row], P[i])
 
 
-@kernel
-def _predict_proba(Ms, transposed, bs, X, code, chunks, A, NZ, P):
-    """Write the class probabilities of every row of ``X`` into ``P``.
-
-    ``chunks`` parts of the rows run in turn (or on threads, in the parallel
-    build). Part ``c`` works in row ``c * (rows // chunks)`` of the buffers
-    ``A``: spreading the parts' rows apart keeps threads off each other's
-    cache lines.
-    """
-    spread = A[len(Ms)].shape[0] // chunks
-    for c in numba.prange(chunks):
-        r0, r1 = _chunk(X.shape[0], chunks, c)
-        _predict_proba_rows(Ms, transposed, bs, X, code, A, c * spread, NZ[c], P, r0, r1)
-
-
-@kernel
+@kernel(nogil=True)
 def _evaluate_rows(Ms, transposed, bs, X, code, A, row, nz, y, losses, hits, r0, r1):
-    """Per row ``i`` in ``r0:r1``: its loss into ``losses[i]``, if it is right into ``hits[i]``."""
+    """Per row ``i`` in ``r0:r1``: its loss into ``losses[i]``, if it is right into ``hits[i]``.
+
+    Buffers as for ``_predict_proba_rows``.
+    """
     last = len(Ms)
     for i in range(r0, r1):
         _forward(Ms, transposed, bs, X[i], code, A, row, nz)
@@ -152,24 +149,7 @@ def _evaluate_rows(Ms, transposed, bs, X, code, A, row, nz, y, losses, hits, r0,
         hits[i] = _argmax(A[last][row]) == y[i]
 
 
-@kernel
-def _evaluate(Ms, transposed, bs, X, code, chunks, A, NZ, y, losses, hits):
-    """Per row of ``X``: its loss into ``losses`` (float64), whether it is right into ``hits``.
-
-    Rows are split into ``chunks`` parts as in ``_predict_proba``.
-    """
-    spread = A[len(Ms)].shape[0] // chunks
-    for c in numba.prange(chunks):
-        r0, r1 = _chunk(X.shape[0], chunks, c)
-        _evaluate_rows(Ms, transposed, bs, X, code, A, c * spread, NZ[c], y, losses, hits, r0, r1)
-
-
-_predict_proba_parallel = kernel(_predict_proba.py_func, parallel=True)
-_evaluate_parallel = kernel(_evaluate.py_func, parallel=True)
-_INFERENCE = {
-    "predict_proba": (_predict_proba, _predict_proba_parallel),
-    "evaluate": (_evaluate, _evaluate_parallel),
-}
+_INFERENCE = {"predict_proba": _predict_proba_rows, "evaluate": _evaluate_rows}
 
 
 def infer(task, weights, biases, X, code, *outputs):
@@ -177,23 +157,43 @@ def infer(task, weights, biases, X, code, *outputs):
 
     ``task`` is "predict_proba" (``outputs = (P,)``) or "evaluate" (``outputs
     = (y, losses, hits)``); all arrays must be checked already. From
-    ``parallel_rows(weights)`` rows on, the rows are split between Numba's
-    threads.
+    ``parallel_rows(weights)`` rows on, the rows are cut into one part per
+    Numba thread, run at once on Python threads: the kernels release the GIL.
+    Each row is computed whole by one part, so the results do not depend on
+    the number of parts.
     """
-    chunks = numba.get_num_threads() if X.shape[0] >= parallel_rows(weights) else 1
-    serial, parallel = _INFERENCE[task]
-    # Enough rows between two parts' rows that no cache line holds both.
+    n = X.shape[0]
+    parts = numba.get_num_threads() if n >= parallel_rows(weights) else 1
+    rows = _INFERENCE[task]
+    # Each part works in its own buffer row, far enough from the next part's
+    # row that no cache line holds both.
     narrowest = min(W.shape[1] for W in weights) * weights[0].itemsize
-    A, _ = buffers(weights, chunks * (1 + -(-CACHE_LINE // narrowest)))
-    with Layout(weights) as L, launching(chunks > 1):
-        run = parallel if chunks > 1 else serial
-        run(
-            L.Ms, L.transposed, biases, X, code, chunks, A, index_buffers(weights, chunks), *outputs
-        )
+    spread = 1 + -(-CACHE_LINE // narrowest)
+    A, _ = buffers(weights, parts * spread)
+    NZ = index_buffers(weights, parts)
+    with Layout(weights) as L:
+
+        def run(c):
+            r0, r1 = c * n // parts, (c + 1) * n // parts
+            rows(L.Ms, L.transposed, biases, X, code, A, c * spread, NZ[c], *outputs, r0, r1)
+
+        if parts == 1:
+            run(0)
+            return
+        futures = [_threads(os.getpid()).submit(run, c) for c in range(parts)]
+        wait(futures)  # every part, before any error is raised
+        for future in futures:
+            future.result()
+
+
+@functools.cache
+def _threads(pid):
+    """Return this process's thread pool for ``infer`` (a forked child gets its own)."""
+    return ThreadPoolExecutor(numba.config.NUMBA_NUM_THREADS, thread_name_prefix="fastmlp")
 
 
 def parallel_rows(weights):
-    """Return the fewest rows from which ``infer`` runs the threaded build for ``weights``.
+    """Return the fewest rows from which ``infer`` runs on threads for ``weights``.
 
     ``config.PARALLEL_MIN_ROWS`` rows that take ``config.PARALLEL_MIN_WORK``
     multiply-adds at least.

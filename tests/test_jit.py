@@ -170,11 +170,6 @@ runner = SGD(model.weights, model.biases, 16)
 runner.parallel, runner.chunks = True, 2
 ones, steps = np.ones(30, np.float32), np.arange(30)
 runner.run(X32, y, ones, steps, 0, 0.1, np.empty(2), np.empty(2, np.int64))
-A, _ = network.buffers(model.weights, 2)
-with network.Layout(model.weights) as L:
-    args = (L.Ms, L.transposed, model.biases, X32, 0, 2, A, network.index_buffers(L.Ms, 2))
-    network._predict_proba_parallel(*args, np.empty((30, 3), np.float32))
-    network._evaluate_parallel(*args, y, np.empty(30), np.empty(30, np.bool_))
 W, b = model.weights[0].copy(), model.biases[0].copy()
 K.dense_forward(W, b, X.astype(np.float32))
 K.dense_forward(W, b, X[0].astype(np.float32))

@@ -1,17 +1,11 @@
 """The network kernels: the working layout, inference, threads against one thread."""
 
+import time
+
 import numpy as np
 import pytest
 from fastmlp.kernels import network
-from fastmlp.kernels.network import (
-    Layout,
-    _evaluate,
-    _evaluate_parallel,
-    _predict_proba,
-    _predict_proba_parallel,
-    buffers,
-    index_buffers,
-)
+from fastmlp.kernels.network import Layout, infer
 from helpers import assert_close, random_network, sparse_inputs
 
 import fastmlp
@@ -68,10 +62,8 @@ def test_inference_and_gradients_leave_parameters_written_meanwhile(rng, monkeyp
 
         return run
 
-    for name in ("_predict_proba", "_evaluate"):
-        monkeypatch.setattr(network, name, update_during(getattr(network, name)))
-    monkeypatch.setitem(network._INFERENCE, "predict_proba", (network._predict_proba,) * 2)
-    monkeypatch.setitem(network._INFERENCE, "evaluate", (network._evaluate,) * 2)
+    for task, rows in list(network._INFERENCE.items()):
+        monkeypatch.setitem(network._INFERENCE, task, update_during(rows))
     monkeypatch.setattr(
         fastmlp.training, "_accumulate_gradients", update_during(network._accumulate_gradients)
     )
@@ -103,8 +95,19 @@ def test_gradient_buffers_follow_the_layout(rng):
     assert [G.size for G in empty] == [0, 0]
 
 
+@pytest.fixture
+def parts(monkeypatch):
+    """Set how many parts ``infer`` cuts any number of rows into."""
+
+    def set_parts(count):
+        monkeypatch.setattr(network, "parallel_rows", lambda weights: 1)
+        monkeypatch.setattr(network.numba, "get_num_threads", lambda: count)
+
+    return set_parts
+
+
 @pytest.mark.parametrize("sizes", [[6, 5, 3], [6, 9, 9, 4]])
-def test_inference_matches_reference_in_any_number_of_parts(rng, dtype, activation, sizes):
+def test_inference_matches_reference_in_any_number_of_parts(rng, dtype, activation, sizes, parts):
     weights, biases = map(tuple, random_network(rng, sizes, dtype))
     X = sparse_inputs(rng, 37, sizes[0], dtype)
     y = rng.integers(0, sizes[-1], 37)
@@ -114,18 +117,12 @@ def test_inference_matches_reference_in_any_number_of_parts(rng, dtype, activati
         reference.forward(weights, biases, X, activation)[-1], y
     )
     results = []
-    for run_p, run_e, chunks in [
-        (_predict_proba, _evaluate, 1),
-        (_predict_proba, _evaluate, 3),
-        (_predict_proba_parallel, _evaluate_parallel, 2),
-    ]:
-        A, _ = buffers(weights, chunks)
-        NZ = index_buffers(weights, chunks)
+    for count in (1, 2, 3, 37):
+        parts(count)
         P = np.empty((37, sizes[-1]), dtype)
         losses, hits = np.empty(37), np.empty(37, dtype=np.bool_)
-        with Layout(weights) as L:
-            run_p(L.Ms, L.transposed, biases, X, code, chunks, A, NZ, P)
-            run_e(L.Ms, L.transposed, biases, X, code, chunks, A, NZ, y, losses, hits)
+        infer("predict_proba", weights, biases, X, code, P)
+        infer("evaluate", weights, biases, X, code, y, losses, hits)
         assert_close(P, expected, dtype)
         assert_close(losses, expected_loss, dtype)
         np.testing.assert_array_equal(hits, expected.argmax(axis=1) == y)
@@ -134,6 +131,24 @@ def test_inference_matches_reference_in_any_number_of_parts(rng, dtype, activati
         np.testing.assert_array_equal(P, results[0][0])
         np.testing.assert_array_equal(losses, results[0][1])
         np.testing.assert_array_equal(hits, results[0][2])
+
+
+def test_inference_raises_what_a_part_raised_once_every_part_is_done(rng, parts, monkeypatch):
+    weights, biases = map(tuple, random_network(rng, [4, 3, 2], "float64"))
+    ran = []
+
+    def rows(*args):
+        r0 = args[-2]
+        time.sleep(0.05 * (r0 == 0))  # the failing part ends first
+        ran.append(r0)
+        if r0 > 0:
+            raise ValueError(f"part from row {r0}")
+
+    monkeypatch.setitem(network._INFERENCE, "predict_proba", rows)
+    parts(2)
+    with pytest.raises(ValueError, match="part from row 5"):
+        infer("predict_proba", weights, biases, np.zeros((10, 4)), 0, np.empty((10, 2)))
+    assert sorted(ran) == [0, 5]
 
 
 def test_predict_proba_gives_the_same_on_many_rows_as_on_few(rng):
