@@ -37,7 +37,7 @@ PARALLEL_MIN_ROWS = 512
 #: ... if it also takes this many multiply-adds (rows x weights) at least. Below
 #: that a serial call takes about a millisecond (the default 2-3-2 net on its
 #: 10,000 validation rows: 1.2e5, 1.3 ms), so threads could save half a
-#: millisecond, while their build costs seconds to compile on a cold cache.
+#: millisecond, about what handing the parts to threads costs.
 PARALLEL_MIN_WORK = 1_000_000
 #: Bytes of a cache line: threads write to buffers at least this far apart.
 CACHE_LINE = 64

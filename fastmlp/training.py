@@ -33,7 +33,6 @@ from .kernels.network import (
     _accumulate_gradients,
     buffers,
     index_buffers,
-    parallel_rows,
 )
 from .kernels.sgd import SGD, _check_velocities
 from .kernels.update import outer_scratch
@@ -101,15 +100,13 @@ class _NumbaRunner:
         """Compile (or load from the cache) every kernel ``train`` will call; return the seconds.
 
         The training kernels run on no rows, so the model is unchanged without
-        copying it. The validation's first rows, up to ``parallel_rows``, make
-        inference choose the build (serial or threaded) it will use on the
-        whole set, so no build is compiled that the run does not use.
+        copying it; inference, whose one build serves any number of rows,
+        runs on the validation's first row.
         """
         start = time.perf_counter()
         self.run(X, y, sw, np.empty(0, np.int64), 1e-3, np.empty(0), np.empty(0, np.int64))
         if validation is not None:
-            rows = parallel_rows(self.model.weights)
-            self.evaluate(validation[0][:rows], validation[1][:rows])
+            self.evaluate(validation[0][:1], validation[1][:1])
         return time.perf_counter() - start
 
 
