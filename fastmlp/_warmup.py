@@ -234,7 +234,7 @@ def _exercise_in_workers(cases, workers, verbose):
     done = {}
     # spawn, not fork: a forked child of a process running Numba's threads can hang.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker) as pool:
         futures = {pool.submit(_exercise_counted, *case): case for case in cases}
         for future in as_completed(futures):
             seconds, counts = future.result()
@@ -247,9 +247,15 @@ def _exercise_in_workers(cases, workers, verbose):
     return done
 
 
-def _quiet():
+def _start_worker():
+    """Prepare a worker process: quiet, and with threads that sleep while they wait."""
     # Compiling is what a warm-up is for: no notice that it happens, from every worker.
     logging.getLogger("fastmlp").setLevel(logging.ERROR)
+    # Several workers run Numba's threads on the same cores. OpenMP threads spin
+    # while they wait by default, which made a warm-up on a warm cache take 20 s
+    # in 2 workers on 2 cores instead of 2 s in one process. Set before the
+    # first parallel kernel loads the OpenMP runtime.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _exercise_counted(dtype, depth):

@@ -1,6 +1,8 @@
 """``fastmlp.warmup``: afterwards the public API runs without compiling anything."""
 
 import json
+import logging
+import os
 import re
 from pathlib import Path
 
@@ -237,6 +239,21 @@ def test_without_a_disk_cache_or_with_one_job_warmup_compiles_here(planned, monk
     monkeypatch.delenv("FASTMLP_NO_CACHE")
     fastmlp.warmup("float64", (1, 2), jobs=1)
     assert [call[0] for call in planned] == ["here"] * 4
+
+
+def test_workers_are_quiet_and_their_threads_sleep_while_waiting(monkeypatch):
+    logger = logging.getLogger("fastmlp")
+    level = logger.level
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    try:
+        _warmup._start_worker()
+        assert not logger.isEnabledFor(logging.WARNING)  # no compile notice per worker
+        assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+        monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+        _warmup._start_worker()
+        assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"  # the user's choice stands
+    finally:
+        logger.setLevel(level)
 
 
 @pytest.mark.parametrize("jobs", [0, -1, 1.5, True, "2"])
