@@ -210,16 +210,15 @@ def warmup(
         if verbose and not done:
             print(f"{dtype}, {depth} hidden layer(s): {time.perf_counter() - began:.2f} s")
     seconds = time.perf_counter() - start
-    kernels, on_disk = {}, False
-    for name, dispatcher in _kernels().items():
-        signatures, hits, misses = _counts(dispatcher)
-        old = before.get(name, (0, 0, 0))
-        compiled, loaded = misses - old[2], hits - old[1]
-        if done:  # here, loads of what the workers compiled: count what they did
-            compiled, loaded = compiled + done.get(name, (0, 0))[0], done.get(name, (0, 0))[1]
+    kernels = {}
+    for name, (signatures, compiled, loaded) in _since(before).items():
+        if done:  # this process loaded what the workers compiled: count what they did
+            worker_compiled, loaded = done.get(name, (0, 0))
+            compiled += worker_compiled
         if signatures or compiled or loaded:
             kernels[name] = KernelStatus(signatures, compiled, loaded)
-            on_disk = on_disk or dispatcher.stats.cache_path is not None
+    dispatchers = _kernels()
+    on_disk = any(dispatchers[name].stats.cache_path is not None for name in kernels)
     report = WarmupReport(seconds, dtypes, hidden_layers, cache_dir() if on_disk else None, kernels)
     if verbose:
         print(report)
@@ -262,11 +261,7 @@ def _exercise_counted(dtype, depth):
     """Run ``_exercise``; return its seconds and ``{kernel: (compiled, loaded)}``."""
     before, start = _kernel_state(), time.perf_counter()
     _exercise(dtype, depth)
-    counts = {}
-    for name, (_, hits, misses) in _kernel_state().items():
-        old = before.get(name, (0, 0, 0))
-        if misses > old[2] or hits > old[1]:
-            counts[name] = (misses - old[2], hits - old[1])
+    counts = {name: c[1:] for name, c in _since(before).items() if any(c[1:])}
     return time.perf_counter() - start, counts
 
 
@@ -370,6 +365,15 @@ def _counts(dispatcher):
 
 def _kernel_state():
     return {name: _counts(dispatcher) for name, dispatcher in _kernels().items()}
+
+
+def _since(before):
+    """Return ``{kernel: (signatures, compiled, loaded)}`` since ``before`` (``_kernel_state``)."""
+    counts = {}
+    for name, (signatures, hits, misses) in _kernel_state().items():
+        old = before.get(name, (0, 0, 0))
+        counts[name] = (signatures, misses - old[2], hits - old[1])
+    return counts
 
 
 def _as_dtypes(value):

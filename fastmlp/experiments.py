@@ -555,11 +555,7 @@ def _compile_kernels(configs):
     Workers started afterwards load them from the disk cache this fills: a cold
     cache is compiled, and announced on the ``fastmlp`` logger, once, here.
     """
-    distinct = []
-    for config in configs:
-        if config not in distinct:
-            distinct.append(config)
-    for config in distinct:
+    for config in dict.fromkeys(configs):
         model, (X, y), validation = _model_and_data(config, config.seed)
         _warm_up(
             model,

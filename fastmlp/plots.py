@@ -278,14 +278,8 @@ def lr_comparison(
     _check_key("final_key", final_key)
     fig = Figure(figsize=(11, 4), layout="constrained")
     curves_ax, final_ax = fig.subplots(1, 2)
-    finals = []
-    for i, rate in enumerate(rates):
-        name = f"results[{rate!r}]"
-        runs = _runs(name, results[rate])
-        x, curves = _stack(name, runs, key)
-        _band(curves_ax, x, curves, f"C{i % 10}", f"lr = {rate:g}", key != "step_loss")
-        finals.append([curve[-1] for curve in _curves(name, runs, final_key)])
-    _label_axes(curves_ax, key, len(x), held_out)
+    groups = [(f"results[{rate!r}]", f"lr = {rate:g}", results[rate]) for rate in rates]
+    finals = _mean_curves(curves_ax, groups, key, final_key, held_out)
     curves_ax.set_title(f"{curve_label(key, held_out).capitalize()} per learning rate")
     _legend(curves_ax, steps=key == "step_loss")
     final_ax.errorbar(
@@ -329,15 +323,9 @@ def sweep_comparison(
     _check_key("final_key", final_key)
     fig = Figure(figsize=(11, 4), layout="constrained")
     curves_ax, final_ax = fig.subplots(1, 2)
-    labels, finals = [], []
-    for i, (params, repeated) in enumerate(zip(result.params, result.results)):
-        label = ", ".join(f"{name}={value}" for name, value in params.items())
-        runs = _runs(label, repeated)
-        x, curves = _stack(label, runs, key)
-        _band(curves_ax, x, curves, f"C{i % 10}", label, key != "step_loss")
-        labels.append(label)
-        finals.append([curve[-1] for curve in _curves(label, runs, final_key)])
-    _label_axes(curves_ax, key, len(x), held_out)
+    labels = [", ".join(f"{name}={value}" for name, value in p.items()) for p in result.params]
+    groups = [(label, label, runs) for label, runs in zip(labels, result.results)]
+    finals = _mean_curves(curves_ax, groups, key, final_key, held_out)
     curves_ax.set_title(f"{curve_label(key, held_out).capitalize()} per setting")
     curves_ax.legend()
     at = np.arange(len(labels))
@@ -355,6 +343,21 @@ def sweep_comparison(
         f"Sweep over {', '.join(result.params[0])} (mean \u00b1 std over the runs of each setting)"
     )
     return fig
+
+
+def _mean_curves(ax, groups, key, final_key, held_out):
+    """Draw each group's mean ``key`` curve with a band on ``ax``; return its runs' final values.
+
+    ``groups`` holds ``(name, label, runs)``: ``name`` for errors, ``label`` for the legend.
+    """
+    finals = []
+    for i, (name, label, repeated) in enumerate(groups):
+        runs = _runs(name, repeated)
+        x, curves = _stack(name, runs, key)
+        _band(ax, x, curves, f"C{i % 10}", label, key != "step_loss")
+        finals.append([curve[-1] for curve in _curves(name, runs, final_key)])
+    _label_axes(ax, key, len(x), held_out)
+    return finals
 
 
 def _check_key(name, key):
