@@ -194,3 +194,27 @@ def as_sample_weight(sample_weight, n, dtype):
             f"sample_weight: expected weights >= 0, found {sw[first]} at index {first}"
         )
     return sw
+
+
+def check_random_state(seed, name="seed"):
+    """Return ``seed`` if ``as_rng`` takes it (without drawing from it), else raise naming ``name``.
+
+    Accepted: None, an integer >= 0, a ``numpy.random.Generator`` (used as
+    is) or a legacy ``numpy.random.RandomState`` (a Generator is seeded from
+    its stream, so a caller's shared RandomState advances as scikit-learn's does).
+    """
+    expected = f"{name}: expected None, an integer >= 0, a numpy Generator or RandomState"
+    kinds = (numbers.Integral, np.random.Generator, np.random.RandomState)
+    if seed is not None and not isinstance(seed, kinds):
+        raise TypeError(f"{expected}, found {seed!r}")
+    if isinstance(seed, numbers.Integral) and seed < 0:
+        raise ValueError(f"{expected}, found {seed!r}")
+    return seed
+
+
+def as_rng(seed, name="seed"):
+    """Return a ``numpy.random.Generator`` for ``seed`` (see ``check_random_state``)."""
+    seed = check_random_state(seed, name)
+    if isinstance(seed, np.random.RandomState):
+        return np.random.default_rng(seed.randint(0, 2**32, size=4))
+    return np.random.default_rng(seed)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import io
-from ._checks import as_array, as_dtype, as_float_array, as_positive
+from ._checks import as_array, as_dtype, as_float_array, as_positive, as_rng, check_random_state
 from .model import MLP
 from .names import activation_code
 from .training import EarlyStopping, new_velocities, train
@@ -264,7 +264,7 @@ class MLPClassifier(*_Bases):
                 f"y: expected at least 2 classes, found 1 class ({_label(classes[0])!r}); "
                 "a classifier cannot learn from one class"
             )
-        rng = _as_rng(self.random_state)
+        rng = as_rng(self.random_state, "random_state")
         architecture = self._architecture(X.shape[1], classes.size)
         if not warm:
             model = MLP(*architecture, _seed(rng))
@@ -360,7 +360,7 @@ class MLPClassifier(*_Bases):
             known = np.unique(_as_label_array(classes, None))
             if known.size < 2:
                 raise ValueError(f"classes: expected at least 2 classes, found {known.tolist()}")
-            rng = _as_rng(self.random_state)
+            rng = as_rng(self.random_state, "random_state")
             model = MLP(*self._architecture(X.shape[1], known.size), _seed(rng))
         else:
             known = self.classes_
@@ -372,7 +372,8 @@ class MLPClassifier(*_Bases):
                     f"classes: expected {known.tolist()} as in the first call, "
                     f"found {np.unique(classes).tolist()}"
                 )
-            _check_random_state(self.random_state)  # unused until a fresh start, but checked
+            # Unused until a fresh start, but checked.
+            check_random_state(self.random_state, "random_state")
             # A copy: the estimator's stream advances only when the call succeeds.
             rng = copy.deepcopy(self._rng)
         unknown = ~np.isin(y, known)
@@ -548,7 +549,7 @@ class MLPClassifier(*_Bases):
         estimator.n_features_in_ = model.sizes[0]
         estimator._reset_curves()
         # The random orders of further training start again from random_state.
-        estimator._rng = _as_rng(estimator.random_state)
+        estimator._rng = as_rng(estimator.random_state, "random_state")
         for name, value in state.items():
             setattr(estimator, name, _state_value(name, value))
         if estimator.loss_curve_:
@@ -863,25 +864,6 @@ def _as_fraction(fraction):
     if not ok or not 0 < fraction < 1:
         raise ValueError(f"validation_fraction: expected a number in (0, 1), found {fraction!r}")
     return float(fraction)
-
-
-def _check_random_state(random_state):
-    """Return ``random_state`` if it is one ``_as_rng`` takes (without drawing from it)."""
-    if random_state is None or isinstance(
-        random_state, (numbers.Integral, np.random.Generator, np.random.RandomState)
-    ):
-        return random_state
-    raise ValueError(
-        "random_state: expected None, an integer, a numpy Generator or RandomState, "
-        f"found {random_state!r}"
-    )
-
-
-def _as_rng(random_state):
-    random_state = _check_random_state(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**32, size=4))
-    return np.random.default_rng(random_state)
 
 
 def _label(value):

@@ -6,7 +6,7 @@ import itertools
 import numbers
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ._checks import as_array, as_dtype, as_float_array, as_labels
+from ._checks import as_rng as _as_rng
 from .kernels.network import check_network, infer, is_plain_array
 from .names import RELU, activation_code
 
@@ -23,6 +24,22 @@ INIT_CHUNK = 2**18
 
 _NEW_MODEL = "build a new MLP (or load one) instead"
 _IN_PLACE = "change its values in place instead: model.{}[...] = values"
+
+#: What ``MLP.save`` writes with: ``fastmlp.io.save``, registered by ``fastmlp.io`` (the
+#: persistence layer, above this one) when ``import fastmlp`` imports it.
+_file_writer: Callable[[MLP, os.PathLike | str], Path] | None = None
+
+
+def register_writer(write: Callable[[MLP, os.PathLike | str], Path]) -> None:
+    """Make ``MLP.save(path)`` call ``write(model, path)``: how the model layer saves files.
+
+    Parameters
+    ----------
+    write : callable
+        Takes the model and the destination, writes the file, returns its path.
+    """
+    global _file_writer
+    _file_writer = write
 
 
 def _read_only(name, doc, instead):
@@ -266,9 +283,7 @@ class MLP:
         pathlib.Path
             ``path``.
         """
-        from .io import save
-
-        return save(self, path)
+        return _file_writer(self, path)
 
     def __getstate__(self) -> dict[str, Any]:
         # weights and biases are views into params: pickle the buffer once and
@@ -497,16 +512,6 @@ def _check_views(params, weights, biases, sizes):
                     f"of shape {arr.shape}{'' if there else ' elsewhere in memory'}"
                 )
             offset += arr.nbytes
-
-
-def _as_rng(seed):
-    """Return ``np.random.default_rng(seed)``; numpy's errors for a bad seed name ``seed``."""
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError) as error:
-        raise type(error)(
-            f"seed: expected None or an integer >= 0, found {seed!r} ({error})"
-        ) from None
 
 
 def _as_sizes(given):

@@ -67,7 +67,7 @@ activation       "identity", "Sigmoid", "", None, 1
 dtype-name       float16, int32, int64, complex128, bool, object, None, "nope", []
                  -> ValueError: ``dtype: expected one of ['float32', 'float64']``
 seed             -1, 1.5, "a", [-1], NaN
-                 -> TypeError/ValueError: ``seed: expected None or an integer >= 0``
+                 -> TypeError/ValueError: ``seed: expected None, an integer >= 0, ...``
 estimator-param  MLPClassifier hidden_layer_sizes (0,), (1.5,), "10", None, -1, (True,);
                  learning_rate 0, NaN, "x"; batch_size 0, "big", 2.5; max_epochs 0, 1.5;
                  momentum 1.0, "x"; dtype float16
@@ -192,7 +192,7 @@ BAD_INPUT_CLASSES = {
         (ValueError,),
         r"^{name}: expected one of \['float32', 'float64'\]",
     ),
-    "seed": ("bad seed", (TypeError, ValueError), r"^{name}: expected None or an integer >= 0"),
+    "seed": ("bad seed", (TypeError, ValueError), r"^{name}: expected None, an integer >= 0"),
     "estimator-param": ("bad estimator parameter", (TypeError, ValueError), r"^{name}: "),
     "estimator-data": ("bad estimator data", (TypeError, ValueError), r"(?<![\w.]){name}\b"),
     "model-file": ("not a fastmlp model file", (ModelFileError,), r"^{name}: "),
