@@ -7,7 +7,7 @@ runs it wherever the kernels run.
 
 # First: from the source tree, fastmlp.kernels must be registered before anything imports it.
 from . import _source_tree  # noqa: F401  # isort: skip
-from . import datasets
+from . import datasets, io
 from ._version import __version__
 from ._warmup import warmup
 from .gradient_check import gradcheck, softmax_xent_gradcheck
@@ -36,6 +36,18 @@ __all__ = [
     "train",
     "warmup",
 ]
+
+
+def _read_estimator(model, metadata):
+    """Return the ``MLPClassifier`` a file holds; scikit-learn loads only for such a file."""
+    from .estimator import MLPClassifier
+
+    return MLPClassifier._from_file(model, metadata)
+
+
+# Registered here, at the top, not by fastmlp.estimator: a fresh process that only ran
+# ``import fastmlp`` must load an estimator file without importing scikit-learn beforehand.
+io.register_reader("MLPClassifier", _read_estimator)
 
 
 def __getattr__(name):

@@ -8,7 +8,9 @@ extra values). ``load`` reads it within bounds (the metadata at most
 matches the count and dtype the metadata implies, so loading never needs more
 than about twice the model's size) and checks everything before building a
 model. A file written by ``MLPClassifier.save`` also carries the estimator's
-parameters, and ``load`` returns the estimator.
+parameters, and ``load`` returns the estimator: the layers above this one
+register a reader for each kind of object a file can hold (``register_reader``;
+``import fastmlp`` registers the estimator's), so this module imports none of them.
 
 Format version 2 stores a SHA-256 over the metadata and the parameters
 (``sha256``); a version 2 file without a valid one is refused. Version 1
@@ -31,15 +33,31 @@ from . import _archive
 from ._checks import as_dtype
 from ._version import __version__
 from .errors import ModelFileError
+from .model import MLP, _as_sizes, parameter_count, register_writer
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from .estimator import MLPClassifier
-    from .model import MLP
+    from collections.abc import Callable, Sequence
 
 FORMAT = "fastmlp-model"
 FORMAT_VERSION = 2
+
+#: The reader of each kind of object a file can hold besides a bare MLP, by the name the
+#: writer stored in ``metadata["extra"]["estimator"]``.
+_READERS: dict[str, Callable[[MLP, dict[str, Any]], Any]] = {}
+
+
+def register_reader(kind: str, reader: Callable[[MLP, dict[str, Any]], Any]) -> None:
+    """Make ``load`` return ``reader(model, metadata)`` for the files of ``kind``.
+
+    Parameters
+    ----------
+    kind : str
+        The name a writer stores as ``extra={"estimator": kind}`` in ``save``.
+    reader : callable
+        Takes the file's MLP and metadata, returns the object; a KeyError,
+        TypeError or ValueError it raises becomes a ``ModelFileError``.
+    """
+    _READERS[kind] = reader
 
 
 def save(
@@ -90,9 +108,7 @@ def classes_array(metadata: dict[str, Any]) -> np.ndarray:
         raise ModelFileError(f"invalid classes in the model metadata ({error})") from error
 
 
-def load(
-    path: str | os.PathLike, return_metadata: bool = False
-) -> MLP | MLPClassifier | tuple[MLP | MLPClassifier, dict[str, Any]]:
+def load(path: str | os.PathLike, return_metadata: bool = False) -> Any:
     """Read a model written by ``save``, or an estimator written by ``MLPClassifier.save``.
 
     Parameters
@@ -105,7 +121,8 @@ def load(
     Returns
     -------
     MLP, MLPClassifier, or either with the metadata dict
-        An ``MLPClassifier`` when the file was written by one, else an ``MLP``.
+        An ``MLPClassifier`` when the file was written by one (the object of
+        the reader registered for the file's kind), else an ``MLP``.
 
     Raises
     ------
@@ -130,21 +147,28 @@ def load(
             archive.verify()
     if version == 1:
         _check_version_1(path, metadata, model.params)
-    result = model
-    extra = metadata.get("extra")
-    if isinstance(extra, dict) and extra.get("estimator") == "MLPClassifier":
-        from .estimator import MLPClassifier
-
-        try:
-            result = MLPClassifier._from_file(model, metadata)
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelFileError(f"{path}: invalid estimator metadata ({error})") from error
-        if result.classes_.shape != (model.n_classes,):
-            raise ModelFileError(
-                f"{path}: expected {model.n_classes} classes for the network's outputs, "
-                f"found {result.classes_.tolist()}"
-            )
+    result = _read_registered(path, model, metadata)
     return (result, metadata) if return_metadata else result
+
+
+def _read_registered(path, model, metadata):
+    """Return the object the registered reader of the file's kind builds, else ``model``."""
+    extra = metadata.get("extra")
+    reader = _READERS.get(extra.get("estimator")) if isinstance(extra, dict) else None
+    if reader is None:
+        return model
+    try:
+        result = reader(model, metadata)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"{path}: invalid estimator metadata ({error})") from error
+    # Only after the reader: it reports unreadable classes in its own words.
+    classes = classes_array(metadata)
+    if classes.shape != (model.n_classes,):
+        raise ModelFileError(
+            f"{path}: expected {model.n_classes} classes for the network's outputs, "
+            f"found {classes.tolist()}"
+        )
+    return result
 
 
 def _check_format(path, metadata, names):
@@ -168,8 +192,6 @@ def _check_format(path, metadata, names):
 
 def _read_model(path, archive):
     """Build the model the metadata describes from the parameters, read only if they fit it."""
-    from .model import MLP, _as_sizes, parameter_count
-
     metadata = archive.metadata
     try:
         sizes = _as_sizes(metadata["sizes"])
@@ -205,3 +227,6 @@ def _check_version_1(path, metadata, params):
         UserWarning,
         stacklevel=3,
     )
+
+
+register_writer(save)

@@ -6,7 +6,9 @@ import pkgutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from helpers import run_python
 
 import fastmlp
 
@@ -68,6 +70,26 @@ def test_import_leaves_scikit_learn_to_the_estimator():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     with pytest.raises(AttributeError, match="no attribute 'MLPClassifer'"):
         fastmlp.MLPClassifer  # noqa: B018
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_process_that_only_imported_fastmlp_loads_an_estimator_file(tmp_path):
+    # fastmlp.io holds no import of the estimator (it sits below it): the package
+    # registers the estimator's reader, which imports scikit-learn only for such a file.
+    from fastmlp.estimator import MLPClassifier
+
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    clf = MLPClassifier((3,), max_epochs=1, random_state=0).fit(X, ["a", "b", "a", "b"])
+    path = clf.save(tmp_path / "clf.npz")
+    code = f"""
+        import sys, fastmlp
+        assert 'sklearn' not in sys.modules
+        for load in (fastmlp.load, fastmlp.io.load):
+            clf = load({str(path)!r})
+            print(type(clf).__name__, clf.classes_.tolist(), clf.predict([[0.0, 1.0]]).shape)
+    """
+    out = run_python(code, tmp_path)
+    assert out.splitlines() == ["MLPClassifier ['a', 'b'] (1,)"] * 2
 
 
 @pytest.mark.parametrize("qualname", sorted(OBJECTS))
