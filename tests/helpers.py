@@ -20,25 +20,40 @@ DTYPES = ("float32", "float64")
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 
 
-def run_python(code, cwd, timeout=900, **env):
-    """Run ``code`` in a fresh interpreter; return its stdout (the run must succeed).
-
-    It runs from ``cwd``, so the source tree is not on sys.path, with fastmlp's
-    and Numba's environment variables cleared, then ``env`` set.
-    """
+def child_environment(**env):
+    """Return the environment of a child interpreter: ``os.environ`` with fastmlp's and
+    Numba's variables cleared, except the kernel cache the test run shares (conftest
+    exports it as FASTMLP_CACHE_DIR), then ``env`` set (a value of None removes it)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("FASTMLP_", "NUMBA_"))}
+    if "FASTMLP_CACHE_DIR" in os.environ:
+        environment["FASTMLP_CACHE_DIR"] = os.environ["FASTMLP_CACHE_DIR"]
     environment.update(env)
+    return {k: v for k, v in environment.items() if v is not None}
+
+
+def run(args, cwd, timeout=900, check=True, **env):
+    """Run ``python *args`` from ``cwd`` in ``child_environment(**env)``; return the process.
+
+    From ``cwd`` the source tree is not on sys.path (unless ``cwd`` is the
+    checkout). With ``check`` the run must succeed (its stderr is the message).
+    """
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, *args],
         cwd=cwd,
-        env=environment,
+        env=child_environment(**env),
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def run_python(code, cwd, timeout=900, **env):
+    """Run ``code`` in a fresh interpreter (see ``run``); return its stdout (it must succeed)."""
+    return run(["-c", textwrap.dedent(code)], cwd, timeout=timeout, **env).stdout.strip()
 
 
 def assert_close(actual, expected, dtype):

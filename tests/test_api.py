@@ -3,8 +3,6 @@
 import importlib
 import inspect
 import pkgutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -58,7 +56,7 @@ def test_all_lists_the_public_api():
     assert fastmlp.__version__.count(".") >= 1
 
 
-def test_import_leaves_scikit_learn_to_the_estimator():
+def test_import_leaves_scikit_learn_to_the_estimator(tmp_path):
     # scikit-learn's import takes about 2 s, longer than a warm default run.
     code = (
         "import sys, fastmlp, fastmlp.cli\n"
@@ -67,7 +65,7 @@ def test_import_leaves_scikit_learn_to_the_estimator():
         "assert fastmlp.MLPClassifier.__module__ == 'fastmlp.estimator'\n"
         "assert 'sklearn' in sys.modules\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    run_python(code, tmp_path, timeout=120)
     with pytest.raises(AttributeError, match="no attribute 'MLPClassifer'"):
         fastmlp.MLPClassifer  # noqa: B018
 

@@ -3,11 +3,10 @@
 import importlib.util
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run
 
 from fastmlp.datasets.mnist import find_mnist_dir
 
@@ -36,21 +35,14 @@ def load_report():
 @pytest.mark.slow
 @pytest.mark.skipif(not BENCH.is_dir(), reason="bench/ is not beside the tests")
 def test_quick_benchmark_run(tmp_path):
-    env = dict(os.environ, FASTMLP_BENCH_QUICK="1")
+    env = {"FASTMLP_BENCH_QUICK": "1"}
     expected = CORE_BENCHMARKS
     mnist = mnist_available()
     if mnist is not None:
         env["FASTMLP_DATA_DIR"] = str(mnist)
         expected += CORE_MNIST_BENCHMARKS
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", str(BENCH), "-q", "-p", "no:cacheprovider", *QUICK_ARGS],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    args = ["-m", "pytest", str(BENCH), "-q", "-p", "no:cacheprovider", *QUICK_ARGS]
+    proc = run(args, tmp_path, timeout=600, check=False, **env)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     summary = re.search(r"(\d+) passed", output)

@@ -22,14 +22,12 @@ must also leave the arrays it was given unchanged.
 
 import itertools
 import json
-import os
 import re
-import subprocess
-import sys
 import warnings
 from fractions import Fraction
 from pathlib import Path
 
+import helpers
 import numpy as np
 
 ANY = "any"  # expected outcome: no crash; a raised error must be a ValueError or TypeError
@@ -94,24 +92,14 @@ def run_cases(child, cwd, minimum, env=None):
     (this one, or another ``test_crash_safety_*`` module that imports ``case``).
     Like ``helpers.run_python``, the child runs from ``cwd`` (the source tree
     is not on sys.path; this folder is, to import the module) with fastmlp's
-    and Numba's environment variables cleared, unless ``env`` sets them.
+    and Numba's environment variables cleared but the run's kernel cache, then ``env`` set.
     """
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("FASTMLP_", "NUMBA_"))}
-    environ.update(env or {})
     here = Path(__file__).resolve()
     code = (
         f"import sys; sys.path.insert(0, {str(here.parent)!r}); "
         f"import {child.__module__} as cases; cases.{child.__name__}()"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    result = helpers.run(["-c", code], cwd, check=False, **(env or {}))
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     started = [line["start"] for line in lines if "start" in line]
     records = {line["case"]: line for line in lines if "case" in line}

@@ -1,15 +1,12 @@
 """The kernel decorator: disk cache outside the install, fallback, and float32 kept in float32."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import fastmlp.kernels
 import pytest
-from helpers import run_python
+from helpers import run, run_python
 from test_crash_safety_cache import KINDS, damage, full_filesystem
 
 TINY_RUN = """
@@ -244,13 +241,7 @@ fastmlp.train(model, X, (X[:, 0] > 0).astype(int), progress=False)
 
 def run_child(args, cwd, cache):
     """Run ``python args`` from ``cwd`` with the kernel cache ``cache``; return the process."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FASTMLP_", "NUMBA_"))}
-    env["FASTMLP_CACHE_DIR"] = str(cache)
-    result = subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
-    )
-    assert result.returncode == 0, result.stderr
-    return result
+    return run(args, cwd, FASTMLP_CACHE_DIR=str(cache))
 
 
 @pytest.mark.slow

@@ -4,14 +4,12 @@ import hashlib
 import itertools
 import shutil
 import struct
-import subprocess
-import sys
 import time
 import zlib
 
 import numpy as np
 import pytest
-from helpers import FileServer, idx_bytes, run_python
+from helpers import FileServer, idx_bytes, run, run_python
 
 from fastmlp.datasets import fetch_mnist, load_mnist, mnist
 from fastmlp.errors import DatasetError
@@ -204,21 +202,8 @@ def test_real_mnist_downloads_from_a_local_mirror(mnist_dir, tmp_path):
 
 
 def test_cli_data_command_finds_and_verifies(mnist_dir, tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fastmlp",
-            "data",
-            "mnist",
-            "--dir",
-            str(mnist_dir),
-            "--no-download",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
+    result = run(
+        ["-m", "fastmlp", "data", "mnist", "--dir", str(mnist_dir), "--no-download"], tmp_path
     )
     assert result.stdout.count("SHA-256 verified") == 4
     assert str(mnist_dir) in result.stdout
@@ -226,13 +211,8 @@ def test_cli_data_command_finds_and_verifies(mnist_dir, tmp_path):
 
 def test_cli_data_command_reports_missing_files(tmp_path):
     empty = tmp_path / "empty"
-    result = subprocess.run(
-        [sys.executable, "-m", "fastmlp", "data", "mnist", "--dir", str(empty), "--no-download"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    args = ["-m", "fastmlp", "data", "mnist", "--dir", str(empty), "--no-download"]
+    result = run(args, tmp_path, check=False)
     assert result.returncode == 1
     assert "not found in" in result.stderr and "by hand" in result.stderr
 

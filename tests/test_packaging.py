@@ -5,13 +5,12 @@ import importlib.resources
 import importlib.util
 import os
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import fastmlp.kernels
 import pytest
+from helpers import run, run_python
 
 import fastmlp
 
@@ -67,18 +66,43 @@ NOT_SOURCE = shutil.ignore_patterns(
 
 @pytest.fixture(scope="module")
 def wheel_names(tmp_path_factory):
-    """The entries of a wheel built from this checkout."""
+    """The entries of a wheel built from this checkout: the one `nox -s tests` installed.
+
+    nox builds it from the sdist (``python -m build``: no build/ folder of the
+    tree can slip in) and names it in FASTMLP_TEST_WHEEL; without that, build one.
+    """
+    given = os.environ.get("FASTMLP_TEST_WHEEL")
+    if given:
+        wheel = Path(given)
+    else:
+        wheel = build_wheel(tmp_path_factory.mktemp("wheel"))
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())
+
+
+def build_wheel(tmp):
+    """Build a wheel of this checkout in ``tmp``; return its path."""
     if not (SOURCE / "pyproject.toml").is_file() or not (SOURCE / "kernels").is_dir():
         pytest.skip(f"no fastmlp source tree (pyproject.toml, kernels/) in {SOURCE} to build")
-    tmp = tmp_path_factory.mktemp("wheel")
     # Build from a copy: setuptools writes build/ and *.egg-info into the tree it builds,
     # and files left in an old build/lib would slip into the wheel.
     source = shutil.copytree(SOURCE, tmp / "source", ignore=NOT_SOURCE)
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(tmp / "dist"), str(source)], check=True)
+    run(
+        [
+            "-m",
+            "pip",
+            "--disable-pip-version-check",
+            "--quiet",
+            "wheel",
+            "--no-deps",
+            "-w",
+            str(tmp / "dist"),
+            str(source),
+        ],
+        tmp,
+    )
     (wheel,) = (tmp / "dist").glob("fastmlp-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        return set(archive.namelist())
+    return wheel
 
 
 def test_wheel_ships_the_package_its_kernels_and_type_marker(wheel_names):
@@ -99,8 +123,6 @@ def test_the_source_tree_runs_from_the_clone_root(tmp_path):
     ``kernels/`` as ``fastmlp.kernels`` and run, without making anything else
     of the root importable.
     """
-    from helpers import run_python
-
     code = """
         import pkgutil, fastmlp
         print(fastmlp.__file__)
@@ -112,14 +134,6 @@ def test_the_source_tree_runs_from_the_clone_root(tmp_path):
     out = run_python(code, ROOT, FASTMLP_CACHE_DIR=str(tmp_path)).splitlines()
     assert out[0] == str(ROOT / "fastmlp" / "__init__.py")
     assert out[1] == f"{ROOT / 'kernels' / '__init__.py'} fastmlp.kernels.sgd"
-    result = subprocess.run(
-        [sys.executable, "-m", "fastmlp", "train", "--epochs", "1", "--num-train", "200"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "FASTMLP_CACHE_DIR": str(tmp_path)},
-    )
-    assert result.returncode == 0, result.stderr
+    args = ["-m", "fastmlp", "train", "--epochs", "1", "--num-train", "200"]
+    result = run(args, ROOT, timeout=600, FASTMLP_CACHE_DIR=str(tmp_path))
     assert "epoch" in result.stdout.lower()
