@@ -1,4 +1,4 @@
-"""Developer tasks, each run as ``nox -s NAME``: tests, lint, install, build, bench."""
+"""Developer tasks, each run as ``nox -s NAME``: tests, quick, lint, install, build, bench."""
 
 import shutil
 import sys
@@ -46,20 +46,52 @@ WHEEL_NEEDS = (
 SDIST_NEEDS = ("pyproject.toml", "fastmlp/__init__.py", "kernels/sgd.py", "fastmlp/py.typed")
 
 
+# Both test sessions: 2 processes (xdist keeps a group such as the property tests' census in
+# one), the kernels compiled once into the run's cache before any test starts, and the
+# slowest tests listed so that CI's log shows where its time goes.
+PYTEST = ("-n", "2", "--dist", "loadgroup", "--warm-kernel-cache", "--durations=20")
+
+
+def _install_wheel(session):
+    """Build this checkout's wheel once, install it with the test extra, and return its path.
+
+    tests/test_packaging.py checks that wheel (FASTMLP_TEST_WHEEL) instead of building its own.
+    """
+    session.install("build")
+    dist = Path(session.create_tmp()).resolve() / "dist"
+    shutil.rmtree(dist, ignore_errors=True)  # create_tmp() keeps old wheels between runs
+    # From the sdist, as `nox -s build` does: no build/ folder of the tree can slip in.
+    session.run("python", "-m", "build", "--outdir", str(dist), silent=True)
+    (wheel,) = dist.glob("*.whl")
+    session.install(f"{wheel}[test]")
+    return wheel
+
+
 @nox.session(python=PYTHON)
 def tests(session):
-    """Run the test suite against an installed (non-editable) fastmlp."""
-    session.install(".[test]")
-    # The slowest tests are listed so that CI's log shows where its time goes.
-    session.run("pytest", "--durations=20", *session.posargs)
+    """Run the whole test suite against the installed wheel, on 2 processes."""
+    wheel = _install_wheel(session)
+    session.run("pytest", *PYTEST, *session.posargs, env={"FASTMLP_TEST_WHEEL": str(wheel)})
+
+
+@nox.session(python=PYTHON)
+def quick(session):
+    """Run the tests not marked slow, with a tenth of the Hypothesis examples, on 2 processes."""
+    wheel = _install_wheel(session)
+    args = ("-m", "not slow", "--hypothesis-profile=quick", *PYTEST, *session.posargs)
+    session.run("pytest", *args, env={"FASTMLP_TEST_WHEEL": str(wheel)})
 
 
 @nox.session(python=PYTHON)
 def lint(session):
-    """Check style and formatting with ruff."""
-    session.install("ruff>=0.6")
+    """Check style and formatting with ruff, and the import layers and function lengths."""
+    session.install("ruff>=0.6", "pytest>=8")
     session.run("ruff", "check", ".", *session.posargs)
     session.run("ruff", "format", "--check", ".")
+    # The installed package, where fastmlp.kernels is a real subpackage; the checks read
+    # its sources without importing them, so its dependencies are not needed.
+    session.install("--no-deps", ".")
+    session.run("pytest", "--noconftest", "-p", "no:cacheprovider", "tests/test_structure.py")
 
 
 @nox.session(python=PYTHON)

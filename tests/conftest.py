@@ -1,11 +1,52 @@
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ACTIVATIONS, DTYPES
+from helpers import ACTIVATIONS, DTYPES, child_environment
+from hypothesis import settings
 
+from fastmlp.config import cache_dir
 from fastmlp.datasets.mnist import MISSING_HELP, find_mnist_dir
+
+# `pytest --hypothesis-profile=quick` (nox -s quick) draws a tenth of the examples; the
+# property tests scale the counts they ask for by it (test_properties.examples).
+settings.register_profile("quick", max_examples=10)
+
+#: What `--warm-kernel-cache` compiles before the tests: the dtypes and depths they train.
+WARM = "import fastmlp; fastmlp.warmup(('float32', 'float64'), (0, 1, 2))"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--warm-kernel-cache",
+        action="store_true",
+        help="compile the kernels into the run's cache once, before any test (nox does)",
+    )
+
+
+def pytest_configure(config):
+    """Share one kernel cache in the run: this process, xdist's workers, their children.
+
+    The cache is the one fastmlp would use here (FASTMLP_CACHE_DIR, else the
+    user cache; keyed by the kernels' sources, so it may outlive the run),
+    exported so that helpers.run's children, which get fastmlp's other
+    variables cleared, load what another process compiled instead of compiling
+    it again. Tests of a cold or missing cache set FASTMLP_CACHE_DIR themselves.
+    """
+    directory = cache_dir()
+    os.environ["FASTMLP_CACHE_DIR"] = "" if directory is None else str(directory)
+    controller = not hasattr(config, "workerinput")  # xdist's workers inherit the cache
+    if controller and directory is not None and config.getoption("--warm-kernel-cache"):
+        # In a child: the kernels it loads would not be of use to this process. Before
+        # xdist starts its workers, so they and the tests' children load, not compile.
+        # From a neutral folder: from the checkout, `-c` would import its fastmlp, not the
+        # installed one the tests run.
+        args = [sys.executable, "-c", WARM]
+        subprocess.run(args, cwd=tempfile.gettempdir(), env=child_environment(), check=True)
 
 
 @pytest.fixture

@@ -98,7 +98,8 @@ wrappers (``fastmlp.kernels``) get bad input in a subprocess, in
 ``test_crash_safety.py``.
 
 Examples per run: 300 + 200 + 300 + 150 + 150 + 100 + 100 + 80 = 1380 drawn
-inputs, plus 43 explicit ``@example`` cases and the plain tests.
+inputs (a tenth under the quick Hypothesis profile of ``nox -s quick``), plus 43
+explicit ``@example`` cases and the plain tests.
 """
 
 from __future__ import annotations
@@ -225,6 +226,16 @@ PROPERTY = settings(
         HealthCheck.function_scoped_fixture,
     ],
 )
+# The census (test_bad_input_census) counts what this process tried: xdist keeps the
+# module's tests together.
+pytestmark = pytest.mark.xdist_group("properties")
+
+
+def examples(count):
+    """Return ``count`` scaled by the Hypothesis profile (the default draws 100 a test)."""
+    return max(1, count * settings().max_examples // 100)
+
+
 MODEL_DTYPES = ("float32", "float64")
 NUMERIC_DTYPES = ("int8", "int32", "int64", "uint8", "float16", "float32", "float64")
 OTHER_DTYPES = ("bool", "complex128", "object", "str")
@@ -504,7 +515,7 @@ X_SHAPES = st.one_of(
 )
 
 
-@settings(PROPERTY, max_examples=300)
+@settings(PROPERTY, max_examples=examples(300))
 @given(
     X=any_array(X_SHAPES),
     dtype=st.sampled_from(MODEL_DTYPES),
@@ -538,7 +549,7 @@ def test_inference_on_any_X(X, dtype, activation):
 N_LABELS = 5
 
 
-@settings(PROPERTY, max_examples=200)
+@settings(PROPERTY, max_examples=examples(200))
 @given(
     y=any_labels(N_LABELS, 3),
     dtype=st.sampled_from(MODEL_DTYPES),
@@ -605,7 +616,7 @@ GOOD = {
 }
 
 
-@settings(PROPERTY, max_examples=300)
+@settings(PROPERTY, max_examples=examples(300))
 @given(
     dtype=st.sampled_from(MODEL_DTYPES),
     activation=st.sampled_from(["sigmoid", "relu"]),
@@ -749,7 +760,7 @@ def seed_defect(seed):
     return {("seed", "seed")}
 
 
-@settings(PROPERTY, max_examples=150)
+@settings(PROPERTY, max_examples=examples(150))
 @given(sizes=SIZES, activation=ACTIVATIONS, dtype=DTYPE_ARGS, seed=SEEDS)
 @example(sizes=[3, 4, 2], activation="relu", dtype="float64", seed=2**64)
 @example(sizes=[1, 1], activation="tanh", dtype=np.float32, seed=None)
@@ -880,7 +891,7 @@ EST_GOOD = {
 }
 
 
-@settings(PROPERTY, max_examples=150)
+@settings(PROPERTY, max_examples=examples(150))
 @given(
     X=EST_X,
     y=estimator_labels(N_EST),
@@ -1015,7 +1026,7 @@ def check_loaded(result):
         assert np.isin(result.predict(np.ones((2, model.sizes[0]))), result.classes_).all()
 
 
-@settings(PROPERTY, max_examples=100)
+@settings(PROPERTY, max_examples=examples(100))
 @given(
     prefix=st.sampled_from([b"", b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b", b"\x80\x04"]),
     body=st.binary(max_size=200),
@@ -1027,7 +1038,7 @@ def test_load_random_bytes(prefix, body):
         outcome(lambda: fastmlp.load(path), {("model-file", path)})
 
 
-@settings(PROPERTY, max_examples=100)
+@settings(PROPERTY, max_examples=examples(100))
 @given(
     changes=st.lists(
         st.tuples(st.sampled_from(METADATA_KEYS), JSON, st.booleans()), min_size=0, max_size=3
@@ -1097,7 +1108,7 @@ def mnist_contents(draw):
     return body
 
 
-@settings(PROPERTY, max_examples=80)
+@settings(PROPERTY, max_examples=examples(80))
 @given(
     data=st.data(),
     layout=st.sampled_from(["empty", "garbage", "garbage", "subfolder", "file", "type", "missing"]),
