@@ -20,7 +20,14 @@ What a compiled kernel is specialised on decides what must be warmed up:
   not types (warmup still runs each of those paths);
 - the batch size and the number of rows only where they choose between
   kernels (per-sample or minibatch SGD, a serial or a threaded build):
-  warmup runs few rows and many, and batches of 1, 3 and 64.
+  warmup runs few rows and many, and batches of 1, 3 and 64;
+- the arrays' types: read-only float arrays of the model's dtype (from
+  ``np.load(..., mmap_mode="r")``, say) are passed to the kernels as they
+  are and compile once more, outside the warm-up.
+
+Choices made from the environment at call time, such as running a threaded
+build of a kernel only when Numba has more than one thread, are warmed up as
+the warming process makes them.
 """
 
 from __future__ import annotations
@@ -176,53 +183,58 @@ def warmup(
         The wall time, the cache directory and, per kernel, its compiled
         versions and how many of them the warm-up compiled or loaded.
 
-    Notes
-    -----
-    The activation is not a parameter: kernels receive it as an integer, so
-    one compilation serves all of them. The kernels are specialised on the
-    arrays' types too: read-only float arrays of the model's dtype (from
-    ``np.load(..., mmap_mode="r")``, say) are passed to the kernels as they are
-    and compile once more. Choices made from the environment at call time,
-    such as running a threaded build of a kernel only when Numba has more than
-    one thread, are warmed up as this process makes them.
-
     Examples
     --------
     >>> import fastmlp
     >>> report = fastmlp.warmup(dtypes="float32", hidden_layers=1)  # doctest: +SKIP
     >>> print(report)  # doctest: +SKIP
     """
-    dtypes = _as_dtypes(dtypes)
-    hidden_layers = _as_hidden_layers(hidden_layers)
+    dtypes, hidden_layers = _as_dtypes(dtypes), _as_hidden_layers(hidden_layers)
     _check_fits(dtypes, hidden_layers)
     if not isinstance(verbose, bool):
         raise TypeError(f"verbose: expected True or False, found {verbose!r}")
+    before, start = _kernel_state(), time.perf_counter()
+    done = _exercise_cases(dtypes, hidden_layers, jobs, verbose)
+    report = _report(time.perf_counter() - start, dtypes, hidden_layers, before, done)
+    if verbose:
+        print(report)
+    return report
+
+
+def _exercise_cases(dtypes, hidden_layers, jobs, verbose):
+    """Run ``_exercise`` for every dtype and depth, first in workers if ``jobs`` allows.
+
+    Returns ``{kernel: (compiled, loaded)}`` summed over the workers (empty without them).
+    """
     cases = [(dtype, depth) for dtype in dtypes for depth in hidden_layers]
     workers = min(_as_jobs(jobs), len(cases))
     if cache_dir() is None:  # workers could hand nothing back
         workers = 1
-    before = _kernel_state()
-    start = time.perf_counter()
     done = _exercise_in_workers(cases, workers, verbose) if workers > 1 else {}
     for dtype, depth in cases:
         began = time.perf_counter()
         _exercise(dtype, depth)
         if verbose and not done:
             print(f"{dtype}, {depth} hidden layer(s): {time.perf_counter() - began:.2f} s")
-    seconds = time.perf_counter() - start
+    return done
+
+
+def _report(seconds, dtypes, hidden_layers, before, done):
+    """Return the ``WarmupReport`` of what changed since the kernel state ``before``.
+
+    ``done`` is what worker processes compiled and loaded: this process then
+    only loaded what they compiled, and their counts are the warm-up's.
+    """
     kernels = {}
     for name, (signatures, compiled, loaded) in _since(before).items():
-        if done:  # this process loaded what the workers compiled: count what they did
+        if done:
             worker_compiled, loaded = done.get(name, (0, 0))
             compiled += worker_compiled
         if signatures or compiled or loaded:
             kernels[name] = KernelStatus(signatures, compiled, loaded)
     dispatchers = _kernels()
     on_disk = any(dispatchers[name].stats.cache_path is not None for name in kernels)
-    report = WarmupReport(seconds, dtypes, hidden_layers, cache_dir() if on_disk else None, kernels)
-    if verbose:
-        print(report)
-    return report
+    return WarmupReport(seconds, dtypes, hidden_layers, cache_dir() if on_disk else None, kernels)
 
 
 def _exercise_in_workers(cases, workers, verbose):

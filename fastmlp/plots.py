@@ -447,12 +447,7 @@ def decision_boundary(
         )
     X = as_float_array("X", X, np.float64, 2, shape=(None, 2))
     y = model.check_y(y, len(X))
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    margin = np.where(hi > lo, 0.1 * (hi - lo), 0.5)
-    gx, gy = np.meshgrid(
-        np.linspace(lo[0] - margin[0], hi[0] + margin[0], resolution),
-        np.linspace(lo[1] - margin[1], hi[1] + margin[1], resolution),
-    )
+    gx, gy = _grid(X, resolution)
     P = model.predict_proba(np.column_stack([gx.ravel(), gy.ravel()]))
     if len(X) > MAX_POINTS:
         keep = np.sort(np.random.default_rng(0).choice(len(X), MAX_POINTS, replace=False))
@@ -460,7 +455,31 @@ def decision_boundary(
 
     fig = Figure(figsize=(6.5, 5), layout="constrained")
     ax = fig.add_subplot()
-    if proba and model.n_classes == 2:
+    colours = _shade(fig, ax, gx, gy, P, proba)
+    ax.scatter(X[:, 0], X[:, 1], c=y, s=12, edgecolors="k", linewidths=0.4, **colours)
+    if first_layer:
+        _first_layer_lines(ax, model, (gx[0, 0], gx[0, -1]), (gy[0, 0], gy[-1, 0]))
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Decision regions" if title is None else title)
+    return fig
+
+
+def _grid(X, resolution):
+    """Return the ``meshgrid`` over ``X``'s range plus a 10% margin (0.5 for a flat axis)."""
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    margin = np.where(hi > lo, 0.1 * (hi - lo), 0.5)
+    return np.meshgrid(
+        np.linspace(lo[0] - margin[0], hi[0] + margin[0], resolution),
+        np.linspace(lo[1] - margin[1], hi[1] + margin[1], resolution),
+    )
+
+
+def _shade(fig, ax, gx, gy, P, proba):
+    """Fill the grid with P(class 1) (2 classes and ``proba``) or the predicted class.
+
+    Returns the colour arguments, for the points to be coloured alike.
+    """
+    k = P.shape[1]
+    if proba and k == 2:
         p1 = P[:, 1].reshape(gx.shape)
         colours = {"cmap": "RdBu_r", "vmin": 0, "vmax": 1}
         filled = ax.contourf(gx, gy, p1, levels=np.linspace(0, 1, 11), alpha=0.5, **colours)
@@ -469,16 +488,11 @@ def decision_boundary(
             ax.contour(gx, gy, p1, levels=[0.5], colors="k", linewidths=1)
         fig.colorbar(filled, ax=ax, label="P(class 1)")
     else:
-        k = model.n_classes
         colours = {"cmap": _class_colours(k), "norm": BoundaryNorm(np.arange(k + 1) - 0.5, k)}
         predicted = P.argmax(axis=1).reshape(gx.shape)
         filled = ax.contourf(gx, gy, predicted, levels=np.arange(k + 1) - 0.5, alpha=0.4, **colours)
         fig.colorbar(filled, ax=ax, label="predicted class", ticks=np.arange(k))
-    ax.scatter(X[:, 0], X[:, 1], c=y, s=12, edgecolors="k", linewidths=0.4, **colours)
-    if first_layer:
-        _first_layer_lines(ax, model, (gx[0, 0], gx[0, -1]), (gy[0, 0], gy[-1, 0]))
-    ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Decision regions" if title is None else title)
-    return fig
+    return colours
 
 
 def _first_layer_lines(ax, model, xlim, ylim):
@@ -539,21 +553,7 @@ def digits_grid(
         One axes per image shown, titled "pred p / true t"; a mistake has a red
         title and a red frame.
     """
-    images = np.asarray(images)
-    if images.ndim == 2 and images.shape[1] == 28 * 28:
-        images = images.reshape(-1, 28, 28)
-    if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) == 0:
-        raise ValueError(
-            f"images: expected shape (m, 784) or (m, 28, 28) with m >= 1, found {images.shape}"
-        )
-    if n < 1:
-        raise ValueError(f"n: expected at least 1 image to show, found {n!r}")
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.shape != (len(images),) or y_pred.shape != (len(images),):
-        raise ValueError(
-            f"y_true, y_pred: expected {len(images)} labels each (one per image), "
-            f"found shapes {y_true.shape} and {y_pred.shape}"
-        )
+    images, y_true, y_pred = _digits(images, y_true, y_pred, n)
     wrong = y_true != y_pred
     order = np.argsort(~wrong, kind="stable") if mistakes_first else np.arange(len(images))
     order = order[:n]
@@ -575,6 +575,26 @@ def digits_grid(
     default = f"Predicted vs true digits{', mistakes first' if mistakes_first else ''}"
     fig.suptitle(default if title is None else title)
     return fig
+
+
+def _digits(images, y_true, y_pred, n):
+    """Return ``images`` as (m, 28, 28) and the labels as arrays, after checking them and ``n``."""
+    images = np.asarray(images)
+    if images.ndim == 2 and images.shape[1] == 28 * 28:
+        images = images.reshape(-1, 28, 28)
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) == 0:
+        raise ValueError(
+            f"images: expected shape (m, 784) or (m, 28, 28) with m >= 1, found {images.shape}"
+        )
+    if n < 1:
+        raise ValueError(f"n: expected at least 1 image to show, found {n!r}")
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != (len(images),) or y_pred.shape != (len(images),):
+        raise ValueError(
+            f"y_true, y_pred: expected {len(images)} labels each (one per image), "
+            f"found shapes {y_true.shape} and {y_pred.shape}"
+        )
+    return images, y_true, y_pred
 
 
 def confusion_counts(

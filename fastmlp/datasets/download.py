@@ -73,13 +73,18 @@ def download(
     DatasetError
         When no URL gave a verified file; the message lists each URL's failure.
     """
+    as_positive("max_bytes", max_bytes, numbers.Integral)
+    as_positive("timeout", timeout)
+    as_positive("deadline", deadline)
+    return _first_verified(urls, dest, verify, max_bytes, timeout, deadline)
+
+
+def _first_verified(urls, dest, verify, max_bytes, timeout, deadline):
+    """Try each of ``urls`` in turn (see ``download``); return the first that verifies."""
     # Imported here (and urllib.request in _Deadline.urlopen): they bring http, ssl
     # and email, some 20 ms of `import fastmlp`, and most processes never download.
     import http.client
 
-    as_positive("max_bytes", max_bytes, numbers.Integral)
-    as_positive("timeout", timeout)
-    as_positive("deadline", deadline)
     failures = []
     for url in urls:
         try:
