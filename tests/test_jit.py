@@ -213,6 +213,7 @@ print(json.dumps(report))
 """
 
 
+@pytest.mark.slow  # compiles every kernel, uncached: their LLVM IR is what it reads
 def test_float32_kernels_do_no_float64_arithmetic(tmp_path):
     output = run_python(FLOAT32_AUDIT, tmp_path, FASTMLP_NO_CACHE="1")
     report = json.loads(output.splitlines()[-1])
