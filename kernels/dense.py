@@ -150,7 +150,7 @@ def dense_forward(
         Shape ``(n_out,)`` or ``(n, n_out)``, in the dtype of ``W``.
     """
     W, b = _layer_arrays(W, b)
-    code = activation_code(activation, allow_identity=True)
+    code = activation_code(activation)
     ndim = 1 if np.ndim(x) <= 1 else 2
     x = as_float_array("x", x, W.dtype, ndim, shape=(*(None,) * (ndim - 1), W.shape[0]))
     out = np.empty((*x.shape[:-1], W.shape[1]), dtype=W.dtype)
@@ -189,7 +189,7 @@ def dense_backward(
     W, _ = _layer_arrays(W, np.zeros(np.shape(W)[-1]))
     a_in = as_float_array("a_in", a_in, W.dtype, 1, shape=W.shape[:1])
     delta = as_float_array("delta", delta, W.dtype, 1, shape=W.shape[1:])
-    code = activation_code(activation_in, allow_identity=True)
+    code = activation_code(activation_in)
     dW = np.zeros_like(W)
     delta_in = np.empty(W.shape[0], dtype=W.dtype)
     part = tuple(array[0] for array in outer_scratch(W.shape[0], 1, W.dtype))
@@ -254,7 +254,7 @@ def dense_backward_sgd(
         )
     a_in = as_float_array("a_in", a_in, W.dtype, 1, shape=W.shape[:1])
     delta = as_float_array("delta", delta, W.dtype, 1, shape=W.shape[1:])
-    code = activation_code(activation_in, allow_identity=True)
+    code = activation_code(activation_in)
     lr = as_positive("lr", lr)
     delta_in = np.empty(W.shape[0], dtype=W.dtype)
     _dense_propagate(W, False, delta, a_in, code, delta_in)
