@@ -158,13 +158,7 @@ def loss_and_gradient(
     Y = model.check_y(Y, X.shape[0])
     l2 = as_nonnegative("l2", l2)
     sw = as_sample_weight(sample_weight, X.shape[0], model.dtype)
-    if average not in AVERAGES:
-        raise ValueError(f"average: expected one of {list(AVERAGES)}, found {average!r}")
-    divisor = float(X.shape[0]) if average == "rows" else float(sw.sum(dtype=np.float64))
-    if not divisor > 0:
-        raise ValueError(
-            f"sample_weight: expected a positive sum of weights to average over, found {divisor}"
-        )
+    divisor = _divisor(average, sw)
     total, dWs, dbs = _summed(model, weights, biases, X, Y, sw)
     dWs, dbs = _finite_gradients(dWs, dbs, model.dtype)
     penalty = sum(float(np.square(W, dtype=np.float64).sum()) for W in weights)
@@ -172,3 +166,15 @@ def loss_and_gradient(
     for W, dW, db in zip(weights, dWs, dbs):
         parts += [(dW.astype(np.float64) + l2 * W).ravel(), db.astype(np.float64)]
     return (float(total) + l2 / 2 * penalty) / divisor, np.concatenate(parts) / divisor
+
+
+def _divisor(average, sw):
+    """Return what ``loss_and_gradient`` divides by for ``average`` and sample weights ``sw``."""
+    if average not in AVERAGES:
+        raise ValueError(f"average: expected one of {list(AVERAGES)}, found {average!r}")
+    divisor = float(sw.size) if average == "rows" else float(sw.sum(dtype=np.float64))
+    if not divisor > 0:
+        raise ValueError(
+            f"sample_weight: expected a positive sum of weights to average over, found {divisor}"
+        )
+    return divisor

@@ -199,6 +199,29 @@ def dense_backward(
     return dW, db, delta_in
 
 
+def _check_in_place(W, b):
+    """Check that ``W`` and ``b`` are arrays ``dense_backward_sgd`` may update in place."""
+    for name, arr in (("W", W), ("b", b)):
+        if type(arr) is not np.ndarray or not arr.flags.c_contiguous:
+            found = type(arr).__name__ if type(arr) is not np.ndarray else "a strided array"
+            raise TypeError(
+                f"{name}: expected a C-contiguous numpy array to update in place, found {found}"
+            )
+        if not arr.flags.writeable:
+            raise ValueError(
+                f"{name}: expected a writeable array to update in place, found it read-only"
+            )
+    if W.dtype not in (np.float32, np.float64) or b.dtype != W.dtype:
+        raise TypeError(
+            f"W, b: expected float32 or float64 arrays of one dtype, found {W.dtype}, {b.dtype}"
+        )
+    W_checked, b_checked = _layer_arrays(W, b)
+    if W_checked is not W or b_checked is not b:
+        raise TypeError(
+            f"W, b: expected float32 or float64 arrays of one dtype, found {W.dtype}, {b.dtype}"
+        )
+
+
 def dense_backward_sgd(
     W: np.ndarray,
     b: np.ndarray,
@@ -233,25 +256,7 @@ def dense_backward_sgd(
         ``delta_in = (W @ delta) * activation_in'(a_in)``, computed with ``W``
         before the step.
     """
-    for name, arr in (("W", W), ("b", b)):
-        if type(arr) is not np.ndarray or not arr.flags.c_contiguous:
-            found = type(arr).__name__ if type(arr) is not np.ndarray else "a strided array"
-            raise TypeError(
-                f"{name}: expected a C-contiguous numpy array to update in place, found {found}"
-            )
-        if not arr.flags.writeable:
-            raise ValueError(
-                f"{name}: expected a writeable array to update in place, found it read-only"
-            )
-    if W.dtype not in (np.float32, np.float64) or b.dtype != W.dtype:
-        raise TypeError(
-            f"W, b: expected float32 or float64 arrays of one dtype, found {W.dtype}, {b.dtype}"
-        )
-    W_checked, b_checked = _layer_arrays(W, b)
-    if W_checked is not W or b_checked is not b:
-        raise TypeError(
-            f"W, b: expected float32 or float64 arrays of one dtype, found {W.dtype}, {b.dtype}"
-        )
+    _check_in_place(W, b)
     a_in = as_float_array("a_in", a_in, W.dtype, 1, shape=W.shape[:1])
     delta = as_float_array("delta", delta, W.dtype, 1, shape=W.shape[1:])
     code = activation_code(activation_in)

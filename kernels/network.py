@@ -188,18 +188,23 @@ def _loss_and_gradient(
             scratch,
             b,
         )
+    for l in range(len(Ms)):
+        _add_blocks(Gs[l])
+        _add_blocks(gbs[l])
     total = 0.0
     for b in range(blocks):
         total += block_loss[b]
-    for l in range(len(Ms)):
-        G, gb = Gs[l], gbs[l]
-        for b in range(1, blocks):
-            for p in range(G.shape[1]):
-                for j in range(G.shape[2]):
-                    G[0, p, j] += G[b, p, j]
-            for j in range(gb.shape[1]):
-                gb[0, j] += gb[b, j]
     return total
+
+
+@kernel(inline=True)
+def _add_blocks(G):
+    """Add ``G[1:]`` into ``G[0]`` in block order (``G`` has a leading block axis)."""
+    first = G[0].reshape(-1)
+    for b in range(1, G.shape[0]):
+        block = G[b].reshape(-1)
+        for j in range(first.size):
+            first[j] += block[j]
 
 
 class GradientWork(NamedTuple):

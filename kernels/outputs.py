@@ -26,9 +26,11 @@ and exp rows have no right or wrong and count 0.
 import numpy as np
 from numba import types
 from numba.extending import overload
+from numpy.typing import ArrayLike
 
+from .._checks import as_float_array, as_targets
 from ..config import ERROR_MODEL, FASTMATH
-from ..names import LINEAR, LOGISTIC, POISSON, SOFTMAX
+from ..names import LINEAR, LOGISTIC, POISSON, SOFTMAX, output_code
 from ._jit import kernel
 from .softmax_xent import _argmax, _softmax, _softmax_xent_backward, _softmax_xent_forward
 
@@ -151,3 +153,72 @@ def _output_transform(z, out, p):
     else:
         for j in range(z.size):
             p[j] = z[j]
+
+
+@kernel
+def _output_backward_batch(Z, t, out, Delta, losses, hits):
+    """Per row: ``Delta[r]`` the delta of output ``out``, ``losses[r]`` its loss, ``hits[r]``."""
+    for r in range(Z.shape[0]):
+        losses[r], hits[r] = _output_delta(Z[r], t[r], Z.dtype.type(1), out, Delta[r])
+
+
+@kernel
+def _output_transform_batch(Z, out, P):
+    """Per row: ``P[r]`` the prediction of output ``out`` from the logits ``Z[r]``."""
+    for r in range(Z.shape[0]):
+        _output_transform(Z[r], out, P[r])
+
+
+def _logits(z):
+    z = np.asarray(z)
+    dtype = z.dtype if z.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    return as_float_array("z", z, dtype, 2)
+
+
+def output_backward(z: ArrayLike, y: ArrayLike, output: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(losses, delta)`` of output ``output`` for a batch of logits, as the kernels train.
+
+    Parameters
+    ----------
+    z : array_like, shape (n, n_outputs)
+        Logits (float32 or float64 keeps its dtype, other input is float64).
+    y : array_like
+        Targets as ``fastmlp.MLP.check_y`` takes them for ``output``.
+    output : {"softmax", "logistic", "identity", "exp"}
+        The output (see ``fastmlp.MLP``).
+
+    Returns
+    -------
+    losses : numpy.ndarray of float64, shape (n,)
+        Each row's loss.
+    delta : numpy.ndarray, shape (n, n_outputs)
+        dL/dz, in the dtype of ``z``.
+    """
+    Z = _logits(z)
+    out = output_code(output)
+    t = as_targets("y", y, Z.shape[0], Z.shape[1], out, Z.dtype)
+    losses, hits = np.empty(Z.shape[0]), np.empty(Z.shape[0], np.int64)
+    Delta = np.empty_like(Z)
+    _output_backward_batch(Z, t, out, Delta, losses, hits)
+    return losses, Delta
+
+
+def output_transform(z: ArrayLike, output: str) -> np.ndarray:
+    """Return the prediction of output ``output`` from a batch of logits.
+
+    Parameters
+    ----------
+    z : array_like, shape (n, n_outputs)
+        Logits (float32 or float64 keeps its dtype, other input is float64).
+    output : {"softmax", "logistic", "identity", "exp"}
+        The output (see ``fastmlp.MLP``).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, n_outputs)
+        ``softmax(z)``, ``sigmoid(z)``, ``z`` or ``exp(z)``, in the dtype of ``z``.
+    """
+    Z = _logits(z)
+    P = np.empty_like(Z)
+    _output_transform_batch(Z, output_code(output), P)
+    return P
