@@ -71,13 +71,13 @@ def _unit_delta(z, y, out, one):
 
 @kernel(inline=True)
 def _unit_hit(z, y, out):
-    """Return 1 when every logistic unit of ``z`` is on the side of 0 its 0/1 target ``y`` is."""
+    """Return whether every logistic unit of ``z`` is on the side of 0 its 0/1 target ``y`` is."""
     if out != LOGISTIC:
-        return 0
+        return False
     for j in range(z.size):
         if (z[j] > 0) != (y[j] > 0.5):
-            return 0
-    return 1
+            return False
+    return True
 
 
 def _output_delta(z, t, w, out, delta):
@@ -97,7 +97,7 @@ def _softmax_delta(z, t, w, out, delta):
     if w != z.dtype.type(1):
         for j in range(delta.size):
             delta[j] *= w
-    return np.float64(loss * w), int(_argmax(z) == t)
+    return np.float64(loss * w), _argmax(z) == t
 
 
 @kernel(inline=True)
@@ -112,7 +112,7 @@ def _units_delta(z, t, w, out, delta):
 
 
 def _softmax_loss(z, t, out):
-    return np.float64(_softmax_xent_forward(z, t)), int(_argmax(z) == t)
+    return np.float64(_softmax_xent_forward(z, t)), _argmax(z) == t
 
 
 @kernel(inline=True)
