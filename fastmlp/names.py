@@ -25,8 +25,6 @@ OUTPUTS = {"softmax": 0, "logistic": 1, "identity": 2, "exp": 3}
 SOFTMAX, LOGISTIC, LINEAR, POISSON = (
     OUTPUTS[n] for n in ("softmax", "logistic", "identity", "exp")
 )
-#: Outputs whose targets are class indices (the others take a float array, a column per unit).
-LABEL_OUTPUTS = ("softmax",)
 #: Outputs whose predictions are probabilities (``predict_proba``) and right or wrong (accuracy).
 CLASSIFIER_OUTPUTS = ("softmax", "logistic")
 
