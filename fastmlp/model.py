@@ -91,13 +91,13 @@ class MLP:
 
     Notes
     -----
-    Initialisation: biases are zero. Weights are Glorot-uniform for sigmoid
-    and tanh, ``U(-r, r)`` with ``r = sqrt(6 / (n_in + n_out))``, and
+    Initialisation: biases are zero. Weights are Glorot-uniform for sigmoid,
+    tanh and identity, ``U(-r, r)`` with ``r = sqrt(6 / (n_in + n_out))``, and
     He-normal for relu, ``N(0, 2 / n_in)``; the output layer follows the
     hidden activation's scheme.
 
-    ``sizes``, ``activation``, ``dtype``, ``params``, ``weights`` and
-    ``biases`` are read-only: assigning one raises ``AttributeError``. The
+    ``sizes``, ``activation``, ``output``, ``dtype``, ``params``, ``weights``
+    and ``biases`` are read-only: assigning one raises ``AttributeError``. The
     parameters' values are changed in place (``model.params[...] = p``,
     ``model.weights[0][...] = W``). Every call that reaches a kernel first
     runs ``check_network``.
