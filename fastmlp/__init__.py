@@ -14,8 +14,9 @@ from .gradient_check import gradcheck, softmax_xent_gradcheck
 from .history import History
 from .io import load
 from .model import MLP
+from .objective import gradients, loss_and_gradient
 from .schedules import Constant, InverseScaling, LowerAtEnd, Piecewise, StepDecay
-from .training import EarlyStopping, gradients, train
+from .training import EarlyStopping, train
 
 __all__ = [
     "MLP",
@@ -32,6 +33,7 @@ __all__ = [
     "gradcheck",
     "gradients",
     "load",
+    "loss_and_gradient",
     "softmax_xent_gradcheck",
     "train",
     "warmup",

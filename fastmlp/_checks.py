@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from .config import DTYPES
+from .names import LOGISTIC, POISSON, SOFTMAX
 
 #: The largest count (epochs, batch size, ...) the kernels can take: their int64.
 MAX_COUNT = int(np.iinfo(np.int64).max)
@@ -218,3 +219,42 @@ def as_rng(seed, name="seed"):
     if isinstance(seed, np.random.RandomState):
         return np.random.default_rng(seed.randint(0, 2**32, size=4))
     return np.random.default_rng(seed)
+
+
+def as_targets(name, y, n, n_outputs, out, dtype):
+    """Return the targets of ``n`` rows for output code ``out`` (``fastmlp.names.OUTPUTS``).
+
+    Softmax takes class labels (``as_labels``: int64, shape ``(n,)``). The
+    other outputs take a C-contiguous ``(n, n_outputs)`` array of ``dtype``
+    (a 1-D array of ``n`` values when there is one output unit; booleans
+    count as 0 and 1), finite, 0 or 1 for logistic and >= 0 for exp.
+    """
+    if out == SOFTMAX:
+        return as_labels(name, y, n, n_outputs)
+    arr = as_array(name, y)
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8)
+    if arr.ndim == 1 and n_outputs == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name}: expected a 2-D array of targets, shape (n, {n_outputs}) (or (n,) for "
+            f"one output unit), found shape {arr.shape}"
+        )
+    Y = as_float_array(name, arr, dtype, 2, shape=(n, n_outputs))
+    bad = ~((Y == 0) | (Y == 1)) if out == LOGISTIC else (Y < 0) if out == POISSON else None
+    if bad is not None and bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        wanted = "0 or 1 (logistic output)" if out == LOGISTIC else ">= 0 (exp output)"
+        raise ValueError(f"{name}: expected targets {wanted}, found {Y[first]} at index {first}")
+    return Y
+
+
+def as_nonnegative(name, value):
+    """Return a finite real ``value >= 0`` (such as an L2 coefficient) as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, found {value!r}")
+    as_float = _as_float(value)
+    if not math.isfinite(as_float) or as_float < 0:
+        raise ValueError(f"{name}: expected a finite value >= 0, found {value!r}")
+    return as_float

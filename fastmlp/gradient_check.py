@@ -17,7 +17,7 @@ from ._checks import as_positive
 from .config import GRADCHECK_EPS, GRADCHECK_FLOOR
 from .kernels import softmax_xent_backward
 from .model import MLP
-from .training import _check_model, gradients
+from .objective import _check_model, gradients
 
 #: The largest finite-difference step ``gradcheck`` and ``softmax_xent_gradcheck`` take.
 MAX_EPS = 1.0
@@ -56,10 +56,10 @@ def gradcheck(
     Parameters
     ----------
     model : MLP
-        The model to check (not modified).
+        The model to check (not modified), of any output.
     X, y : array_like
-        Inputs and labels; keep them small, the check costs two loss
-        evaluations per parameter.
+        Inputs and targets (see ``MLP.check_y``); keep them small, the check
+        costs two loss evaluations per parameter.
     eps : float
         Finite-difference step, in ``(0, MAX_EPS]``.
     backend : {"numba", "numpy"}
@@ -78,13 +78,20 @@ def gradcheck(
     """
     _check_model(model)
     eps = _check_eps(eps)
-    probe = MLP(model.sizes, model.activation, "float64", seed=None)
+    probe = MLP(model.sizes, model.activation, "float64", seed=None, output=model.output)
     probe.params[...] = model.params
     X = probe.check_X(X)
     y = probe.check_y(y, X.shape[0])
     dWs, dbs = gradients(probe, X, y, backend=backend)
     analytic = np.concatenate([g.ravel() for pair in zip(dWs, dbs) for g in pair])
-    numeric = np.empty_like(analytic)
+    numeric = _numeric_gradient(probe, X, y, eps)
+    scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), GRADCHECK_FLOOR)
+    return float(np.max(np.abs(analytic - numeric) / scale))
+
+
+def _numeric_gradient(probe, X, y, eps):
+    """Return the central differences of ``probe.loss`` for every parameter (restored after)."""
+    numeric = np.empty(probe.params.size)
     for k in range(probe.params.size):
         saved = probe.params[k]
         probe.params[k] = saved + eps
@@ -93,8 +100,7 @@ def gradcheck(
         minus = probe.loss(X, y)
         probe.params[k] = saved
         numeric[k] = (plus - minus) / (2 * eps)
-    scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), GRADCHECK_FLOOR)
-    return float(np.max(np.abs(analytic - numeric) / scale))
+    return numeric
 
 
 class SoftmaxXentCheck(NamedTuple):
@@ -166,6 +172,12 @@ def softmax_xent_gradcheck(
     # Both are valid now: the kernel's wrapper checked them.
     Z = np.atleast_2d(np.asarray(z, dtype=np.float64))
     labels = np.atleast_1d(np.asarray(t)).astype(np.int64)
+    numeric = _logit_differences(Z, labels, eps).reshape(analytic.shape)
+    return SoftmaxXentCheck(analytic, numeric, float(np.max(np.abs(analytic - numeric))))
+
+
+def _logit_differences(Z, labels, eps):
+    """Return the central differences of the reference's softmax cross-entropy in each logit."""
     steps = (Z + eps) - (Z - eps)
     if not (steps > 0).all():
         raise ValueError(
@@ -180,5 +192,4 @@ def softmax_xent_gradcheck(
         plus[:, j] += eps
         minus[:, j] -= eps
         numeric[:, j] = (loss(plus, labels) - loss(minus, labels)) / steps[:, j]
-    numeric = numeric.reshape(analytic.shape)
-    return SoftmaxXentCheck(analytic, numeric, float(np.max(np.abs(analytic - numeric))))
+    return numeric

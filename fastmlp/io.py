@@ -2,15 +2,16 @@
 
 An archive (``fastmlp._archive``, shared with checkpoints) holds ``params``
 (the model's one parameter buffer) and ``metadata`` (JSON: format name and
-version, sizes, activation, dtype, classes and their dtype, fastmlp version,
-extra values). ``load`` reads it within bounds (the metadata at most
-``_archive.METADATA_MAX_BYTES``, the parameters only once their header
-matches the count and dtype the metadata implies, so loading never needs more
-than about twice the model's size) and checks everything before building a
-model. A file written by ``MLPClassifier.save`` also carries the estimator's
-parameters, and ``load`` returns the estimator: the layers above this one
-register a reader for each kind of object a file can hold (``register_reader``;
-``import fastmlp`` registers the estimator's), so this module imports none of them.
+version, sizes, activation, output (absent from older files: softmax), dtype,
+classes and their dtype, fastmlp version, extra values). ``load`` reads it
+within bounds (the metadata at most ``_archive.METADATA_MAX_BYTES``, the
+parameters only once their header matches the count and dtype the metadata
+implies, so loading never needs more than about twice the model's size) and
+checks everything before building a model. A file written by
+``MLPClassifier.save`` also carries the estimator's parameters, and ``load``
+returns the estimator: the layers above this one register a reader for each
+kind of object a file can hold (``register_reader``; ``import fastmlp``
+registers the estimator's), so this module imports none of them.
 
 Format version 2 stores a SHA-256 over the metadata and the parameters
 (``sha256``); a version 2 file without a valid one is refused. Version 1
@@ -91,6 +92,7 @@ def save(
         "fastmlp_version": __version__,
         "sizes": list(model.sizes),
         "activation": model.activation,
+        "output": model.output,
         "dtype": model.dtype.name,
         "classes": None if classes is None else np.asarray(classes).tolist(),
         "classes_dtype": None if classes is None else np.asarray(classes).dtype.str,
@@ -203,7 +205,9 @@ def _read_model(path, archive):
     # bytes must not make load allocate gigabytes.
     params = archive.array("params", (parameter_count(sizes),), dtype)
     try:
-        model = MLP(sizes, metadata["activation"], dtype, seed=None)
+        # Files written before models had outputs were softmax.
+        output = metadata.get("output", "softmax")
+        model = MLP(sizes, metadata["activation"], dtype, seed=None, output=output)
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: invalid model metadata ({error})") from error
     if not np.isfinite(params).all():

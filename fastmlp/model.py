@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ._checks import as_array, as_dtype, as_float_array, as_labels
+from ._checks import as_array, as_dtype, as_float_array, as_targets
 from ._checks import as_rng as _as_rng
 from .kernels.network import check_network, infer, is_plain_array
-from .names import RELU, activation_code
+from .names import CLASSIFIER_OUTPUTS, RELU, SOFTMAX, activation_code, output_code
 
 #: Values ``initialize`` draws at a time: its float64 draws stay a few MB,
 #: whatever the size of the model.
@@ -60,20 +60,32 @@ def _read_only(name, doc, instead):
 
 
 class MLP:
-    """A multilayer perceptron with a softmax + cross-entropy output.
+    """A multilayer perceptron; its output and loss are softmax + cross-entropy by default.
 
     Parameters
     ----------
     sizes : sequence of int
-        Units per layer, input first and classes last: ``[784, 300, 10]``
-        or ``[2, 3, 3, 2]``. At least two entries, all >= 1.
-    activation : {"sigmoid", "tanh", "relu"}
-        Activation of every hidden layer.
+        Units per layer, input first and outputs (classes) last:
+        ``[784, 300, 10]`` or ``[2, 3, 3, 2]``. At least two entries, all >= 1.
+    activation : {"sigmoid", "logistic", "tanh", "relu", "identity"}
+        Activation of every hidden layer ("logistic" is another name of
+        "sigmoid"; ``activation`` keeps the name given, and model files
+        store it).
     dtype : {"float32", "float64"} or numpy.dtype
         Dtype of the parameters and of all arithmetic on them.
     seed : int or None
         Seed of the model's own ``np.random.Generator`` (global numpy random
         state is never touched).
+    output : {"softmax", "logistic", "identity", "exp"}
+        The output layer and its loss, averaged over rows:
+
+        - "softmax": categorical cross-entropy; targets are class indices, shape (n,);
+        - "logistic": binary cross-entropy per output unit; targets 0/1, shape
+          (n, k) (one unit for a binary problem, k for multilabel);
+        - "identity": squared error ``0.5 * (y - z)**2`` summed over outputs;
+          real targets, shape (n, k), or (n,) for one output;
+        - "exp": Poisson half-deviance with a log link,
+          ``y * log(y / exp(z)) - y + exp(z)``; targets >= 0, shape (n, k) or (n,).
 
     Attributes
     ----------
@@ -81,6 +93,8 @@ class MLP:
         Units per layer.
     activation : str
         The hidden layers' activation.
+    output : str
+        The output layer and its loss.
     dtype : numpy.dtype
         Dtype of the parameters.
     params : numpy.ndarray
@@ -94,13 +108,13 @@ class MLP:
 
     Notes
     -----
-    Initialisation: biases are zero. Weights are Glorot-uniform for sigmoid
-    and tanh, ``U(-r, r)`` with ``r = sqrt(6 / (n_in + n_out))``, and
+    Initialisation: biases are zero. Weights are Glorot-uniform for sigmoid,
+    tanh and identity, ``U(-r, r)`` with ``r = sqrt(6 / (n_in + n_out))``, and
     He-normal for relu, ``N(0, 2 / n_in)``; the output layer follows the
     hidden activation's scheme.
 
-    ``sizes``, ``activation``, ``dtype``, ``params``, ``weights`` and
-    ``biases`` are read-only: assigning one raises ``AttributeError``. The
+    ``sizes``, ``activation``, ``output``, ``dtype``, ``params``, ``weights``
+    and ``biases`` are read-only: assigning one raises ``AttributeError``. The
     parameters' values are changed in place (``model.params[...] = p``,
     ``model.weights[0][...] = W``). Every call that reaches a kernel first
     runs ``check_network``.
@@ -113,6 +127,7 @@ class MLP:
 
     sizes = _read_only("sizes", "Units per layer, input first (tuple of int).", _NEW_MODEL)
     activation = _read_only("activation", "The hidden layers' activation (str).", _NEW_MODEL)
+    output = _read_only("output", "The output layer and its loss (str).", _NEW_MODEL)
     dtype = _read_only("dtype", "Dtype of the parameters (numpy.dtype).", _NEW_MODEL)
     params = _read_only(
         "params", "Every parameter in one 1-D buffer (numpy.ndarray).", _IN_PLACE.format("params")
@@ -130,10 +145,14 @@ class MLP:
         activation: str = "sigmoid",
         dtype: DTypeLike = "float32",
         seed: int | None = 0,
+        *,
+        output: str = "softmax",
     ) -> None:
         self._sizes = _as_sizes(sizes)
         self._code = activation_code(activation)
         self._activation = activation
+        self._out_code = output_code(output)
+        self._output = output
         self._dtype = as_dtype(dtype)
         rng = _as_rng(seed)
         #: Held by ``train`` and ``initialize``, the calls that write parameters.
@@ -163,7 +182,7 @@ class MLP:
 
     @property
     def n_classes(self) -> int:
-        """Number of output classes."""
+        """Number of output classes (softmax), or of output units (the other outputs)."""
         return self.sizes[-1]
 
     def check_network(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
@@ -197,6 +216,11 @@ class MLP:
                 raise ValueError(
                     f"activation: {self._activation!r} does not match the model's "
                     f"activation code {self._code!r}"
+                )
+            if output_code(self._output) != self._out_code:
+                raise ValueError(
+                    f"output: {self._output!r} does not match the model's "
+                    f"output code {self._out_code!r}"
                 )
             weights, biases = check_network(self._weights, self._biases)
         except (TypeError, ValueError) as error:
@@ -266,7 +290,7 @@ class MLP:
             The copy, sharing no memory with this model.
         """
         self.check_network()
-        clone = MLP(self.sizes, self.activation, self.dtype.name, seed=None)
+        clone = MLP(self.sizes, self.activation, self.dtype.name, seed=None, output=self.output)
         clone.params[...] = self.params
         return clone
 
@@ -294,16 +318,20 @@ class MLP:
             "sizes": self.sizes,
             "activation": self.activation,
             "dtype": self.dtype.name,
+            "output": self.output,
             "params": self.params,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["sizes"], state["activation"], state["dtype"], seed=None)
+        # Pickles from before outputs existed hold no "output": they were softmax.
+        output = state.get("output", "softmax")
+        self.__init__(state["sizes"], state["activation"], state["dtype"], None, output=output)
         self.params[...] = state["params"]
 
     def __repr__(self) -> str:
         sizes, activation, dtype = list(self.sizes), self.activation, self.dtype.name
-        return f"MLP(sizes={sizes}, activation={activation!r}, dtype={dtype!r})"
+        output = "" if self._out_code == SOFTMAX else f", output={self.output!r}"
+        return f"MLP(sizes={sizes}, activation={activation!r}, dtype={dtype!r}{output})"
 
     def check_X(self, X: ArrayLike) -> np.ndarray:
         """Return ``X`` as a C-contiguous 2-D array of the model's dtype and input width.
@@ -338,29 +366,50 @@ class MLP:
         return as_float_array("X", X, self.dtype, 3).reshape(n, width)
 
     def check_y(self, y: ArrayLike, n: int) -> np.ndarray:
-        """Return ``y`` as int64 labels, one per row, each in ``[0, n_classes)``.
+        """Return the targets ``y`` of ``n`` rows in the form the model's output takes.
 
         Parameters
         ----------
-        y : array_like of int, shape (n,)
-            Class labels; floats holding whole numbers are accepted.
+        y : array_like
+            Softmax: class labels, shape (n,), integers (floats holding whole
+            numbers are accepted). The other outputs: shape (n, n_classes)
+            (or (n,) with one output unit) of finite values, 0 or 1 for
+            "logistic" (booleans too), >= 0 for "exp".
         n : int
-            Number of rows the labels belong to.
+            Number of rows the targets belong to.
 
         Returns
         -------
-        numpy.ndarray of int64, shape (n,)
-            The labels, C-contiguous.
+        numpy.ndarray
+            Softmax: int64 labels of shape (n,); the others: a C-contiguous
+            (n, n_classes) array of the model's dtype.
 
         Raises
         ------
         TypeError, ValueError
-            For non-integer labels, a wrong count or a label out of range.
+            Naming ``y``: a wrong type, shape or count, or a value out of range.
         """
-        return as_labels("y", y, n, self.n_classes)
+        return as_targets("y", y, n, self.n_classes, self._out_code, self.dtype)
+
+    def _outputs(self, X):
+        """Return the output's prediction for the rows of ``X`` (see ``predict_proba``)."""
+        weights, biases = self.check_network()
+        X = self.check_X(X)
+        P = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
+        infer("predict_proba", weights, biases, X, self._code, self._out_code, P)
+        check_forward(P, self.dtype)
+        return P
+
+    def _classifier(self, what):
+        """Raise ``ValueError`` naming ``output`` unless the output predicts classes or labels."""
+        if self.output not in CLASSIFIER_OUTPUTS:
+            raise ValueError(
+                f"output: {what} needs one of the outputs {list(CLASSIFIER_OUTPUTS)}, found "
+                f"{self.output!r}, whose predictions are values (use predict and loss)"
+            )
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Return the class probabilities, shape ``(n, n_classes)``, for the rows of ``X``.
+        """Return the probabilities, shape ``(n, n_classes)``, for the rows of ``X``.
 
         Parameters
         ----------
@@ -370,17 +419,19 @@ class MLP:
         Returns
         -------
         numpy.ndarray, shape (n, n_classes)
-            Softmax outputs in the model's dtype; each row sums to 1.
+            In the model's dtype: softmax outputs (each row sums to 1), or
+            for output "logistic" each unit's probability of a 1.
+
+        Raises
+        ------
+        ValueError
+            Naming ``output`` for outputs "identity" and "exp", which predict values.
         """
-        weights, biases = self.check_network()
-        X = self.check_X(X)
-        P = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
-        infer("predict_proba", weights, biases, X, self._code, P)
-        check_forward(P, self.dtype)
-        return P
+        self._classifier("predict_proba")
+        return self._outputs(X)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Return the most probable class (int64) for each row of ``X``.
+        """Return the prediction for each row of ``X``.
 
         Parameters
         ----------
@@ -389,46 +440,52 @@ class MLP:
 
         Returns
         -------
-        numpy.ndarray of int64, shape (n,)
-            The predicted classes.
+        numpy.ndarray
+            Softmax: the most probable class (int64, shape (n,)); logistic:
+            0 or 1 per unit (int64, shape (n, n_classes)); identity: the
+            outputs ``z``; exp: ``exp(z)`` (model's dtype, shape (n, n_classes)).
         """
-        return self.predict_proba(X).argmax(axis=1)
+        if self._out_code == SOFTMAX:
+            return self._outputs(X).argmax(axis=1)
+        P = self._outputs(X)
+        return (P > 0.5).astype(np.int64) if self.output == "logistic" else P
 
     def evaluate(self, X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(losses, hits)``: each row's cross-entropy (float64) and whether it is right.
+        """Return ``(losses, hits)``: each row's loss (float64) and whether it is right.
 
         Parameters
         ----------
         X : array_like, shape (n, sizes[0])
             Inputs, converted to the model's dtype.
-        y : array_like of int, shape (n,)
-            True classes.
+        y : array_like
+            Targets (see ``check_y``).
 
         Returns
         -------
         losses : numpy.ndarray of float64, shape (n,)
-            Each row's cross-entropy loss.
+            Each row's loss (see the class's ``output``).
         hits : numpy.ndarray of bool, shape (n,)
-            Whether each row's predicted class equals its label.
+            Softmax: whether the predicted class is the label; logistic:
+            whether every unit is predicted right; identity and exp: False.
         """
         weights, biases = self.check_network()
         X = self.check_X(X)
         y = self.check_y(y, X.shape[0])
         losses = np.empty(X.shape[0], dtype=np.float64)
         hits = np.empty(X.shape[0], dtype=np.bool_)
-        infer("evaluate", weights, biases, X, self._code, y, losses, hits)
+        infer("evaluate", weights, biases, X, self._code, self._out_code, y, losses, hits)
         check_forward(losses, self.dtype)
         return losses, hits
 
     def loss(self, X: ArrayLike, y: ArrayLike) -> float:
-        """Return the mean cross-entropy loss over the rows of ``X`` (a float64 sum).
+        """Return the mean loss over the rows of ``X`` (a float64 sum).
 
         Parameters
         ----------
         X : array_like, shape (n, sizes[0])
             Inputs, converted to the model's dtype.
-        y : array_like of int, shape (n,)
-            True classes.
+        y : array_like
+            Targets (see ``check_y``).
 
         Returns
         -------
@@ -438,20 +495,29 @@ class MLP:
         return float(self.evaluate(X, y)[0].mean())
 
     def accuracy(self, X: ArrayLike, y: ArrayLike) -> float:
-        """Return the fraction of rows of ``X`` whose predicted class equals ``y``.
+        """Return the fraction of rows of ``X`` predicted right.
+
+        Softmax: the predicted class equals ``y``; logistic: every unit of the
+        row is (subset accuracy).
 
         Parameters
         ----------
         X : array_like, shape (n, sizes[0])
             Inputs, converted to the model's dtype.
-        y : array_like of int, shape (n,)
-            True classes.
+        y : array_like
+            Targets (see ``check_y``).
 
         Returns
         -------
         float
             The accuracy, in [0, 1].
+
+        Raises
+        ------
+        ValueError
+            Naming ``output`` for outputs "identity" and "exp": no right or wrong.
         """
+        self._classifier("accuracy")
         return float(self.evaluate(X, y)[1].mean())
 
 

@@ -1,28 +1,43 @@
-"""The one table of activation and loss names, shared by the kernels and the numpy reference.
+"""The one table of activation and output names, shared by the kernels and the numpy reference.
 
-Kernels receive the integer code (Numba compiles one branch per code);
-the Python API and the reference use the names.
+Kernels receive integer codes, chosen at run time: one compiled kernel
+serves every activation and every output of a kind of target; the Python
+API and the reference use the names.
 """
 
-#: Hidden-layer activations, name -> code passed to the kernels.
-ACTIVATIONS = {"sigmoid": 0, "tanh": 1, "relu": 2}
-#: The output layer's pre-activation: logits go straight to softmax.
-IDENTITY = 3
-SIGMOID, TANH, RELU = (ACTIVATIONS[name] for name in ("sigmoid", "tanh", "relu"))
+#: Activations, name -> code passed to the kernels. "logistic" is another
+#: name of the sigmoid (scikit-learn's); "identity" leaves a layer linear
+#: and is also the output layer's pre-activation.
+ACTIVATIONS = {"sigmoid": 0, "tanh": 1, "relu": 2, "identity": 3, "logistic": 0}
+SIGMOID, TANH, RELU, IDENTITY = (ACTIVATIONS[n] for n in ("sigmoid", "tanh", "relu", "identity"))
 
-#: Output losses. Softmax + cross-entropy is the only one: its gradient with
-#: respect to the logits is ``p - onehot(t)``, bounded in [-1, 1].
-LOSSES = {"softmax_xent": 0}
-SOFTMAX_XENT = LOSSES["softmax_xent"]
+#: Outputs (the output layer's transform and its loss), name -> code:
+#:
+#: - softmax: categorical cross-entropy against class indices; its gradient
+#:   with respect to the logits ``z`` is ``softmax(z) - onehot(t)``;
+#: - logistic: binary cross-entropy per unit against 0/1 targets,
+#:   gradient ``sigmoid(z) - y``;
+#: - identity: squared error ``0.5 * (y - z)**2`` summed over units,
+#:   gradient ``z - y``;
+#: - exp: Poisson half-deviance with a log link,
+#:   ``y * log(y / exp(z)) - y + exp(z)``, gradient ``exp(z) - y``.
+OUTPUTS = {"softmax": 0, "logistic": 1, "identity": 2, "exp": 3}
+SOFTMAX, LOGISTIC, LINEAR, POISSON = (
+    OUTPUTS[n] for n in ("softmax", "logistic", "identity", "exp")
+)
+#: Outputs whose predictions are probabilities (``predict_proba``) and right or wrong (accuracy).
+CLASSIFIER_OUTPUTS = ("softmax", "logistic")
 
 
-def activation_code(name: str, allow_identity: bool = False) -> int:
-    """Return the kernel code of an activation, or raise a ValueError naming the options.
+def activation_code(name: str) -> int:
+    """Return the kernel code of an activation, or raise a ValueError naming the options."""
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, found {name!r}")
+    return ACTIVATIONS[name]
 
-    ``allow_identity`` also accepts ``"identity"`` (a layer without activation,
-    such as the output layer before softmax).
-    """
-    table = dict(ACTIVATIONS, identity=IDENTITY) if allow_identity else ACTIVATIONS
-    if not isinstance(name, str) or name not in table:
-        raise ValueError(f"activation: expected one of {sorted(table)}, found {name!r}")
-    return table[name]
+
+def output_code(name: str) -> int:
+    """Return the kernel code of an output, or raise a ValueError naming the options."""
+    if not isinstance(name, str) or name not in OUTPUTS:
+        raise ValueError(f"output: expected one of {sorted(OUTPUTS)}, found {name!r}")
+    return OUTPUTS[name]

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .names import RELU, SIGMOID, TANH, activation_code
+from .names import LINEAR, LOGISTIC, RELU, SIGMOID, SOFTMAX, TANH, activation_code, output_code
 
 
 def activate(z: np.ndarray, activation: str) -> np.ndarray:
     """Return ``activation(z)`` elementwise; ``"identity"`` returns ``z``."""
-    code = activation_code(activation, allow_identity=True)
+    code = activation_code(activation)
     if code == SIGMOID:
         # Split by sign so exp never overflows (numpy would warn, not fail).
         e = np.exp(-np.abs(z))
@@ -32,7 +32,7 @@ def activate(z: np.ndarray, activation: str) -> np.ndarray:
 
 def derivative_from_output(a: np.ndarray, activation: str) -> np.ndarray:
     """Return the activation's derivative expressed through its output ``a``."""
-    code = activation_code(activation, allow_identity=True)
+    code = activation_code(activation)
     if code == SIGMOID:
         return a * (1 - a)
     if code == TANH:
@@ -67,6 +67,49 @@ def softmax_xent_backward(Z: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.
     return softmax_xent_forward(Z, t), delta
 
 
+def output_transform(Z: np.ndarray, output: str) -> np.ndarray:
+    """Return the output's prediction from the logits: softmax(Z), sigmoid(Z), Z or exp(Z)."""
+    code = output_code(output)
+    if code == SOFTMAX:
+        return softmax(Z)
+    if code == LOGISTIC:
+        return activate(Z, "sigmoid")
+    return Z if code == LINEAR else np.exp(Z)
+
+
+def output_loss(Z: np.ndarray, y: np.ndarray, output: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(losses, hits)``: each row's loss (float64) and whether it is right.
+
+    ``y`` holds class indices (softmax) or a row of targets per row of ``Z``
+    (the formulas are in ``fastmlp.kernels.outputs``). A logistic row is
+    right when every unit is on the side of 0 its target is; identity and
+    exp rows are never right.
+    """
+    code = output_code(output)
+    if code == SOFTMAX:
+        return softmax_xent_forward(Z, y).astype(np.float64), Z.argmax(axis=-1) == y
+    Z64, Y = Z.astype(np.float64), y.astype(np.float64)
+    if code == LOGISTIC:
+        units = np.maximum(Z64, 0) - Y * Z64 + np.log1p(np.exp(-np.abs(Z64)))
+        return units.sum(axis=-1), ((Z > 0) == (y > 0.5)).all(axis=-1)
+    if code == LINEAR:
+        units = 0.5 * (Y - Z64) ** 2
+    else:
+        ylogy = np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1)), 0)
+        units = ylogy - Y * Z64 - Y + np.exp(Z64)
+    return units.sum(axis=-1), np.zeros(len(Z), dtype=np.bool_)
+
+
+def output_delta(Z: np.ndarray, y: np.ndarray, output: str) -> np.ndarray:
+    """Return dL/dZ of ``output_loss``, row by row, in the dtype of ``Z``."""
+    code = output_code(output)
+    if code == SOFTMAX:
+        return softmax_xent_backward(Z, y)[1]
+    if code == LOGISTIC:
+        return activate(Z, "sigmoid") - y
+    return Z - y if code == LINEAR else np.exp(Z) - y
+
+
 def forward(
     weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], X: np.ndarray, activation: str
 ) -> list[np.ndarray]:
@@ -79,10 +122,15 @@ def forward(
 
 
 def predict_proba(
-    weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], X: np.ndarray, activation: str
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    X: np.ndarray,
+    activation: str,
+    *,
+    output: str = "softmax",
 ) -> np.ndarray:
-    """Return class probabilities for the rows of ``X``."""
-    return softmax(forward(weights, biases, X, activation)[-1])
+    """Return the output's prediction (see ``output_transform``) for the rows of ``X``."""
+    return output_transform(forward(weights, biases, X, activation)[-1], output)
 
 
 def mean_gradients(
@@ -92,21 +140,24 @@ def mean_gradients(
     y: np.ndarray,
     activation: str,
     sample_weight: np.ndarray | None = None,
+    *,
+    output: str = "softmax",
 ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
     """Return ``(loss, dWs, dbs)``: the mean loss over the rows and its gradient.
 
     With ``sample_weight`` each row's loss is multiplied by its weight; the
-    mean is still taken over the number of rows.
+    mean is still taken over the number of rows. ``y`` as for ``output_loss``.
     """
-    loss, _, dWs, dbs = _batch_step(weights, biases, X, y, activation, sample_weight)
+    loss, _, dWs, dbs = _batch_step(weights, biases, X, y, activation, sample_weight, output=output)
     return loss, dWs, dbs
 
 
-def _batch_step(weights, biases, X, y, activation, sample_weight):
+def _batch_step(weights, biases, X, y, activation, sample_weight, *, output="softmax"):
     """Return ``(loss, correct, dWs, dbs)`` for one batch: ``mean_gradients`` plus the hit count."""
     outputs = forward(weights, biases, X, activation)
-    losses, delta = softmax_xent_backward(outputs[-1], y)
-    correct = int((outputs[-1].argmax(axis=1) == y).sum())
+    losses, hits = output_loss(outputs[-1], y, output)
+    delta = output_delta(outputs[-1], y, output)
+    correct = int(hits.sum())
     if sample_weight is not None:
         losses = losses * sample_weight
         delta *= sample_weight[:, None]

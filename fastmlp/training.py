@@ -27,19 +27,11 @@ from . import reference
 from ._checks import as_momentum, as_positive, as_sample_weight, as_weight_decay
 from .errors import TrainingDivergedError
 from .history import History
-from .kernels.network import (
-    GRADIENT_ROWS,
-    Layout,
-    _accumulate_gradients,
-    buffers,
-    index_buffers,
-)
 from .kernels.sgd import SGD, _check_velocities
-from .kernels.update import outer_scratch
 from .model import MLP, _as_rng, check_forward
+from .objective import BACKENDS, _check_backend, _check_model, gradients  # noqa: F401
 from .schedules import Schedule, as_schedule
 
-BACKENDS = ("numba", "numpy")
 #: With a progress bar, an epoch of at least this many samples gets a bar of
 #: its own, updated between this many chunks (each chunk one kernel call).
 INNER_BAR_MIN_SAMPLES = 10_000
@@ -75,12 +67,6 @@ def _as_early_stopping(value):
     )
 
 
-def _check_backend(backend):
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: expected one of {list(BACKENDS)}, found {backend!r}")
-    return backend
-
-
 class _NumbaRunner:
     """Runs chunks of an epoch in the kernels; its buffers are allocated once per ``train``."""
 
@@ -90,7 +76,8 @@ class _NumbaRunner:
         self.sgd = SGD(model.weights, model.biases, batch_size, momentum, weight_decay, velocities)
 
     def run(self, X, y, sw, order, lr, step_loss, step_correct):
-        self.sgd.run(X, y, sw, order, self.model._code, lr, step_loss, step_correct)
+        m = self.model
+        self.sgd.run(X, y, sw, order, m._code, m._out_code, lr, step_loss, step_correct)
 
     def evaluate(self, X, y):
         losses, hits = self.model.evaluate(X, y)
@@ -145,9 +132,9 @@ class _NumpyRunner:
         # An overflow is reported as by MLP.evaluate (the numba runner's), not as numpy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
             logits = reference.forward(m.weights, m.biases, X, m.activation)[-1]
-            losses = reference.softmax_xent_forward(logits, y).astype(np.float64)
+            losses, hits = reference.output_loss(logits, y, m.output)
         check_forward(losses, m.dtype)
-        return float(losses.mean()), float(np.mean(logits.argmax(axis=1) == y))
+        return float(losses.mean()), float(hits.mean())
 
     def warm_up(self, X, y, sw, validation):
         return 0.0
@@ -201,13 +188,6 @@ def new_velocities(model: MLP) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray
         tuple(np.zeros_like(W) for W in model.weights),
         tuple(np.zeros_like(b) for b in model.biases),
     )
-
-
-def _check_model(model):
-    """Return the checked ``(weights, biases)`` of ``model`` (``MLP.check_network``)."""
-    if not isinstance(model, MLP):
-        raise TypeError(f"model: expected a fastmlp.MLP, found {type(model).__name__}")
-    return model.check_network()
 
 
 def _network(model):
@@ -607,82 +587,3 @@ def _truncate(history):
 def _assign(targets, sources):
     for target, source in zip(targets, sources):
         target[...] = source
-
-
-def gradients(
-    model: MLP, X: ArrayLike, y: ArrayLike, *, backend: str = "numba"
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Return the gradient of the mean cross-entropy over the rows of ``X``.
-
-    Parameters
-    ----------
-    model : MLP
-        The model (unchanged).
-    X : array_like, shape (n, sizes[0])
-        Inputs.
-    y : array_like of int, shape (n,)
-        Class labels.
-    backend : {"numba", "numpy"}
-        Kernels or the numpy reference.
-
-    Returns
-    -------
-    dW : list of numpy.ndarray
-        Aligned with ``model.weights``.
-    db : list of numpy.ndarray
-        Aligned with ``model.biases``.
-    """
-    weights, biases = _check_model(model)
-    X = model.check_X(X)
-    y = model.check_y(y, X.shape[0])
-    if _check_backend(backend) == "numpy":
-        # Overflow shows as non-finite gradients, named below, as in the kernels.
-        with np.errstate(over="ignore", invalid="ignore"):
-            _, dWs, dbs = reference.mean_gradients(weights, biases, X, y, model.activation)
-        return _finite_gradients(list(dWs), list(dbs), model.dtype)
-    layout = Layout(weights)
-    Gs, gbs = layout.gradient_buffers()
-    rows = min(X.shape[0], GRADIENT_ROWS)
-    A, D = buffers(weights, rows)
-    losses, hits = np.empty(rows), np.empty(rows, dtype=np.int64)
-    ones = np.ones(X.shape[0], dtype=model.dtype)
-    NZ = index_buffers(weights, 1)
-    scratch = outer_scratch(max(M.shape[0] for M in layout.Ms), rows, model.dtype)
-    with layout as L:
-        for start in range(0, X.shape[0], rows):
-            chunk = np.arange(start, min(start + rows, X.shape[0]))
-            _accumulate_gradients(
-                L.Ms,
-                L.transposed,
-                biases,
-                X,
-                y,
-                ones,
-                chunk,
-                model._code,
-                A,
-                D,
-                Gs,
-                gbs,
-                losses,
-                hits,
-                NZ,
-                scratch,
-            )
-    n = model.dtype.type(X.shape[0])
-    dWs = [layout.to_model(G, l) / n for l, G in enumerate(Gs)]
-    return _finite_gradients(dWs, [gb / n for gb in gbs], model.dtype)
-
-
-def _finite_gradients(dWs, dbs, dtype):
-    """Return ``(dWs, dbs)``; raise ``ValueError`` naming ``X`` if a value is not finite.
-
-    Inputs and parameters are finite once checked, so a NaN or infinity here
-    means the forward or backward pass overflowed ``dtype``.
-    """
-    if not all(np.isfinite(g).all() for g in (*dWs, *dbs)):
-        raise ValueError(
-            f"X: expected inputs whose gradients {dtype} can carry, found NaN or infinite "
-            "gradients (the forward or backward pass overflowed); scale X down (or use float64)"
-        )
-    return dWs, dbs

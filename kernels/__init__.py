@@ -6,6 +6,7 @@ coerces input first. Import as ``fastmlp.kernels``.
 """
 
 from .dense import dense_backward, dense_backward_sgd, dense_forward
+from .outputs import output_backward, output_transform
 from .sgd import sgd_epoch_minibatch, sgd_epoch_per_sample
 from .softmax_xent import softmax_xent_backward, softmax_xent_forward
 
@@ -13,6 +14,8 @@ __all__ = [
     "dense_backward",
     "dense_backward_sgd",
     "dense_forward",
+    "output_backward",
+    "output_transform",
     "sgd_epoch_minibatch",
     "sgd_epoch_per_sample",
     "softmax_xent_backward",

@@ -150,7 +150,7 @@ def dense_forward(
         Shape ``(n_out,)`` or ``(n, n_out)``, in the dtype of ``W``.
     """
     W, b = _layer_arrays(W, b)
-    code = activation_code(activation, allow_identity=True)
+    code = activation_code(activation)
     ndim = 1 if np.ndim(x) <= 1 else 2
     x = as_float_array("x", x, W.dtype, ndim, shape=(*(None,) * (ndim - 1), W.shape[0]))
     out = np.empty((*x.shape[:-1], W.shape[1]), dtype=W.dtype)
@@ -189,7 +189,7 @@ def dense_backward(
     W, _ = _layer_arrays(W, np.zeros(np.shape(W)[-1]))
     a_in = as_float_array("a_in", a_in, W.dtype, 1, shape=W.shape[:1])
     delta = as_float_array("delta", delta, W.dtype, 1, shape=W.shape[1:])
-    code = activation_code(activation_in, allow_identity=True)
+    code = activation_code(activation_in)
     dW = np.zeros_like(W)
     delta_in = np.empty(W.shape[0], dtype=W.dtype)
     part = tuple(array[0] for array in outer_scratch(W.shape[0], 1, W.dtype))
@@ -197,6 +197,29 @@ def dense_backward(
     _dense_propagate(W, False, delta, a_in, code, delta_in)
     db = delta.copy()
     return dW, db, delta_in
+
+
+def _check_in_place(W, b):
+    """Check that ``W`` and ``b`` are arrays ``dense_backward_sgd`` may update in place."""
+    for name, arr in (("W", W), ("b", b)):
+        if type(arr) is not np.ndarray or not arr.flags.c_contiguous:
+            found = type(arr).__name__ if type(arr) is not np.ndarray else "a strided array"
+            raise TypeError(
+                f"{name}: expected a C-contiguous numpy array to update in place, found {found}"
+            )
+        if not arr.flags.writeable:
+            raise ValueError(
+                f"{name}: expected a writeable array to update in place, found it read-only"
+            )
+    if W.dtype not in (np.float32, np.float64) or b.dtype != W.dtype:
+        raise TypeError(
+            f"W, b: expected float32 or float64 arrays of one dtype, found {W.dtype}, {b.dtype}"
+        )
+    W_checked, b_checked = _layer_arrays(W, b)
+    if W_checked is not W or b_checked is not b:
+        raise TypeError(
+            f"W, b: expected float32 or float64 arrays of one dtype, found {W.dtype}, {b.dtype}"
+        )
 
 
 def dense_backward_sgd(
@@ -233,28 +256,10 @@ def dense_backward_sgd(
         ``delta_in = (W @ delta) * activation_in'(a_in)``, computed with ``W``
         before the step.
     """
-    for name, arr in (("W", W), ("b", b)):
-        if type(arr) is not np.ndarray or not arr.flags.c_contiguous:
-            found = type(arr).__name__ if type(arr) is not np.ndarray else "a strided array"
-            raise TypeError(
-                f"{name}: expected a C-contiguous numpy array to update in place, found {found}"
-            )
-        if not arr.flags.writeable:
-            raise ValueError(
-                f"{name}: expected a writeable array to update in place, found it read-only"
-            )
-    if W.dtype not in (np.float32, np.float64) or b.dtype != W.dtype:
-        raise TypeError(
-            f"W, b: expected float32 or float64 arrays of one dtype, found {W.dtype}, {b.dtype}"
-        )
-    W_checked, b_checked = _layer_arrays(W, b)
-    if W_checked is not W or b_checked is not b:
-        raise TypeError(
-            f"W, b: expected float32 or float64 arrays of one dtype, found {W.dtype}, {b.dtype}"
-        )
+    _check_in_place(W, b)
     a_in = as_float_array("a_in", a_in, W.dtype, 1, shape=W.shape[:1])
     delta = as_float_array("delta", delta, W.dtype, 1, shape=W.shape[1:])
-    code = activation_code(activation_in, allow_identity=True)
+    code = activation_code(activation_in)
     lr = as_positive("lr", lr)
     delta_in = np.empty(W.shape[0], dtype=W.dtype)
     _dense_propagate(W, False, delta, a_in, code, delta_in)

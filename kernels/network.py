@@ -8,15 +8,17 @@ layer ``l`` (the last one holds the logits) and ``D[l + 1]`` its delta,
 dL/dz (``D[0]`` is unused). The caller allocates them once; a kernel that
 works on row ``r`` touches only row ``r``, so threads can share them.
 
-The row work (``_backprop_rows``, ``_evaluate_rows``, ``_predict_proba_rows``)
-is compiled as functions of its own, called once per part of the rows, not
-inlined: Numba's parallel passes analyse all the code inside a ``prange``,
-so inlined row work made a threaded build take three times as long to
-compile as its serial twin (51 s for ``_sgd_epoch_parallel``). The serial
-and threaded SGD builds and ``_accumulate_gradients`` share one compiled
-``_backprop_rows``, and inference needs no threaded build at all: ``infer``
-runs its parts on Python threads (one call each; the row kernels release
-the GIL). One call per part costs nothing measurable.
+The row work (``_backprop_rows``, ``_evaluate_rows``, ``_predict_proba_rows``,
+``_gradient_block``) is compiled as functions of its own, called once per part
+of the rows, not inlined: Numba's parallel passes analyse all the code inside
+a ``prange``, so inlined row work made a threaded build take three times as
+long to compile as its serial twin (51 s for ``_sgd_epoch_parallel``). The
+serial and threaded SGD builds and ``_loss_and_gradient`` share one compiled
+``_backprop_rows`` per kind of target (class indices for softmax, a row of
+targets for the other outputs; see ``kernels.outputs``), and inference needs
+no threaded build at all: ``infer`` runs its parts on Python threads (one call
+each; the row kernels release the GIL). One call per part costs nothing
+measurable.
 """
 
 import contextlib
@@ -24,6 +26,7 @@ import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -32,8 +35,8 @@ from ..config import CACHE_LINE, PARALLEL_MIN_ROWS, PARALLEL_MIN_WORK
 from ..names import IDENTITY
 from ._jit import kernel
 from .dense import _dense_forward, _dense_forward_sparse, _dense_propagate
-from .softmax_xent import _argmax, _softmax, _softmax_xent_backward, _softmax_xent_forward
-from .update import _add_outer_rows, _part, thread_rows
+from .outputs import _output_delta, _output_loss, _output_transform
+from .update import _add_outer_rows, _part, outer_scratch, thread_rows
 
 #: Held around every launch of a parallel kernel. Numba's workqueue threading
 #: layer (its fallback without OpenMP or TBB) aborts the process when two
@@ -41,9 +44,14 @@ from .update import _add_outer_rows, _part, thread_rows
 #: so taking turns costs little.
 _PARALLEL_LAUNCH = threading.Lock()
 
-#: Rows of activation buffers for ``gradients``: it walks its rows in chunks
-#: of this size, so memory does not grow with the data.
+#: Rows of activation buffers per block of ``_loss_and_gradient``: a block
+#: walks its rows in chunks of this size, so memory does not grow with the data.
 GRADIENT_ROWS = 256
+#: Blocks of rows ``_loss_and_gradient`` sums apart (at most; one per row for
+#: fewer rows). A constant, not the thread count, so that the order of its
+#: sums, and so its results, are the same on any number of threads; 8 keeps
+#: up to 8 threads busy at the memory cost of 8 gradient buffers.
+GRADIENT_BLOCKS = 8
 
 
 @kernel(inline=True)
@@ -66,27 +74,15 @@ def _forward(Ms, transposed, bs, x, code, A, r, nz):
         _dense_forward(Ms[l], transposed[l], bs[l], A[l][r], act, A[l + 1][r])
 
 
-@kernel(inline=True)
-def _output_delta(z, delta, t, w):
-    """Write ``w * (softmax(z) - onehot(t))`` into ``delta``; return ``(w * loss, correct)``.
-
-    ``correct`` is 1 when the prediction (before any update) is ``t``.
-    """
-    loss = _softmax_xent_backward(z, t, delta)
-    if w != z.dtype.type(1):
-        for j in range(delta.size):
-            delta[j] *= w
-    return loss * w, int(_argmax(z) == t)
-
-
 @kernel
-def _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1, nz):
+def _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, out, A, D, losses, hits, r0, r1, nz):
     """Batch rows ``r0:r1``: copy ``X[rows[r]]`` into ``A[0][r]``, forward, and back-propagate.
 
     Fills ``A`` and ``D`` (every layer's delta) for those rows with the current
     parameters; each row's weighted loss goes to ``losses[r]`` and its hit to
-    ``hits[r]``. A row needs nothing from other rows, so parts of a batch can
-    run on different threads.
+    ``hits[r]`` (see ``kernels.outputs`` for output ``out`` and targets ``y``).
+    A row needs nothing from other rows, so parts of a batch can run on
+    different threads.
     """
     last = len(Ms)
     for r in range(r0, r1):
@@ -95,68 +91,204 @@ def _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits,
         for j in range(x.size):
             x[j] = X[i, j]
         _forward(Ms, transposed, bs, x, code, A, r, nz)
-        losses[r], hits[r] = _output_delta(A[last][r], D[last][r], y[i], sw[i])
+        losses[r], hits[r] = _output_delta(A[last][r], y[i], sw[i], out, D[last][r])
         for l in range(last - 1, 0, -1):
             _dense_propagate(Ms[l], transposed[l], D[l + 1][r], A[l][r], code, D[l][r])
 
 
 @kernel
-def _accumulate_gradients(
-    Ms, transposed, bs, X, y, sw, rows, code, A, D, Gs, gbs, losses, hits, NZ, scratch
+def _gradient_block(
+    Ms, transposed, bs, X, y, sw, code, out, rows, A, D, losses, hits, Gs, gbs, NZ, scratch, b
 ):
-    """Add the summed gradient over ``X[rows]`` to ``Gs`` (shaped like ``Ms``) and ``gbs``.
+    """Add block ``b`` of the rows of ``X`` into its gradient buffers; return its loss.
 
-    Buffers ``A``, ``D``, ``losses``, ``hits`` need ``len(rows)`` rows; ``NZ``
-    is from ``index_buffers`` and ``scratch`` from ``kernels.update.outer_scratch``.
+    The buffers are the fields of a ``GradientWork`` (passed one by one:
+    Numba's threaded build does not take a named tuple of tuples): block ``b``
+    uses rows ``b * R:(b + 1) * R`` of the row buffers (``R`` rows per block)
+    and entry ``b`` of the gradient buffers and scratch. The block's rows are
+    taken ``R`` at a time, in order, so its sums do not depend on which
+    thread runs it.
     """
-    n = rows.size
-    # np.intp(0), not 0: a literal argument would compile _backprop_rows once more.
-    zero = np.intp(0)
-    _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, zero, n, NZ[0])
+    n, blocks = X.shape[0], Gs[0].shape[0]
+    R = rows.size // blocks
+    lo, hi, base = b * n // blocks, (b + 1) * n // blocks, b * R
+    one = Ms[0].dtype.type(1)
+    total = 0.0
+    for start in range(lo, hi, R):
+        m = min(R, hi - start)
+        for r in range(m):
+            rows[base + r] = start + r
+        _backprop_rows(
+            Ms, transposed, bs, X, y, sw, rows, code, out, A, D, losses, hits, base, base + m, NZ[b]
+        )
+        for l in range(len(Ms)):
+            A_in, D_out = A[l][base : base + m], D[l + 1][base : base + m]
+            U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
+            G = Gs[l][b]
+            _add_outer_rows(G, U, Z, 0, G.shape[0], one, _part(scratch, b))
+            gb = gbs[l][b]
+            for r in range(m):
+                for j in range(gb.size):
+                    gb[j] += D_out[r, j]
+        for r in range(base, base + m):
+            total += losses[r]
+    return total
+
+
+@kernel(parallel=True)
+def _loss_and_gradient(
+    Ms,
+    transposed,
+    bs,
+    X,
+    y,
+    sw,
+    code,
+    out,
+    rows,
+    A,
+    D,
+    losses,
+    hits,
+    Gs,
+    gbs,
+    NZ,
+    scratch,
+    block_loss,
+):
+    """Sum the loss and gradient over every row of ``X`` into ``Gs[l][0]`` and ``gbs[l][0]``.
+
+    Takes the fields of a ``GradientWork`` after ``out`` (``*work``). The
+    rows are cut into ``block_loss.size`` blocks, run on threads, each
+    summed into its own buffers; then the blocks are added in block order.
+    The order of every sum is fixed by the block count, not by the number
+    of threads, so results are bit-identical on any number of threads.
+    Returns the summed loss (float64).
+    """
+    blocks = block_loss.size
+    for c in numba.prange(blocks):
+        b = np.intp(c)  # one type for the threaded build's uint64 index, one _gradient_block
+        block_loss[b] = _gradient_block(
+            Ms,
+            transposed,
+            bs,
+            X,
+            y,
+            sw,
+            code,
+            out,
+            rows,
+            A,
+            D,
+            losses,
+            hits,
+            Gs,
+            gbs,
+            NZ,
+            scratch,
+            b,
+        )
     for l in range(len(Ms)):
-        A_in, D_out = A[l][:n], D[l + 1][:n]
-        U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
-        _add_outer_rows(Gs[l], U, Z, 0, Gs[l].shape[0], Gs[l].dtype.type(1), _part(scratch, 0))
-        gb = gbs[l]
-        for r in range(n):
-            for j in range(gb.size):
-                gb[j] += D_out[r, j]
+        _add_blocks(Gs[l])
+        _add_blocks(gbs[l])
+    total = 0.0
+    for b in range(blocks):
+        total += block_loss[b]
+    return total
+
+
+@kernel(inline=True)
+def _add_blocks(G):
+    """Add ``G[1:]`` into ``G[0]`` in block order (``G`` has a leading block axis)."""
+    first = G[0].reshape(-1)
+    for b in range(1, G.shape[0]):
+        block = G[b].reshape(-1)
+        for j in range(first.size):
+            first[j] += block[j]
+
+
+class GradientWork(NamedTuple):
+    """The buffers of ``_loss_and_gradient``, made by ``gradient_work``."""
+
+    #: Row indices into X, ``blocks * R`` (``R`` rows per block).
+    rows: np.ndarray
+    #: Activations and deltas (see ``buffers``) of ``blocks * R`` rows.
+    A: tuple
+    D: tuple
+    #: Per-row losses (float64) and hits of those rows.
+    losses: np.ndarray
+    hits: np.ndarray
+    #: Per block: gradients shaped like the ``Layout``'s ``Ms`` and the biases.
+    Gs: tuple
+    gbs: tuple
+    #: Per block: ``_forward``'s scratch (``index_buffers``) and ``_add_outer_rows``'s.
+    NZ: np.ndarray
+    scratch: tuple
+
+
+def gradient_work(weights, layout, n):
+    """Return ``(GradientWork, block_loss)`` for the gradient of ``weights`` over ``n`` rows.
+
+    ``layout`` is the ``Layout`` of ``weights`` the kernel will be given.
+
+    ``min(GRADIENT_BLOCKS, n)`` blocks of at most ``GRADIENT_ROWS`` rows at a
+    time: memory grows with the blocks, not with ``n``.
+    """
+    Ms = layout.Ms
+    blocks = min(GRADIENT_BLOCKS, n)
+    R = min(GRADIENT_ROWS, -(-n // blocks))
+    A, D = buffers(weights, blocks * R)
+    widths = [M.shape[0] if t else M.shape[1] for M, t in zip(Ms, layout.transposed)]
+    work = GradientWork(
+        rows=np.zeros(blocks * R, np.intp),
+        A=A,
+        D=D,
+        losses=np.zeros(blocks * R),
+        hits=np.zeros(blocks * R, np.int64),
+        Gs=tuple(np.zeros((blocks, *M.shape), M.dtype) for M in Ms),
+        gbs=tuple(np.zeros((blocks, w), Ms[0].dtype) for w in widths),
+        NZ=index_buffers(weights, blocks),
+        scratch=outer_scratch(max(M.shape[0] for M in Ms), R, Ms[0].dtype, blocks),
+    )
+    return work, np.zeros(blocks)
 
 
 @kernel(nogil=True)
-def _predict_proba_rows(Ms, transposed, bs, X, code, A, row, nz, P, r0, r1):
-    """Write the class probabilities of rows ``r0:r1`` of ``X`` into ``P``.
+def _predict_proba_rows(Ms, transposed, bs, X, code, out, A, row, nz, P, r0, r1):
+    """Write the prediction of output ``out`` for rows ``r0:r1`` of ``X`` into ``P``.
 
-    Each row is propagated through row ``row`` of the buffers ``A`` (see
-    ``_forward``); ``nz`` is ``_forward``'s scratch.
+    Class probabilities (softmax), unit probabilities (logistic), or values
+    (identity, exp; see ``kernels.outputs._output_transform``). Each row is
+    propagated through row ``row`` of the buffers ``A`` (see ``_forward``);
+    ``nz`` is ``_forward``'s scratch.
     """
     last = len(Ms)
     for i in range(r0, r1):
         _forward(Ms, transposed, bs, X[i], code, A, row, nz)
-        _softmax(A[last][row], P[i])
+        _output_transform(A[last][row], out, P[i])
 
 
 @kernel(nogil=True)
-def _evaluate_rows(Ms, transposed, bs, X, code, A, row, nz, y, losses, hits, r0, r1):
-    """Per row ``i`` in ``r0:r1``: its loss into ``losses[i]``, if it is right into ``hits[i]``.
+def _evaluate_rows(Ms, transposed, bs, X, code, out, A, row, nz, y, losses, hits, r0, r1):
+    """Per row ``i`` in ``r0:r1``: its loss into ``losses[i]``, its hit into ``hits[i]``.
 
-    Buffers as for ``_predict_proba_rows``.
+    Buffers as for ``_predict_proba_rows``; hits as in ``kernels.outputs``.
     """
     last = len(Ms)
     for i in range(r0, r1):
         _forward(Ms, transposed, bs, X[i], code, A, row, nz)
-        losses[i] = _softmax_xent_forward(A[last][row], y[i])
-        hits[i] = _argmax(A[last][row]) == y[i]
+        losses[i], hits[i] = _output_loss(A[last][row], y[i], out)
 
 
 _INFERENCE = {"predict_proba": _predict_proba_rows, "evaluate": _evaluate_rows}
 
 
-def infer(task, weights, biases, X, code, *outputs):
+def infer(task, weights, biases, X, code, out, *outputs):
     """Run inference kernel ``task`` over the rows of ``X``, writing into ``outputs``.
 
     ``task`` is "predict_proba" (``outputs = (P,)``) or "evaluate" (``outputs
-    = (y, losses, hits)``); all arrays must be checked already. From
+    = (y, losses, hits)``), for hidden activation ``code`` and output ``out``;
+    all arrays must be checked already. From
     ``parallel_rows(weights)`` rows on, the rows are cut into one part per
     Numba thread, run at once on Python threads: the kernels release the GIL.
     Each row is computed whole by one part, so the results do not depend on
@@ -175,7 +307,7 @@ def infer(task, weights, biases, X, code, *outputs):
 
         def run(c):
             r0, r1 = c * n // parts, (c + 1) * n // parts
-            rows(L.Ms, L.transposed, biases, X, code, A, c * spread, NZ[c], *outputs, r0, r1)
+            rows(L.Ms, L.transposed, biases, X, code, out, A, c * spread, NZ[c], *outputs, r0, r1)
 
         if parts == 1:
             run(0)

@@ -20,11 +20,15 @@ Two fusions keep each step to one pass over every weight row:
 """
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
+from ..config import ERROR_MODEL, FASTMATH
 from ..names import IDENTITY
 from ._jit import kernel
 from .activations import _activate, _exp, _scale_by_derivative
 from .dense import _dense_forward, _vec_mat
+from .outputs import _units_delta
 from .softmax_xent import _argmax
 
 
@@ -51,6 +55,30 @@ def _softmax_delta(z, t, w, delta):
         delta[j] *= c
     delta[t] -= w
     return k, s
+
+
+def _sample_delta(z, t, w, out, delta):
+    """Write ``w * dL/dz`` into ``delta``; return ``(w * loss, hit)`` (see ``kernels.outputs``).
+
+    Softmax (a class index ``t``) takes this module's ``_softmax_delta``;
+    a row ``t`` of real targets, output ``out`` of ``kernels.outputs``.
+    """
+
+
+def _softmax_sample_delta(z, t, w, out, delta):
+    k, s = _softmax_delta(z, t, w, delta)
+    return _weighted_loss(z, k, t, s, w), k == t
+
+
+@overload(
+    _sample_delta,
+    inline="always",
+    jit_options={"fastmath": set(FASTMATH), "error_model": ERROR_MODEL},
+)
+def _sample_delta_overload(z, t, w, out, delta):
+    if isinstance(t, types.Integer):
+        return _softmax_sample_delta
+    return lambda z, t, w, out, delta: _units_delta(z, t, w, out, delta)
 
 
 @kernel(inline=True)
@@ -119,16 +147,16 @@ def _copy(src, dst):
 
 @kernel
 def _sgd_epoch_per_sample(
-    Ms, transposed, bs, A, D, X, y, sw, order, code, lr, step_loss, step_correct
+    Ms, transposed, bs, A, D, X, y, sw, order, code, out, lr, step_loss, step_correct
 ):
     """Per-sample SGD over ``X[order]`` (see the module docstring).
 
     ``Ms``, ``transposed`` and ``bs`` are the network as in ``kernels.network``
     (``transposed[0]`` is False). ``A[l]`` and ``D[l]`` are 1-D activation and
     delta buffers of layer ``l``'s width (``A[0]``, the input's, is used as a
-    zero row; ``D[0]`` is unused). Each step's weighted loss, before its
-    update, goes to ``step_loss`` (float64) and whether it was right to
-    ``step_correct``.
+    zero row; ``D[0]`` is unused). ``out`` and the targets ``y`` are as in
+    ``kernels.outputs``. Each step's weighted loss, before its update, goes
+    to ``step_loss`` (float64) and its hit to ``step_correct``.
     """
     lr = Ms[0].dtype.type(lr)
     last = len(Ms)
@@ -146,10 +174,7 @@ def _sgd_epoch_per_sample(
         for l in range(1, last):
             act = code if l < last - 1 else IDENTITY
             _dense_forward(Ms[l], transposed[l], bs[l], A[l], act, A[l + 1])
-        k, s = _softmax_delta(A[last], y[i], sw[i], D[last])
-        loss = _weighted_loss(A[last], k, y[i], s, sw[i])
-        step_loss[t] = loss
-        step_correct[t] = k == y[i]
+        step_loss[t], step_correct[t] = _sample_delta(A[last], y[i], sw[i], out, D[last])
         for l in range(last - 1, 0, -1):
             _backward_step(Ms[l], transposed[l], bs[l], A[l], D[l + 1], lr, code, D[l])
         for j in range(d1.size):

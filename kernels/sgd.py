@@ -18,15 +18,15 @@ from numpy.typing import ArrayLike
 
 from .._checks import (
     as_float_array,
-    as_labels,
     as_momentum,
     as_order,
     as_positive,
     as_sample_weight,
+    as_targets,
     as_weight_decay,
 )
 from ..config import PARALLEL_MIN_BATCH
-from ..names import activation_code
+from ..names import activation_code, output_code
 from ._jit import kernel
 from .network import (
     Layout,
@@ -56,6 +56,7 @@ def _sgd_epoch(
     order,
     batch_size,
     code,
+    out,
     lr,
     mu,
     wd,
@@ -93,7 +94,7 @@ def _sgd_epoch(
         for c in numba.prange(chunks):
             r0, r1 = _chunk(B, chunks, c)
             _backprop_rows(
-                Ms, transposed, bs, X, y, sw, rows, code, A, D, losses, hits, r0, r1, NZ[c]
+                Ms, transposed, bs, X, y, sw, rows, code, out, A, D, losses, hits, r0, r1, NZ[c]
             )
         total = 0.0
         correct = 0
@@ -195,7 +196,7 @@ class SGD:
             self._parts = (chunks, index_buffers(Ms, chunks), outer)
         return self._parts[1:]
 
-    def run(self, X, y, sw, order, code, lr, step_loss, step_correct):
+    def run(self, X, y, sw, order, code, out, lr, step_loss, step_correct):
         """Take the steps over ``X[order]``; write their losses and hit counts.
 
         Inputs must be checked already (see ``_epoch_inputs``).
@@ -204,7 +205,7 @@ class SGD:
             with self.layout as L:
                 _sgd_epoch_per_sample(
                     *(L.Ms, L.transposed, self.biases, self.A, self.D, X, y, sw, order),
-                    *(code, lr, step_loss, step_correct),
+                    *(code, out, lr, step_loss, step_correct),
                 )
             return
         epoch = _sgd_epoch_parallel if self.parallel else _sgd_epoch
@@ -222,6 +223,7 @@ class SGD:
                 order,
                 self.batch_size,
                 code,
+                out,
                 lr,
                 self.mu,
                 self.wd,
@@ -240,7 +242,8 @@ def _epoch_inputs(weights, biases, X, y, order, activation, lr, options):
     weights, biases = check_network(weights, biases)
     dtype = weights[0].dtype
     X = as_float_array("X", X, dtype, 2, shape=(None, weights[0].shape[0]))
-    y = as_labels("y", y, X.shape[0], weights[-1].shape[1])
+    out = output_code(options.get("output", "softmax"))
+    y = as_targets("y", y, X.shape[0], weights[-1].shape[1], out, dtype)
     order = as_order("order", order, X.shape[0])
     sw = as_sample_weight(options.get("sample_weight"), X.shape[0], dtype)
     mu = as_momentum(options.get("momentum", 0.0))
@@ -250,7 +253,7 @@ def _epoch_inputs(weights, biases, X, y, order, activation, lr, options):
         velocities = _check_velocities(velocities, weights, biases)
     code = activation_code(activation)
     lr = float(as_positive("lr", lr))
-    return weights, biases, velocities, X, y, sw, order, code, lr, mu, wd
+    return weights, biases, velocities, X, y, sw, order, (code, out), lr, mu, wd
 
 
 def _check_velocities(velocities, weights, biases):
@@ -309,8 +312,9 @@ def sgd_epoch_per_sample(
         The network (see ``check_network``); updated in place.
     X : array_like, shape (n, n_in)
         Inputs, converted to the parameters' dtype.
-    y : array_like of int, shape (n,)
-        Class labels in ``[0, n_classes)``.
+    y : array_like, shape (n,) or (n, n_outputs)
+        Class labels in ``[0, n_classes)`` (output "softmax"), else targets
+        (see ``fastmlp.MLP``'s ``output``).
     order : array_like of int
         The rows to visit, in order (usually a permutation of ``range(n)``).
     lr : float
@@ -319,9 +323,10 @@ def sgd_epoch_per_sample(
         Hidden-layer activation.
     **options
         ``momentum`` (in [0, 1)), ``weight_decay`` (L2, >= 0, on weights only),
-        ``sample_weight`` (one weight >= 0 per row of X, scaling its loss) and
+        ``sample_weight`` (one weight >= 0 per row of X, scaling its loss),
         ``velocities`` (``(VWs, vbs)`` shaped like the network, updated in
-        place; zeros by default).
+        place; zeros by default) and ``output`` (a name of
+        ``fastmlp.names.OUTPUTS``, "softmax" by default).
 
     Returns
     -------
@@ -354,8 +359,9 @@ def sgd_epoch_minibatch(
         The network (see ``check_network``); updated in place.
     X : array_like, shape (n, n_in)
         Inputs, converted to the parameters' dtype.
-    y : array_like of int, shape (n,)
-        Class labels in ``[0, n_classes)``.
+    y : array_like, shape (n,) or (n, n_outputs)
+        Class labels in ``[0, n_classes)`` (output "softmax"), else targets
+        (see ``fastmlp.MLP``'s ``output``).
     order : array_like of int
         The rows to visit, in order (usually a permutation of ``range(n)``).
     lr : float
@@ -365,15 +371,15 @@ def sgd_epoch_minibatch(
     activation : {"sigmoid", "tanh", "relu"}
         Hidden-layer activation.
     **options
-        ``momentum``, ``weight_decay``, ``sample_weight`` and ``velocities``,
-        as for ``sgd_epoch_per_sample``.
+        ``momentum``, ``weight_decay``, ``sample_weight``, ``velocities`` and
+        ``output``, as for ``sgd_epoch_per_sample``.
 
     Returns
     -------
     numpy.ndarray of float64, shape (ceil(len(order) / batch_size),)
         Each step's mean loss, before its update.
     """
-    weights, biases, velocities, X, y, sw, order, code, lr, mu, wd = _epoch_inputs(
+    weights, biases, velocities, X, y, sw, order, codes, lr, mu, wd = _epoch_inputs(
         weights, biases, X, y, order, activation, lr, options
     )
     batch_size = as_positive("batch_size", batch_size, numbers.Integral)
@@ -382,5 +388,5 @@ def sgd_epoch_minibatch(
     step_correct = np.empty(steps, dtype=np.int64)
     # A batch larger than the data is one batch of all of it: size buffers for that.
     sgd = SGD(weights, biases, min(batch_size, max(order.size, 1)), mu, wd, velocities)
-    sgd.run(X, y, sw, order, code, lr, step_loss, step_correct)
+    sgd.run(X, y, sw, order, *codes, lr, step_loss, step_correct)
     return step_loss

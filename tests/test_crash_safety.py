@@ -529,7 +529,7 @@ def child_kernel_wrappers():
             case(
                 f"{dtype}-{kind}-activation",
                 ValueError,
-                lambda: run(W, b, X, y, order, activation="identity"),
+                lambda: run(W, b, X, y, order, activation="softplus"),
                 "activation: ",
                 guard,
             )

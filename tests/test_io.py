@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fastmlp
-from fastmlp import MLP
+from fastmlp import MLP, _archive
 from fastmlp._archive import METADATA_MAX_BYTES
 from fastmlp.errors import ModelFileError
 from fastmlp.io import FORMAT_VERSION, save
@@ -26,6 +26,21 @@ def test_round_trip_is_exact(tmp_path, rng, dtype, activation):
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     assert metadata["fastmlp_version"] == fastmlp.__version__
     assert metadata["format_version"] == FORMAT_VERSION
+
+
+@pytest.mark.parametrize("output", ["logistic", "identity", "exp"])
+def test_the_output_is_recorded_and_files_without_one_load_as_softmax(tmp_path, rng, output):
+    model = MLP([4, 3, 2], "tanh", "float64", seed=1, output=output)
+    loaded, metadata = fastmlp.load(model.save(tmp_path / "m.npz"), return_metadata=True)
+    assert metadata["output"] == output and loaded.output == output
+    X = rng.normal(size=(5, 4))
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    # As this version writes a softmax model, less the field: what older versions wrote.
+    del metadata["output"], metadata[_archive.DIGEST_KEY]
+    _archive.write(tmp_path / "old.npz", metadata, {"params": model.params})
+    old = fastmlp.load(tmp_path / "old.npz")
+    assert old.output == "softmax"
+    np.testing.assert_array_equal(old.params, model.params)
 
 
 def test_classes_and_extra_metadata(tmp_path):
@@ -165,11 +180,12 @@ def fitted_estimator(rng):
     [
         {"extra": {}},  # an estimator file read as a bare MLP
         {"activation": "relu"},
+        {"output": "logistic"},
         {"sizes": [4, 2, 4, 2]},  # 32 parameters, like [2, 6, 2]
         {"classes": ["yes", "no"]},  # swapped: every prediction inverted
         {"sha256": None},
     ],
-    ids=["extra", "activation", "same-count-sizes", "swapped-classes", "no-digest"],
+    ids=["extra", "activation", "output", "same-count-sizes", "swapped-classes", "no-digest"],
 )
 def test_the_digest_covers_the_metadata(tmp_path, rng, changes):
     estimator, _ = fitted_estimator(rng)
@@ -187,6 +203,7 @@ def test_version_1_files_keep_loading_with_one_warning(tmp_path, rng):
         model = fastmlp.load(path)
     assert len(caught) == 1
     np.testing.assert_array_equal(model.params, estimator.model_.params)
+    assert model.output == "softmax"
     # The estimator's own file, as version 1 wrote it, comes back as an estimator.
     extra = {"estimator": "MLPClassifier", "params": {"hidden_layer_sizes": [6]}, "state": {}}
     save_version_1(path, estimator.model_, estimator.classes_, extra)

@@ -10,6 +10,7 @@ from helpers import assert_close, random_network, sparse_inputs
 
 import fastmlp
 from fastmlp import reference
+from fastmlp.names import SOFTMAX
 
 
 @pytest.mark.parametrize(
@@ -65,7 +66,7 @@ def test_inference_and_gradients_leave_parameters_written_meanwhile(rng, monkeyp
     for task, rows in list(network._INFERENCE.items()):
         monkeypatch.setitem(network._INFERENCE, task, update_during(rows))
     monkeypatch.setattr(
-        fastmlp.training, "_accumulate_gradients", update_during(network._accumulate_gradients)
+        fastmlp.objective, "_loss_and_gradient", update_during(network._loss_and_gradient)
     )
     for call in (model.predict_proba, lambda X: model.evaluate(X, y)):
         model.weights[1][...] = 0
@@ -121,8 +122,8 @@ def test_inference_matches_reference_in_any_number_of_parts(rng, dtype, activati
         parts(count)
         P = np.empty((37, sizes[-1]), dtype)
         losses, hits = np.empty(37), np.empty(37, dtype=np.bool_)
-        infer("predict_proba", weights, biases, X, code, P)
-        infer("evaluate", weights, biases, X, code, y, losses, hits)
+        infer("predict_proba", weights, biases, X, code, SOFTMAX, P)
+        infer("evaluate", weights, biases, X, code, SOFTMAX, y, losses, hits)
         assert_close(P, expected, dtype)
         assert_close(losses, expected_loss, dtype)
         np.testing.assert_array_equal(hits, expected.argmax(axis=1) == y)
@@ -147,7 +148,7 @@ def test_inference_raises_what_a_part_raised_once_every_part_is_done(rng, parts,
     monkeypatch.setitem(network._INFERENCE, "predict_proba", rows)
     parts(2)
     with pytest.raises(ValueError, match="part from row 5"):
-        infer("predict_proba", weights, biases, np.zeros((10, 4)), 0, np.empty((10, 2)))
+        infer("predict_proba", weights, biases, np.zeros((10, 4)), 0, SOFTMAX, np.empty((10, 2)))
     assert sorted(ran) == [0, 5]
 
 

@@ -86,7 +86,7 @@ def test_empty_order_is_rejected_and_the_kernel_takes_no_step(rng):
     with pytest.raises(ValueError, match="order: expected at least one index"):
         sgd_epoch_per_sample(weights, biases, X, y, np.arange(0), 0.1)
     sw, none = np.ones(N), np.arange(0)
-    SGD(tuple(weights), tuple(biases), 1).run(X, y, sw, none, 0, 0.1, np.empty(0), none.copy())
+    SGD(tuple(weights), tuple(biases), 1).run(X, y, sw, none, 0, 0, 0.1, np.empty(0), none.copy())
     for p, q in zip([*weights, *biases], before):
         np.testing.assert_array_equal(p, q)
 

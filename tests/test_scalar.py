@@ -76,6 +76,22 @@ def test_scalar_matches_reference_on_random_nets(rng, activation):
     np.testing.assert_allclose(g["h"], weights[1] @ dbs[1], rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("output", ["logistic", "identity", "exp"])
+@pytest.mark.parametrize("activation", ["identity", "tanh"])
+def test_scalar_matches_reference_for_every_output(rng, activation, output):
+    weights, biases = random_network(rng, [4, 5, 3], "float64")
+    x = rng.normal(size=4)
+    y = {"logistic": [1.0, 0.0, 1.0], "identity": [0.5, -2.0, 1.0], "exp": [0.0, 3.0, 1.0]}[output]
+    params = [a.tolist() for pair in zip(weights, biases) for a in pair]
+    loss, g = scalar.forward_backward(x.tolist(), *params, y, activation, output=output)
+    ref_loss, dWs, dbs = reference.mean_gradients(
+        weights, biases, x[None], np.array([y]), activation, output=output
+    )
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    for got, want in zip((g["W"], g["b"], g["V"], g["c"]), (dWs[0], dbs[0], dWs[1], dbs[1])):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+
+
 def test_scalar_sgd_step_matches_reference_epoch(rng):
     weights, biases = random_network(rng, [3, 4, 2], "float64")
     lists = [p.tolist() for p in (weights[0], biases[0], weights[1], biases[1])]

@@ -148,7 +148,7 @@ def test_serial_and_threaded_runs_are_deterministic_and_agree(rng, dtype, option
         sgd.parallel, sgd.chunks = parallel, chunks
         step_loss = np.empty(-(-N // batch_size))
         step_correct = np.empty_like(step_loss, dtype=np.int64)
-        sgd.run(X, y, sw, order, 0, 0.1, step_loss, step_correct)
+        sgd.run(X, y, sw, order, 0, 0, 0.1, step_loss, step_correct)
         return [*net[0], *net[1], step_loss, step_correct]
 
     first = run(False, 1)

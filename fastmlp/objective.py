@@ -1,0 +1,180 @@
+"""A model's loss and its gradient over a whole data set: ``gradients`` and ``loss_and_gradient``.
+
+Both sum over the rows in one call of the kernel
+``kernels.network._loss_and_gradient``, which threads over fixed blocks of
+rows: its results are bit-identical on any number of threads, and its
+memory does not grow with the number of rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import reference
+from ._checks import as_nonnegative, as_sample_weight
+from .kernels.network import Layout, _loss_and_gradient, gradient_work, launching
+from .model import MLP
+
+BACKENDS = ("numba", "numpy")
+#: What ``loss_and_gradient`` divides its sums by: the row count, or the sum
+#: of the sample weights (scikit-learn's).
+AVERAGES = ("rows", "weights")
+
+
+def _check_backend(backend):
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: expected one of {list(BACKENDS)}, found {backend!r}")
+    return backend
+
+
+def _check_model(model):
+    """Return the checked ``(weights, biases)`` of ``model`` (``MLP.check_network``)."""
+    if not isinstance(model, MLP):
+        raise TypeError(f"model: expected a fastmlp.MLP, found {type(model).__name__}")
+    return model.check_network()
+
+
+def _summed(model, weights, biases, X, Y, sw):
+    """Return ``(loss, dWs, dbs)``: the weighted loss and gradient summed over the rows of ``X``.
+
+    Inputs must be checked already; the gradients are in the model's dtype
+    and orientation.
+    """
+    layout = Layout(weights)
+    work, block_loss = gradient_work(weights, layout, X.shape[0])
+    with layout as L, launching(True):
+        total = _loss_and_gradient(
+            L.Ms, L.transposed, biases, X, Y, sw, model._code, model._out_code, *work, block_loss
+        )
+    dWs = [layout.to_model(G[0], l) for l, G in enumerate(work.Gs)]
+    return total, dWs, [gb[0] for gb in work.gbs]
+
+
+def _finite_gradients(dWs, dbs, dtype):
+    """Return ``(dWs, dbs)``; raise ``ValueError`` naming ``X`` if a value is not finite.
+
+    Inputs and parameters are finite once checked, so a NaN or infinity here
+    means the forward or backward pass overflowed ``dtype``.
+    """
+    if not all(np.isfinite(g).all() for g in (*dWs, *dbs)):
+        raise ValueError(
+            f"X: expected inputs whose gradients {dtype} can carry, found NaN or infinite "
+            "gradients (the forward or backward pass overflowed); scale X down (or use float64)"
+        )
+    return dWs, dbs
+
+
+def gradients(
+    model: MLP, X: ArrayLike, y: ArrayLike, *, backend: str = "numba"
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Return the gradient of the model's mean loss over the rows of ``X``.
+
+    Parameters
+    ----------
+    model : MLP
+        The model (unchanged).
+    X : array_like, shape (n, sizes[0])
+        Inputs.
+    y : array_like
+        Targets for the model's output (see ``MLP.check_y``).
+    backend : {"numba", "numpy"}
+        Kernels or the numpy reference.
+
+    Returns
+    -------
+    dW : list of numpy.ndarray
+        Aligned with ``model.weights``.
+    db : list of numpy.ndarray
+        Aligned with ``model.biases``.
+    """
+    weights, biases = _check_model(model)
+    X = model.check_X(X)
+    y = model.check_y(y, X.shape[0])
+    if _check_backend(backend) == "numpy":
+        # Overflow shows as non-finite gradients, named below, as in the kernels.
+        with np.errstate(over="ignore", invalid="ignore"):
+            _, dWs, dbs = reference.mean_gradients(
+                weights, biases, X, y, model.activation, output=model.output
+            )
+        return _finite_gradients(list(dWs), list(dbs), model.dtype)
+    ones = np.ones(X.shape[0], dtype=model.dtype)
+    _, dWs, dbs = _summed(model, weights, biases, X, y, ones)
+    n = model.dtype.type(X.shape[0])
+    return _finite_gradients([dW / n for dW in dWs], [db / n for db in dbs], model.dtype)
+
+
+def loss_and_gradient(
+    model: MLP,
+    X: ArrayLike,
+    Y: ArrayLike,
+    *,
+    l2: float = 0.0,
+    sample_weight: ArrayLike | None = None,
+    average: str = "rows",
+) -> tuple[float, np.ndarray]:
+    """Return the regularised loss over the rows of ``X`` and its gradient (for quasi-Newton).
+
+    ``loss = (sum_i w_i loss_i + l2 / 2 * sum_l |W_l|^2) / divisor`` and
+    ``grad`` its gradient, ``(sum_i w_i grad_i + l2 * W) / divisor`` (the
+    penalty on weights only, not biases): the meaning of ``l2`` in ``train``
+    and of scikit-learn's ``alpha``. The sums run in one kernel call in the
+    model's dtype (see the module docstring); the penalty and the division
+    in float64.
+
+    Parameters
+    ----------
+    model : MLP
+        The model (unchanged).
+    X : array_like, shape (n, sizes[0])
+        Inputs.
+    Y : array_like
+        Targets for the model's output (see ``MLP.check_y``).
+    l2 : float
+        L2 penalty coefficient, >= 0.
+    sample_weight : array_like, shape (n,), optional
+        A weight >= 0 per row, scaling its loss (ones by default).
+    average : {"rows", "weights"}
+        The divisor: the number of rows, or the sum of the sample weights
+        (scikit-learn's).
+
+    Returns
+    -------
+    loss : float
+        The regularised mean loss.
+    grad : numpy.ndarray of float64, shape (model.params.size,)
+        Its gradient, aligned with ``model.params``. float64 whatever the
+        model's dtype: ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)``
+        works in float64, and ``x.astype(model.dtype)`` brings its iterates back.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad arguments, a zero sum of weights with ``average="weights"``,
+        or a forward or backward pass that overflowed the model's dtype.
+    """
+    weights, biases = _check_model(model)
+    X = model.check_X(X)
+    Y = model.check_y(Y, X.shape[0])
+    l2 = as_nonnegative("l2", l2)
+    sw = as_sample_weight(sample_weight, X.shape[0], model.dtype)
+    divisor = _divisor(average, sw)
+    total, dWs, dbs = _summed(model, weights, biases, X, Y, sw)
+    dWs, dbs = _finite_gradients(dWs, dbs, model.dtype)
+    penalty = sum(float(np.square(W, dtype=np.float64).sum()) for W in weights)
+    parts = []
+    for W, dW, db in zip(weights, dWs, dbs):
+        parts += [(dW.astype(np.float64) + l2 * W).ravel(), db.astype(np.float64)]
+    return (float(total) + l2 / 2 * penalty) / divisor, np.concatenate(parts) / divisor
+
+
+def _divisor(average, sw):
+    """Return what ``loss_and_gradient`` divides by for ``average`` and sample weights ``sw``."""
+    if average not in AVERAGES:
+        raise ValueError(f"average: expected one of {list(AVERAGES)}, found {average!r}")
+    divisor = float(sw.size) if average == "rows" else float(sw.sum(dtype=np.float64))
+    if not divisor > 0:
+        raise ValueError(
+            f"sample_weight: expected a positive sum of weights to average over, found {divisor}"
+        )
+    return divisor
