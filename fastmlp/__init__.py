@@ -10,15 +10,19 @@ from . import _source_tree  # noqa: F401  # isort: skip
 from . import datasets
 from ._version import __version__
 from ._warmup import warmup
+from .callbacks import Callback, EarlyStopping
 from .gradient_check import gradcheck, softmax_xent_gradcheck
 from .history import History
 from .io import load
 from .model import MLP
 from .schedules import Constant, InverseScaling, LowerAtEnd, Piecewise, StepDecay
-from .training import EarlyStopping, gradients, train
+from .settings import TrainSettings
+from .trainer import Trainer
+from .training import gradients, train
 
 __all__ = [
     "MLP",
+    "Callback",
     "Constant",
     "EarlyStopping",
     "History",
@@ -27,6 +31,8 @@ __all__ = [
     "MLPClassifier",
     "Piecewise",
     "StepDecay",
+    "TrainSettings",
+    "Trainer",
     "__version__",
     "datasets",
     "gradcheck",

@@ -77,7 +77,8 @@ class Callback:
         """
 
 
-@dataclasses.dataclass(eq=True)
+# Hashable by its fields (its settings, not its running state), as a Config holding it must be.
+@dataclasses.dataclass(eq=True, unsafe_hash=True)
 class EarlyStopping(Callback):
     """Stop when a monitored value has not improved for ``patience`` epochs.
 
@@ -142,6 +143,8 @@ class EarlyStopping(Callback):
         """Forget what earlier runs saw."""
         self.best = np.inf if MONITORS.get(self.monitor, True) else -np.inf
         self.waited, self.drops, self.best_params = 0, 0, None
+        #: Whether the last epoch seen asked to stop (the run converged, in scikit-learn's words).
+        self.stopped = False
 
     def on_train_begin(self, trainer: Any) -> None:
         """Check the monitored curve will be there; start from no best epoch."""
@@ -159,8 +162,11 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, trainer: Any, epoch: int) -> bool:
         """Count the epoch as an improvement or not; return True to stop."""
         value = getattr(trainer.history, self.monitor)[-1]
-        if self.rule == "sklearn":
-            return self._sklearn(trainer, epoch, value)
+        rule = self._sklearn if self.rule == "sklearn" else self._patience
+        self.stopped = rule(trainer, epoch, value)
+        return self.stopped
+
+    def _patience(self, trainer, epoch, value):
         lower = MONITORS[self.monitor]
         if (value < self.best - self.min_delta) if lower else (value > self.best + self.min_delta):
             self._new_best(trainer, epoch, value)

@@ -155,8 +155,7 @@ def restore(
 ) -> History:
     """Load a checkpoint into ``params``, ``velocities`` and ``state``; return its history.
 
-    Nothing is written into the buffers, the callbacks or the generator
-    before the whole checkpoint has been checked against the run.
+    Nothing is written anywhere before the whole checkpoint is checked against the run.
 
     Parameters
     ----------
@@ -165,20 +164,17 @@ def restore(
     params, velocities
         Buffers of the run being resumed, overwritten in place.
     history : History
-        The resumed run's new history: its ``config`` (the keys in
-        ``must_match`` must equal the checkpoint's; ``epochs`` bounds the
+        The resumed run's new history: its ``config`` (``epochs`` bounds the
         completed epochs) and ``steps_per_epoch``.
     state : RunState
-        Overwritten in place: its generator's state is set, and each of its
-        callbacks gets its state back (``load_state_dict``).
+        Its generator's state is set; its callbacks get their state back.
     lr_of : callable, optional
-        The learning rate the resumed run's schedule gives an epoch (0-based,
-        counted from the run's start): the checkpoint's recorded rates must
-        equal it. This is the fingerprint of a callable schedule, whose
-        ``repr`` says nothing about what it computes.
+        The rate the run's schedule gives an epoch (0-based, from the run's
+        start): the recorded rates must equal it (the fingerprint of a
+        callable schedule, whose ``repr`` says nothing about what it computes).
     must_match : sequence of str
-        The run's fingerprint: ``config`` keys whose values must be the
-        checkpoint's (``fastmlp.settings.fingerprint()``).
+        The ``config`` keys whose values must be the checkpoint's
+        (``fastmlp.settings.fingerprint()``).
 
     Returns
     -------
@@ -188,19 +184,14 @@ def restore(
     Raises
     ------
     CheckpointError
-        The file is unreadable, not a checkpoint, of another format version,
-        altered, inconsistent, or from a run with other settings or data.
+        Unreadable, not a checkpoint, another version, altered, or another run's.
     """
     label = f"checkpoint {path}"
     with _archive.Reader(path, CheckpointError, label, "checkpoint") as archive:
         _check_format(archive)
         try:
-            record, rng = _check_metadata(archive, history, velocities, state, must_match)
-            arrays = _read_arrays(archive, params, _flat(velocities), record, state.callbacks)
-            restored = History(
-                step_loss=arrays["step_loss"],
-                **record,
-                **{key: arrays[key].tolist() for key in PER_EPOCH},
+            restored, arrays, rng = _contents(
+                archive, params, velocities, history, state, must_match
             )
         except CheckpointError:
             raise
@@ -214,6 +205,14 @@ def restore(
         v[...] = arrays[f"velocity_{i}"]
     state.rng.bit_generator.state = rng
     return restored
+
+
+def _contents(archive, params, velocities, history, state, must_match):
+    """Return the checked ``(history, arrays, generator state)`` of a checkpoint."""
+    record, rng = _check_metadata(archive, history, velocities, state, must_match)
+    arrays = _read_arrays(archive, params, _flat(velocities), record, state.callbacks)
+    per_epoch = {key: arrays[key].tolist() for key in PER_EPOCH}
+    return History(step_loss=arrays["step_loss"], **record, **per_epoch), arrays, rng
 
 
 def _check_format(archive):

@@ -69,10 +69,9 @@ def hyperparameter(
     flag : str or None
         The command-line flag; ``""`` derives ``--name-with-dashes``, None
         keeps the setting off the command line.
-    kind : {"value", "count", "choice", "switch"}
+    kind : {"value", "count", "natural", "choice", "switch"}
         How the command parses it: a number passed to ``check``, an integer
-        (``check`` gives the lower bound's message), one of ``check``'s
-        choices, or a ``--x/--no-x`` switch.
+        >= 1 or >= 0, one of ``choices``, or a ``--x/--no-x`` switch.
     record : callable, optional
         ``record(checked, settings)``: the JSON value in ``History.config``
         (default: the checked value).
@@ -167,9 +166,9 @@ class TrainSettings:
     seed: Any = field(
         default=0,
         metadata=hyperparameter(
-            "seed of the sample orders",
+            "seed of the sample orders (and of the model, where the run makes it)",
             _seed,
-            flag=None,
+            kind="natural",
             doc=(
                 "int",
                 "Seed of the ``np.random.Generator`` that draws the orders. The orders\n"
@@ -225,7 +224,8 @@ class TrainSettings:
     early_stopping: bool | int | EarlyStopping | None = field(
         default=None,
         metadata=hyperparameter(
-            "stop after this many epochs without a lower validation loss, keeping the best epoch",
+            "stop after this many epochs without a lower validation loss, keeping the best "
+            "epoch (default: off)",
             as_early_stopping,
             kind="count",
             record=lambda value, settings: repr(value),

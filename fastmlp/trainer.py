@@ -106,7 +106,7 @@ class _NumpyRunner:
         return 0.0
 
 
-def runner(backend, model, batch_size, momentum, weight_decay, velocities=None):
+def _runner(backend, model, batch_size, momentum, weight_decay, velocities=None):
     """Return the runner of a run: the one place that knows the kernels' Python interface."""
     kind = _NumpyRunner if backend == "numpy" else _NumbaRunner
     return kind(model, batch_size, momentum, weight_decay, velocities if momentum else None)
@@ -116,7 +116,7 @@ def runner(backend, model, batch_size, momentum, weight_decay, velocities=None):
 _PROBED: set = set()
 
 
-def probe(runner, X, y, sw, validation):
+def _probe(runner, X, y, sw, validation):
     """Warm ``runner``'s kernels up once per process and signature; return the seconds taken."""
     key = runner.signature(validation)
     if key is None or key in _PROBED:
@@ -138,7 +138,7 @@ def new_velocities(model: MLP) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray
     )
 
 
-def checked_validation(model, validation):
+def _checked_validation(model, validation):
     """Return ``validation`` as a run uses it: ``(X_val, y_val)`` checked for ``model``."""
     if validation is None:
         return None
@@ -151,7 +151,7 @@ def checked_validation(model, validation):
     return Xv, model.check_y(validation[1], Xv.shape[0])
 
 
-def network(model):
+def _network(model):
     """Return what a run relies on staying the same: the checked model and its arrays."""
     if not isinstance(model, MLP):
         raise TypeError(f"model: expected a fastmlp.MLP, found {type(model).__name__}")
@@ -296,7 +296,7 @@ class Trainer:
         -------
         History
         """
-        self._network = network(self.model)
+        self._built = _network(self.model)
         # One run of one model at a time: two threads training it train one after another.
         with self.model._lock:
             self._prepare(X, y, sample_weight, validation)
@@ -319,7 +319,7 @@ class Trainer:
             settings = self.settings = settings.replace(batch_size=n)
         hp = settings.checked
         self.sample_weight = as_sample_weight(sample_weight, n, model.dtype)
-        self.validation = checked_validation(model, validation)
+        self.validation = _checked_validation(model, validation)
         if self.velocities is not None:
             self.velocities = _check_velocities(self.velocities, model.weights, model.biases)
         if hp["momentum"] and self.velocities is None:
@@ -336,7 +336,7 @@ class Trainer:
         self.rows[-1] = n - hp["batch_size"] * (self.steps - 1)
         self.rng = _as_rng(hp["seed"])
         self._order = _order_source(self.orders, self.rng, hp["shuffle"])
-        self.runner = runner(
+        self.runner = _runner(
             hp["backend"],
             model,
             hp["batch_size"],
@@ -365,7 +365,7 @@ class Trainer:
         try:
             for callback in self.callbacks:
                 callback.on_train_begin(self)
-            self.history.compile_time = probe(
+            self.history.compile_time = _probe(
                 self.runner, self.X, self.y, self.sample_weight, self.validation
             )
             for epoch in range(self.history.epochs, self.epochs):
@@ -489,10 +489,10 @@ class Trainer:
             What ran (named in the error).
         """
         try:
-            now = network(self.model)
+            now = _network(self.model)
         except (TypeError, ValueError) as error:
             raise type(error)(f"callbacks: {culprit!r} left the model unusable: {error}") from None
-        before = self._network
+        before = self._built
         if now[:3] != before[:3] or any(a is not b for a, b in zip(now[3:], before[3:])):
             raise ValueError(
                 f"callbacks: {culprit!r} replaced the model's parameter arrays or its sizes, "

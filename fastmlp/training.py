@@ -40,12 +40,12 @@ from .settings import BACKENDS, TrainSettings, numpydoc
 from .trainer import (
     MAX_STEPS,
     Trainer,
+    _checked_validation,
     _NumbaRunner,
     _NumpyRunner,
-    checked_validation,
+    _probe,
+    _runner,
     new_velocities,
-    probe,
-    runner,
 )
 
 __all__ = [
@@ -104,9 +104,9 @@ def _warm_up(model, X, y, *, batch_size, momentum, weight_decay, backend, valida
         batch_size=batch_size, momentum=momentum, weight_decay=weight_decay, backend=backend
     ).checked
     hp = [min(settings["batch_size"], X.shape[0]), settings["momentum"], settings["weight_decay"]]
-    run = runner(settings["backend"], model, *hp)
+    run = _runner(settings["backend"], model, *hp)
     sw = as_sample_weight(None, X.shape[0], model.dtype)
-    return probe(run, X, y, sw, checked_validation(model, validation))
+    return _probe(run, X, y, sw, _checked_validation(model, validation))
 
 
 def _callbacks(callbacks, progress, checkpoint, checkpoint_every, resume):
