@@ -258,6 +258,8 @@ class Trainer:
         self.settings = TrainSettings() if settings is None else settings
         if not isinstance(self.settings, TrainSettings):
             raise TypeError(f"settings: expected TrainSettings, found {settings!r}")
+        # As given: a run on fewer rows than a batch uses settings with one full batch.
+        self._given = self.settings
         callbacks = list(callbacks)
         for callback in callbacks:
             if not isinstance(callback, Callback):
@@ -266,7 +268,7 @@ class Trainer:
         callbacks = [*([stopping] if stopping is not None else []), *callbacks]
         # Stable: the checkpoint comes after every callback that may stop the run.
         self.callbacks = sorted(callbacks, key=lambda c: isinstance(c, Checkpointing))
-        self.velocities, self.orders = velocities, orders
+        self._given_velocities, self.orders = velocities, orders
         self.error, self.history = None, None
         #: Frames between the warnings and the code to blame (``train`` adds its own).
         self.stacklevel = 2
@@ -308,7 +310,7 @@ class Trainer:
         self.X = model.check_X(X)
         self.y = model.check_y(y, self.X.shape[0])
         n = self.X.shape[0]
-        settings = self.settings
+        settings = self.settings = self._given
         if settings.checked["batch_size"] > n:
             warnings.warn(
                 f"batch_size: {settings.checked['batch_size']} is larger than the {n} rows of X; "
@@ -320,6 +322,8 @@ class Trainer:
         hp = settings.checked
         self.sample_weight = as_sample_weight(sample_weight, n, model.dtype)
         self.validation = _checked_validation(model, validation)
+        # Given, they carry momentum across runs; else each run starts from zero velocity.
+        self.velocities = self._given_velocities
         if self.velocities is not None:
             self.velocities = _check_velocities(self.velocities, model.weights, model.biases)
         if hp["momentum"] and self.velocities is None:

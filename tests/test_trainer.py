@@ -116,3 +116,18 @@ def test_the_trainer_is_what_train_runs(rng):
         Trainer(a, settings, callbacks=[3])
     with pytest.raises(TypeError, match="settings: expected TrainSettings"):
         Trainer(a, {"epochs": 2})
+
+
+def test_a_trainer_runs_again_as_train_would_be_called_again(rng):
+    X, y = data(rng)
+    settings = TrainSettings(batch_size=16, momentum=0.5, backend="numpy")
+    a, b = MLP([4, 3], seed=0), MLP([4, 3], seed=0)
+    trainer = Trainer(a, settings)
+    with pytest.warns(UserWarning, match="batch_size: 16 is larger than the 10 rows"):
+        small = trainer.fit(X[:10], y[:10])
+    again = trainer.fit(X, y)
+    assert (small.config["batch_size"], again.config["batch_size"]) == (10, 16)
+    with pytest.warns(UserWarning, match="batch_size: 16 is larger than the 10 rows"):
+        train(b, X[:10], y[:10], batch_size=16, momentum=0.5, backend="numpy")
+    train(b, X, y, batch_size=16, momentum=0.5, backend="numpy")
+    np.testing.assert_array_equal(a.params, b.params)  # each run from zero velocity
