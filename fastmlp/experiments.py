@@ -510,12 +510,11 @@ def run(
     """
     seed = config.seed if seed is None else seed
     model, (X, y), validation = _model_and_data(config, seed)
-    settings = {f.name: getattr(config, f.name) for f in fields()} | {"seed": seed}
     history = train(
         model,
         X,
         y,
-        **settings,
+        **config.kwargs() | {"seed": seed},
         validation=validation,
         progress=False,
         callbacks=callbacks,

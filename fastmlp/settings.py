@@ -264,9 +264,9 @@ class TrainSettings:
         """The learning-rate schedule: ``schedule(epoch, epochs) -> lr``."""
         return as_schedule(self.lr_schedule, self.checked["lr"])
 
-    def settings(self) -> TrainSettings:
-        """Return the ``TrainSettings`` of these values (a subclass adds fields of its own)."""
-        return TrainSettings(**{f.name: getattr(self, f.name) for f in fields()})
+    def kwargs(self) -> dict[str, Any]:
+        """Return the settings, as given, as ``train``'s keywords (a subclass's own fields not)."""
+        return {f.name: getattr(self, f.name) for f in fields()}
 
     def replace(self, **changes: Any) -> TrainSettings:
         """Return a copy with the fields in ``changes`` replaced (and checked)."""
@@ -301,8 +301,3 @@ def fields() -> tuple[dataclasses.Field, ...]:
 def fingerprint() -> tuple[str, ...]:
     """Return the ``History.config`` keys a checkpoint must share with the run it resumes."""
     return (*RUN_FINGERPRINT, *(f.name for f in fields() if f.metadata["setting"].resume))
-
-
-def setting(name: str) -> Setting:
-    """Return the metadata of the field ``name``."""
-    return next(f.metadata["setting"] for f in fields() if f.name == name)

@@ -365,7 +365,7 @@ class Trainer:
 
     def _run(self):
         """Run the epochs between the callbacks' hooks; Ctrl-C ends the run normally."""
-        self.error, history = None, self.history
+        self.error = None
         try:
             for callback in self.callbacks:
                 callback.on_train_begin(self)
