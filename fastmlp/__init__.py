@@ -10,16 +10,20 @@ from . import _source_tree  # noqa: F401  # isort: skip
 from . import datasets, io
 from ._version import __version__
 from ._warmup import warmup
+from .callbacks import Callback, EarlyStopping
 from .gradient_check import gradcheck, softmax_xent_gradcheck
 from .history import History
 from .io import load
 from .model import MLP
 from .objective import gradients, loss_and_gradient
 from .schedules import Constant, InverseScaling, LowerAtEnd, Piecewise, StepDecay
-from .training import EarlyStopping, train
+from .settings import TrainSettings
+from .trainer import Trainer
+from .training import train
 
 __all__ = [
     "MLP",
+    "Callback",
     "Constant",
     "EarlyStopping",
     "History",
@@ -28,6 +32,8 @@ __all__ = [
     "MLPClassifier",
     "Piecewise",
     "StepDecay",
+    "TrainSettings",
+    "Trainer",
     "__version__",
     "datasets",
     "gradcheck",

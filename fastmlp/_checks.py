@@ -258,3 +258,28 @@ def as_nonnegative(name, value):
     if not math.isfinite(as_float) or as_float < 0:
         raise ValueError(f"{name}: expected a finite value >= 0, found {value!r}")
     return as_float
+
+
+def as_count(name, value, low=0):
+    """Return an integer ``value >= low`` (not a bool) that fits in int64, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, found {value!r}")
+    if value < low:
+        raise ValueError(f"{name}: expected a value >= {low}, found {value!r}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name}: expected a value <= {MAX_COUNT} (int64), found {value!r}")
+    return int(value)
+
+
+def as_bool(name, value):
+    """Return ``value`` if it is a bool (numpy's included) as bool, else raise."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, found {value!r}")
+    return bool(value)
+
+
+def as_choice(name, value, choices):
+    """Return ``value`` if it is one of ``choices``, else raise naming them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}: expected one of {list(choices)}, found {value!r}")
+    return value

@@ -12,9 +12,14 @@ run that was never stopped.
 
 A checkpoint is not trusted: ``restore`` reads only arrays of the shapes and
 dtypes the resumed run needs, checks every value against that run (the
-settings in ``MUST_MATCH``, including the digests of the training and
-validation data, and the learning rates the run's schedule gives the
-completed epochs) and the digest, and only then writes into the run's buffers.
+settings of its fingerprint, ``fastmlp.settings.fingerprint()``, including
+the digests of the training and validation data, and the learning rates the
+run's schedule gives the completed epochs) and the digest, and only then
+writes into the run's buffers.
+
+Callbacks with state (``fastmlp.callbacks.Callback.state_dict``, such as
+early stopping's) are saved generically: their JSON values beside the
+other metadata, their parameter-shaped arrays beside the parameters.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from __future__ import annotations
 import hashlib
 import numbers
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,25 +38,6 @@ from .history import History
 
 FORMAT = "fastmlp-checkpoint"
 FORMAT_VERSION = 2
-#: Settings that must match for a checkpoint to continue a run (``epochs`` may grow).
-MUST_MATCH = (
-    "sizes",
-    "activation",
-    "dtype",
-    "n_samples",
-    "data_sha256",
-    "validation_sha256",
-    "batch_size",
-    "shuffle",
-    "seed",
-    "backend",
-    "momentum",
-    "weight_decay",
-    "lr",
-    "lr_schedule",
-    "early_stopping",
-    "initial_epoch",
-)
 #: The per-epoch records of ``History``, stored as float64 arrays of one value per epoch.
 PER_EPOCH = (
     "train_loss",
@@ -68,14 +54,27 @@ class CheckpointError(ValueError):
     """A checkpoint is unreadable, altered, or was written by a different run."""
 
 
+#: Metadata keys and arrays of the checkpoint itself, which no callback state may take.
+RESERVED = frozenset(
+    {"format", "format_version", "epochs_done", "rng", "velocities", "history", "sha256"}
+    | {"params", "step_loss", *PER_EPOCH}
+)
+
+
 @dataclass
 class RunState:
-    """The state of a run between epochs, besides the model's parameters and velocities."""
+    """The state of a run between epochs, besides the model's parameters and velocities.
+
+    Attributes
+    ----------
+    rng : numpy.random.Generator
+        The generator that draws the sample orders.
+    callbacks : sequence
+        The run's callbacks with state (``state_dict``/``load_state_dict``).
+    """
 
     rng: np.random.Generator
-    best_loss: float = float("inf")
-    best_params: np.ndarray | None = None
-    waited: int = 0
+    callbacks: Sequence[object] = field(default_factory=tuple)
 
 
 def data_digest(*arrays: np.ndarray) -> str:
@@ -107,7 +106,7 @@ def save(
     history : History
         The run's history: its completed epochs are written.
     state : RunState
-        Random generator and early-stopping state.
+        Random generator and the callbacks' state.
 
     Returns
     -------
@@ -118,15 +117,20 @@ def save(
     flat = _flat(velocities)
     arrays.update({f"velocity_{i}": v for i, v in enumerate(flat)})
     arrays.update({key: np.asarray(getattr(history, key), np.float64) for key in PER_EPOCH})
-    if state.best_params is not None:
-        arrays["best_params"] = state.best_params
-    metadata = {
+    metadata = {}
+    for callback in state.callbacks:
+        for key, value in callback.state_dict().items():
+            if key in RESERVED or key in metadata or key in arrays:
+                raise ValueError(f"callbacks: {callback!r} has a state entry {key!r} taken already")
+            if key not in callback.state_arrays:
+                metadata[key] = value
+            elif value is not None:
+                arrays[key] = value
+    metadata |= {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "epochs_done": done,
         "rng": state.rng.bit_generator.state,
-        "best_loss": state.best_loss if np.isfinite(state.best_loss) else None,
-        "waited": state.waited,
         "velocities": len(flat),
         "history": {
             key: getattr(history, key)
@@ -147,11 +151,11 @@ def restore(
     history: History,
     state: RunState,
     lr_of: Callable[[int], float] | None = None,
+    must_match: Sequence[str] = (),
 ) -> History:
     """Load a checkpoint into ``params``, ``velocities`` and ``state``; return its history.
 
-    Nothing is written into the buffers, ``state`` or the generator before
-    the whole checkpoint has been checked against the run.
+    Nothing is written anywhere before the whole checkpoint is checked against the run.
 
     Parameters
     ----------
@@ -160,16 +164,17 @@ def restore(
     params, velocities
         Buffers of the run being resumed, overwritten in place.
     history : History
-        The resumed run's new history: its ``config`` (the settings in
-        ``MUST_MATCH`` must equal the checkpoint's; ``epochs`` bounds the
+        The resumed run's new history: its ``config`` (``epochs`` bounds the
         completed epochs) and ``steps_per_epoch``.
     state : RunState
-        Overwritten in place (its generator's state is set).
+        Its generator's state is set; its callbacks get their state back.
     lr_of : callable, optional
-        The learning rate the resumed run's schedule gives an epoch (0-based,
-        counted from the run's start): the checkpoint's recorded rates must
-        equal it. This is the fingerprint of a callable schedule, whose
-        ``repr`` says nothing about what it computes.
+        The rate the run's schedule gives an epoch (0-based, from the run's
+        start): the recorded rates must equal it (the fingerprint of a
+        callable schedule, whose ``repr`` says nothing about what it computes).
+    must_match : sequence of str
+        The ``config`` keys whose values must be the checkpoint's
+        (``fastmlp.settings.fingerprint()``).
 
     Returns
     -------
@@ -179,60 +184,88 @@ def restore(
     Raises
     ------
     CheckpointError
-        The file is unreadable, not a checkpoint, of another format version,
-        altered, inconsistent, or from a run with other settings or data.
+        Unreadable, not a checkpoint, another version, altered, or another run's.
     """
     label = f"checkpoint {path}"
     with _archive.Reader(path, CheckpointError, label, "checkpoint") as archive:
-        metadata = archive.metadata
-        if metadata.get("format") != FORMAT:
-            raise archive.fail("not a fastmlp checkpoint")
-        if metadata.get("format_version") != FORMAT_VERSION:
-            raise archive.fail(
-                f"expected format version {FORMAT_VERSION}, found "
-                f"{metadata.get('format_version')!r} (written by another fastmlp version: "
-                "start the run again)"
-            )
+        _check_format(archive)
         try:
-            record, rng = _check_metadata(archive, history, len(_flat(velocities)), state)
-            arrays = _read_arrays(archive, params, _flat(velocities), record)
+            restored, arrays, rng = _contents(
+                archive, params, velocities, history, state, must_match
+            )
         except CheckpointError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise archive.fail(f"invalid contents ({error!r})") from error
         archive.verify()
-        recorded = arrays["lr"].tolist()
-        for epoch in range(len(recorded) if lr_of is not None else 0):
-            if float(lr_of(epoch)) != recorded[epoch]:
-                raise archive.fail(
-                    f"epoch {epoch} ran with lr={recorded[epoch]!r}, this run's lr_schedule "
-                    f"gives lr={lr_of(epoch)!r} (another schedule, or another number of "
-                    "epochs for a schedule that depends on it)"
-                )
+        _check_rates(archive, arrays["lr"].tolist(), lr_of)
+        _load_callbacks(archive, state.callbacks, arrays, restored)
     params[...] = arrays["params"]
     for i, v in enumerate(_flat(velocities)):
         v[...] = arrays[f"velocity_{i}"]
     state.rng.bit_generator.state = rng
-    state.best_loss = float("inf") if metadata["best_loss"] is None else metadata["best_loss"]
-    state.best_params, state.waited = arrays.get("best_params"), metadata["waited"]
+    return restored
+
+
+def _contents(archive, params, velocities, history, state, must_match):
+    """Return the checked ``(history, arrays, generator state)`` of a checkpoint."""
+    record, rng = _check_metadata(archive, history, velocities, state, must_match)
+    arrays = _read_arrays(archive, params, _flat(velocities), record, state.callbacks)
     per_epoch = {key: arrays[key].tolist() for key in PER_EPOCH}
-    return History(step_loss=arrays["step_loss"], **record, **per_epoch)
+    return History(step_loss=arrays["step_loss"], **record, **per_epoch), arrays, rng
 
 
-def _check_metadata(archive, history, n_velocities, state):
+def _check_format(archive):
+    metadata = archive.metadata
+    if metadata.get("format") != FORMAT:
+        raise archive.fail("not a fastmlp checkpoint")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise archive.fail(
+            f"expected format version {FORMAT_VERSION}, found "
+            f"{metadata.get('format_version')!r} (written by another fastmlp version: "
+            "start the run again)"
+        )
+
+
+def _check_rates(archive, recorded, lr_of):
+    """Refuse the checkpoint if its epochs ran with other rates than this run's schedule gives."""
+    for epoch in range(len(recorded) if lr_of is not None else 0):
+        if float(lr_of(epoch)) != recorded[epoch]:
+            raise archive.fail(
+                f"epoch {epoch} ran with lr={recorded[epoch]!r}, this run's lr_schedule "
+                f"gives lr={lr_of(epoch)!r} (another schedule, or another number of "
+                "epochs for a schedule that depends on it)"
+            )
+
+
+def _load_callbacks(archive, callbacks, arrays, history):
+    """Give each callback its state back; a state it refuses refuses the checkpoint."""
+    metadata = archive.metadata
+    for callback in callbacks:
+        keys = callback.state_dict()
+        state = {
+            key: arrays.get(key) if key in callback.state_arrays else metadata.get(key)
+            for key in keys
+        }
+        try:
+            callback.load_state_dict(state, history)
+        except (KeyError, TypeError, ValueError) as error:
+            raise archive.fail(str(error)) from error
+
+
+def _check_metadata(archive, history, velocities, state, must_match):
     """Check the checkpoint's values against the run; return History's fields and the rng state."""
     metadata, config = archive.metadata, history.config
     saved = metadata["history"]
-    for key in MUST_MATCH:
+    for key in must_match:
         if saved["config"].get(key) != config.get(key):
             raise archive.fail(
                 f"written for {key}={saved['config'].get(key)!r}, this run has "
                 f"{key}={config.get(key)!r}"
             )
     done = _check_count(archive, "epochs_done", metadata["epochs_done"], config["epochs"])
-    _check_count(archive, "waited", metadata["waited"], done)
     for name, found, expected in (
-        ("velocities", metadata["velocities"], n_velocities),
+        ("velocities", metadata["velocities"], len(_flat(velocities))),
         ("steps_per_epoch", saved["steps_per_epoch"], history.steps_per_epoch),
     ):
         if found != expected:
@@ -240,32 +273,28 @@ def _check_metadata(archive, history, n_velocities, state):
     for name in ("stopped_early", "interrupted"):
         if not isinstance(saved[name], bool):
             raise archive.fail(f"expected {name} to be true or false, found {saved[name]!r}")
-    best_loss, best_epoch = metadata["best_loss"], saved["best_epoch"]
-    if best_loss is None:
-        if best_epoch is not None or "best_params" in archive.names:
-            raise archive.fail("found a best epoch or best parameters but no best_loss")
-    else:
-        _check_count(archive, "best_epoch", best_epoch, done - 1)
-        if not isinstance(best_loss, float) or not np.isfinite(best_loss):
-            raise archive.fail(f"expected a finite best_loss, found {best_loss!r}")
-        if "best_params" not in archive.names:
-            raise archive.fail("expected best_params with best_loss, found none")
-    # The generator's state is tried on a new generator: the run's own is set last.
-    probe = type(state.rng.bit_generator)()
-    try:
-        probe.state = metadata["rng"]
-    except (KeyError, TypeError, ValueError, OverflowError) as error:
-        raise archive.fail(f"invalid random generator state ({error!r})") from error
-    if probe.state != metadata["rng"]:  # numpy truncates some values (a float) silently
-        raise archive.fail(f"invalid random generator state {metadata['rng']!r}")
+    if saved["best_epoch"] is not None:
+        _check_count(archive, "best_epoch", saved["best_epoch"], done - 1)
     record = {
         "steps_per_epoch": history.steps_per_epoch,
-        "best_epoch": best_epoch,
+        "best_epoch": saved["best_epoch"],
         "stopped_early": saved["stopped_early"],
         "interrupted": saved["interrupted"],
         "config": config,
     }
-    return record, probe.state
+    return record, _check_rng(archive, metadata["rng"], state.rng)
+
+
+def _check_rng(archive, saved, rng):
+    """Return the generator state ``saved`` after trying it on a new generator like ``rng``."""
+    probe = type(rng.bit_generator)()
+    try:
+        probe.state = saved
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
+        raise archive.fail(f"invalid random generator state ({error!r})") from error
+    if probe.state != saved:  # numpy truncates some values (a float) silently
+        raise archive.fail(f"invalid random generator state {saved!r}")
+    return probe.state
 
 
 def _check_count(archive, name, value, most):
@@ -275,8 +304,11 @@ def _check_count(archive, name, value, most):
     return value
 
 
-def _read_arrays(archive, params, flat, record):
-    """Read the arrays the run needs, each of the shape and dtype it needs, and check them."""
+def _read_arrays(archive, params, flat, record, callbacks):
+    """Read the arrays the run needs, each of the shape and dtype it needs, and check them.
+
+    The callbacks' arrays are shaped like the parameters and may be absent.
+    """
     done = archive.metadata["epochs_done"]
     validated = done if record["config"].get("validation_sha256") is not None else 0
     f64 = np.dtype(np.float64)
@@ -286,8 +318,10 @@ def _read_arrays(archive, params, flat, record):
         **{f"velocity_{i}": (v.shape, v.dtype) for i, v in enumerate(flat)},
         **{key: ((validated if key.startswith("val_") else done,), f64) for key in PER_EPOCH},
     }
-    if "best_params" in archive.names:
-        needed["best_params"] = (params.shape, params.dtype)
+    for callback in callbacks:
+        for key in callback.state_arrays:
+            if key in archive.names:
+                needed[key] = (params.shape, params.dtype)
     if archive.names != set(needed):
         raise archive.fail(f"expected the entries {sorted(needed)}, found {sorted(archive.names)}")
     arrays = {name: archive.array(name, *spec) for name, spec in needed.items()}

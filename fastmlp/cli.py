@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import difflib
 import functools
 import json
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from ._checks import MAX_COUNT, as_momentum, as_positive, as_weight_decay
+from ._checks import MAX_COUNT
 from ._files import atomic_path
 from ._warmup import DEFAULT_HIDDEN_LAYERS, warmup
 from .config import DEFAULT_DTYPE, DTYPES
@@ -38,8 +39,6 @@ from .experiments import (
 )
 from .io import save
 from .names import ACTIVATIONS
-from .schedules import SCHEDULES
-from .training import BACKENDS
 
 #: Exit status after Ctrl-C, as shells report a process ended by SIGINT (128 + 2).
 INTERRUPTED = 130
@@ -109,7 +108,6 @@ def _dataset(text):
 
 
 _POSITIVE = _integer(1)
-_LEARNING_RATE = _real(functools.partial(as_positive, "lr"))
 
 
 class _CommandParser(argparse.ArgumentParser):
@@ -140,8 +138,71 @@ class _CommandParser(argparse.ArgumentParser):
         return namespace, extras
 
 
+#: Settings that ``sweep`` takes lists of (as it takes several --hidden).
+GRID = ("lr", "batch_size")
+
+
 def _add_training_flags(parser, grid=False):
     """Add the training flags; with ``grid``, --lr, --hidden and --batch-size take lists."""
+    _add_data_flags(parser)
+    if grid:
+        parser.add_argument(
+            "--hidden",
+            type=_sizes,
+            nargs="+",
+            help="hidden sizes to sweep, e.g. 3 8 32,32 (default: 3)",
+        )
+    else:
+        parser.add_argument(
+            "--hidden",
+            type=_sizes,
+            action="append",
+            help="hidden sizes: 300, or 32,32, or repeat the flag (default: 3)",
+        )
+    parser.add_argument(
+        "--activation",
+        choices=sorted(ACTIVATIONS),
+        default="sigmoid",
+        help="activation of the hidden layers (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=sorted(DTYPES),
+        default=DEFAULT_DTYPE,
+        help="dtype of the parameters and data (default: %(default)s)",
+    )
+    for field in dataclasses.fields(Config):
+        if "setting" in field.metadata and field.metadata["setting"].flag is not None:
+            _add_setting_flag(parser, field, grid and field.name in GRID)
+    if not grid:
+        _add_checkpoint_flags(parser)
+    _add_run_flags(parser)
+
+
+def _add_setting_flag(parser, field, many):
+    """Add the flag of one ``TrainSettings`` field, as its metadata describes it."""
+    setting = field.metadata["setting"]
+    flag = setting.flag or "--" + field.name.replace("_", "-")
+    default = [field.default] if many else field.default
+    # Shown as the default unless the help says what the default means.
+    help = setting.help
+    if "(default:" not in help:
+        help += " (default: %(default)s)"
+    options = dict(dest=field.name, default=default, help=help)
+    if many:
+        options["nargs"] = "+"
+    if setting.kind == "switch":
+        options["action"] = argparse.BooleanOptionalAction
+    elif setting.kind == "choice":
+        options["choices"] = setting.choices
+    elif setting.kind in ("count", "natural"):
+        options["type"] = _POSITIVE if setting.kind == "count" else _integer(0)
+    else:
+        options["type"] = _real(setting.check)
+    parser.add_argument(flag, **options)
+
+
+def _add_data_flags(parser):
     parser.add_argument(
         "--data",
         type=_dataset,
@@ -153,106 +214,28 @@ def _add_training_flags(parser, grid=False):
     parser.add_argument(
         "--label", metavar="NAME", help="the label column of a .csv file (default: the last one)"
     )
-    if grid:
-        parser.add_argument(
-            "--hidden",
-            type=_sizes,
-            nargs="+",
-            help="hidden sizes to sweep, e.g. 3 8 32,32 (default: 3)",
-        )
-        parser.add_argument(
-            "--lr",
-            type=_LEARNING_RATE,
-            nargs="+",
-            default=[0.01],
-            help="learning rates to sweep (default: %(default)s)",
-        )
-        parser.add_argument(
-            "--batch-size",
-            type=_POSITIVE,
-            nargs="+",
-            default=[1],
-            help="batch sizes to sweep (default: %(default)s)",
-        )
-    else:
-        parser.add_argument(
-            "--hidden",
-            type=_sizes,
-            action="append",
-            help="hidden sizes: 300, or 32,32, or repeat the flag (default: 3)",
-        )
-        parser.add_argument(
-            "--lr", type=_LEARNING_RATE, default=0.01, help="learning rate (default: %(default)s)"
-        )
-        parser.add_argument(
-            "--batch-size",
-            type=_POSITIVE,
-            default=1,
-            help="samples per SGD step, gradients averaged (default: %(default)s)",
-        )
-        parser.add_argument(
-            "--checkpoint",
-            type=Path,
-            help="write a checkpoint (.npz) after every epoch (default: none)",
-        )
-        parser.add_argument(
-            "--checkpoint-every",
-            type=_POSITIVE,
-            default=1,
-            help="epochs between checkpoints (default: %(default)s)",
-        )
-        parser.add_argument(
-            "--resume",
-            action="store_true",
-            help="continue from --checkpoint if it exists (same result as an unbroken run)",
-        )
+
+
+def _add_checkpoint_flags(parser):
     parser.add_argument(
-        "--activation",
-        choices=sorted(ACTIVATIONS),
-        default="sigmoid",
-        help="activation of the hidden layers (default: %(default)s)",
+        "--checkpoint",
+        type=Path,
+        help="write a checkpoint (.npz) after every epoch (default: none)",
     )
     parser.add_argument(
-        "--epochs",
+        "--checkpoint-every",
         type=_POSITIVE,
-        default=5,
-        help="passes over the training set (default: %(default)s)",
+        default=1,
+        help="epochs between checkpoints (default: %(default)s)",
     )
     parser.add_argument(
-        "--momentum",
-        type=_real(as_momentum),
-        default=0.0,
-        help="momentum coefficient, in [0, 1) (default: %(default)s)",
+        "--resume",
+        action="store_true",
+        help="continue from --checkpoint if it exists (same result as an unbroken run)",
     )
-    parser.add_argument(
-        "--weight-decay",
-        type=_real(as_weight_decay),
-        default=0.0,
-        help="L2 weight-decay coefficient, >= 0 (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--schedule",
-        choices=sorted(SCHEDULES),
-        help="learning-rate schedule (default: constant)",
-    )
-    parser.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="numba",
-        help="numba kernels, or the numpy reference (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--dtype",
-        choices=sorted(DTYPES),
-        default=DEFAULT_DTYPE,
-        help="dtype of the parameters and data (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=_integer(0),
-        default=0,
-        help="seed of the initialisation and the sample order (default: %(default)s)",
-    )
+
+
+def _add_run_flags(parser):
     parser.add_argument(
         "--runs",
         type=_POSITIVE,
@@ -338,25 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _config(args, hidden=None):
     hidden = hidden or tuple(size for group in (args.hidden or [(3,)]) for size in group)
-    return Config(
-        data=args.data,
-        hidden=hidden,
-        activation=args.activation,
-        dtype=args.dtype,
-        epochs=args.epochs,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        lr_schedule=args.schedule,
-        final=args.final,
-        num_train=args.num_train,
-        num_val=args.num_val,
-        data_dir=args.data_dir,
-        seed=args.seed,
-        backend=args.backend,
-        label=args.label,
-    )
+    settings = {
+        f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if hasattr(args, f.name)
+    }
+    return Config(**settings | {"hidden": hidden})
 
 
 #: The widths of train's columns for one run (printed as each epoch ends).

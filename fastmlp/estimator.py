@@ -20,9 +20,11 @@ import numpy as np
 
 from . import io
 from ._checks import as_array, as_dtype, as_float_array, as_positive, as_rng, check_random_state
+from .callbacks import EarlyStopping
 from .model import MLP
 from .names import activation_code
-from .training import EarlyStopping, new_velocities, train
+from .settings import fields as settings_fields
+from .training import new_velocities, train
 
 if TYPE_CHECKING:
     import os
@@ -48,6 +50,10 @@ except ImportError:  # scikit-learn is optional
 
 #: Rows per step that ``batch_size="auto"`` takes (fewer when the data has fewer).
 AUTO_BATCH_SIZE = 200
+#: Parameters that are ``train``'s settings under another name (the rest keep theirs).
+_SETTING_NAMES = {"learning_rate": "lr", "max_epochs": "epochs"}
+#: Parameters named as settings that mean something else here (scikit-learn's meaning).
+_NOT_SETTINGS = frozenset({"early_stopping"})
 
 
 class _Params:
@@ -123,17 +129,18 @@ class MLPClassifier(*_Bases):
         between calls.
     early_stopping : bool
         Hold out ``validation_fraction`` of the rows, stop when their loss
-        has not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep
-        the best epoch's parameters.
+        stops improving (``n_iter_no_change``), and keep the best epoch's
+        parameters.
     validation_fraction : float, optional
         Fraction of the rows held out for validation, in (0, 1). The
         default, None, holds out 0.1 with early stopping and nothing
         without; a value holds out that fraction either way, and the
         validation curves are recorded.
     n_iter_no_change : int
-        Epochs without an improvement of more than ``tol`` after which
-        training stops (validation loss with early stopping, else training
-        loss).
+        Training stops when more than this many epochs in a row did not
+        improve on the best loss so far by more than ``tol`` (validation
+        loss with early stopping, else training loss): scikit-learn's rule,
+        ``fastmlp.EarlyStopping(rule="sklearn")``.
     tol : float
         Smallest improvement of the monitored loss that counts.
     shuffle : bool
@@ -252,9 +259,53 @@ class MLPClassifier(*_Bases):
         MLPClassifier
         """
         max_epochs = _as_count("max_epochs", self.max_epochs)
-        patience = _as_count("n_iter_no_change", self.n_iter_no_change)
-        tol = _as_tol(self.tol)
+        stop = EarlyStopping(
+            patience=_as_count("n_iter_no_change", self.n_iter_no_change),
+            min_delta=_as_tol(self.tol),
+            restore_best=bool(self.early_stopping),
+            monitor="val_loss" if self.early_stopping else "train_loss",
+            rule="sklearn",
+        )
         warm = bool(self.warm_start) and self._is_fitted()
+        model, X, codes, sw, classes, rng = self._fit_inputs(X, y, sample_weight, warm)
+        validation = None
+        fraction = self.validation_fraction
+        if fraction is None and self.early_stopping:
+            fraction = 0.1
+        if fraction is not None:
+            train_rows, val_rows = _split(rng, X.shape[0], _as_fraction(fraction))
+            validation = (X[val_rows], codes[val_rows])
+            X, codes = X[train_rows], codes[train_rows]
+            sw = None if sw is None else _rows(sw, train_rows, X.shape[0] + val_rows.size)
+        self._train(
+            *(model, X, codes, sw),
+            seed=_seed(rng),
+            # A warm start goes on with the random stream partial_fit continues.
+            rng=None if warm else rng,
+            classes=None if warm else classes,
+            epochs=max_epochs,
+            validation=validation,
+            early_stopping=stop,
+            initial_epoch=0,
+        )
+        self.converged_ = stop.stopped
+        # An interrupted fit has warned already (train's warning on Ctrl-C).
+        if not stop.stopped and not self.history_.interrupted:
+            monitored = "validation" if self.early_stopping else "training"
+            warnings.warn(
+                f"MLPClassifier: max_epochs={max_epochs} reached and the "
+                f"{monitored} loss was still improving by more than tol={stop.min_delta}",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _fit_inputs(self, X, y, sample_weight, warm):
+        """Return ``fit``'s checked ``(model, X, codes, sample_weight, classes, rng)``.
+
+        The model is the fitted one for a warm start, else a new one drawn
+        from ``rng``.
+        """
         model = self._network() if warm else None
         X = self._check_X(X, model)
         y = _as_label_array(y, X.shape[0])
@@ -273,48 +324,11 @@ class MLPClassifier(*_Bases):
                 f"y: warm_start expects the classes {self.classes_.tolist()}, "
                 f"found {classes.tolist()}"
             )
-        codes = np.searchsorted(classes, y)
         sw = None if sample_weight is None else as_array("sample_weight", sample_weight)
         numeric = sw is not None and sw.dtype.kind in "iuf"
         if numeric and sw.ndim == 1 and sw.size and not np.any(sw):
             raise ValueError("sample_weight: expected a positive weight, found every weight zero")
-        fraction = self.validation_fraction
-        if fraction is None and self.early_stopping:
-            fraction = 0.1
-        validation = None
-        if fraction is not None:
-            train_rows, val_rows = _split(rng, X.shape[0], _as_fraction(fraction))
-            validation = (X[val_rows], codes[val_rows])
-            X, codes = X[train_rows], codes[train_rows]
-            sw = None if sw is None else _rows(sw, train_rows, X.shape[0] + val_rows.size)
-        stop = _LossStopsImproving(patience, tol, monitor_validation=bool(self.early_stopping))
-        self._train(
-            model,
-            X,
-            codes,
-            sw,
-            seed=_seed(rng),
-            # A warm start goes on with the random stream partial_fit continues.
-            rng=None if warm else rng,
-            classes=None if warm else classes,
-            epochs=max_epochs,
-            validation=validation,
-            early_stopping=(
-                EarlyStopping(patience=patience, min_delta=tol) if self.early_stopping else None
-            ),
-            callbacks=[stop],
-            initial_epoch=0,
-        )
-        self.converged_ = stop.converged
-        # An interrupted fit has warned already (train's warning on Ctrl-C).
-        if not stop.converged and not self.history_.interrupted:
-            warnings.warn(
-                f"MLPClassifier: max_epochs={max_epochs} reached and the "
-                f"{stop.monitored} loss was still improving by more than tol={tol}",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        return self
+        return model, X, np.searchsorted(classes, y), sw, classes, rng
 
     def partial_fit(
         self,
@@ -352,30 +366,9 @@ class MLPClassifier(*_Bases):
         X = self._check_X(X, model)
         y = _as_label_array(y, X.shape[0])
         if first:
-            if classes is None:
-                raise ValueError(
-                    "classes: expected every class label on the first call to partial_fit, "
-                    "found None"
-                )
-            known = np.unique(_as_label_array(classes, None))
-            if known.size < 2:
-                raise ValueError(f"classes: expected at least 2 classes, found {known.tolist()}")
-            rng = as_rng(self.random_state, "random_state")
-            model = MLP(*self._architecture(X.shape[1], known.size), _seed(rng))
+            known, model, rng = self._first_partial_fit(X.shape[1], classes)
         else:
-            known = self.classes_
-            self._architecture(X.shape[1], known.size)
-            if classes is not None and not np.array_equal(
-                np.unique(_as_label_array(classes, None)), known
-            ):
-                raise ValueError(
-                    f"classes: expected {known.tolist()} as in the first call, "
-                    f"found {np.unique(classes).tolist()}"
-                )
-            # Unused until a fresh start, but checked.
-            check_random_state(self.random_state, "random_state")
-            # A copy: the estimator's stream advances only when the call succeeds.
-            rng = copy.deepcopy(self._rng)
+            known, rng = self._next_partial_fit(X.shape[1], classes)
         unknown = ~np.isin(y, known)
         if unknown.any():
             raise ValueError(
@@ -383,34 +376,73 @@ class MLPClassifier(*_Bases):
                 f"found {_label(y[np.argmax(unknown)])!r}"
             )
         self._train(
-            model,
-            X,
-            np.searchsorted(known, y),
-            sample_weight,
+            *(model, X, np.searchsorted(known, y), sample_weight),
             seed=_seed(rng),
             rng=rng,
             classes=known if first else None,
             epochs=1,
             validation=None,
             early_stopping=None,
-            callbacks=[],
             initial_epoch=0 if first else self.n_iter_,
         )
         self.converged_ = False
         return self
 
-    def _train(self, model, X, codes, sw, *, seed, rng, classes, epochs, initial_epoch, **options):
+    def _first_partial_fit(self, n_features, classes):
+        """Return the first ``partial_fit``'s ``(classes, new model, random stream)``."""
+        if classes is None:
+            raise ValueError(
+                "classes: expected every class label on the first call to partial_fit, found None"
+            )
+        known = np.unique(_as_label_array(classes, None))
+        if known.size < 2:
+            raise ValueError(f"classes: expected at least 2 classes, found {known.tolist()}")
+        rng = as_rng(self.random_state, "random_state")
+        return known, MLP(*self._architecture(n_features, known.size), _seed(rng)), rng
+
+    def _next_partial_fit(self, n_features, classes):
+        """Return a later ``partial_fit``'s ``(classes, random stream)`` after checking both."""
+        known = self.classes_
+        self._architecture(n_features, known.size)
+        if classes is not None and not np.array_equal(
+            np.unique(_as_label_array(classes, None)), known
+        ):
+            raise ValueError(
+                f"classes: expected {known.tolist()} as in the first call, "
+                f"found {np.unique(classes).tolist()}"
+            )
+        check_random_state(self.random_state, "random_state")  # unused until a fresh start
+        # A copy: the estimator's stream advances only when the call succeeds.
+        return known, copy.deepcopy(self._rng)
+
+    def _settings(self, **given):
+        """Return ``train``'s settings from the parameters that are settings, then ``given``.
+
+        A parameter is a setting by its name (``momentum``, ``shuffle``, ...)
+        or by ``_SETTING_NAMES``; ``early_stopping`` is scikit-learn's (hold
+        rows out), not ``train``'s, and ``fit`` gives ``train``'s.
+        """
+        names = {f.name for f in settings_fields()}
+        mapped = {
+            _SETTING_NAMES.get(param, param): getattr(self, param)
+            for param in self._get_param_names()
+            if param not in _NOT_SETTINGS
+        }
+        return {name: value for name, value in mapped.items() if name in names} | given
+
+    def _train(self, model, X, codes, sw, *, seed, rng, classes, validation, **given):
         """Train ``model``, then record the result in the estimator's fitted attributes.
 
         ``classes`` is given for a new ``model`` (a fresh start) and None to
         continue ``model_``; ``rng`` is the random stream further calls
-        continue (None: keep the current one). Every argument is checked
-        (here and by ``train``) before any attribute changes, so a rejected
-        call leaves the estimator as it was.
+        continue (None: keep the current one); ``given`` are settings of this
+        call (``epochs``, ``initial_epoch``, ``early_stopping``). Every argument
+        is checked (here and by ``train``) before any attribute changes, so a
+        rejected call leaves the estimator as it was.
         """
         as_positive("learning_rate", self.learning_rate)
         fresh = classes is not None
-        velocities = None if fresh or initial_epoch == 0 else self._velocities
+        velocities = None if fresh or given["initial_epoch"] == 0 else self._velocities
         if velocities is None:
             velocities = new_velocities(model)
         batch_size = self.batch_size
@@ -419,23 +451,12 @@ class MLPClassifier(*_Bases):
                 raise ValueError(f"batch_size: expected an integer or 'auto', found {batch_size!r}")
             batch_size = min(AUTO_BATCH_SIZE, X.shape[0])
         history = train(
-            model,
-            X,
-            codes,
-            epochs=epochs,
-            lr=self.learning_rate,
-            batch_size=batch_size,
-            shuffle=self.shuffle,
-            seed=seed,
-            backend=self.backend,
-            momentum=self.momentum,
-            weight_decay=self.weight_decay,
-            lr_schedule=self.lr_schedule,
+            *(model, X, codes),
+            **self._settings(batch_size=batch_size, seed=seed, **given),
+            validation=validation,
             sample_weight=sw,
             progress=bool(self.verbose),
-            initial_epoch=initial_epoch,
             velocities=velocities if self.momentum else None,
-            **options,
         )
         if fresh:
             self.model_, self.classes_, self.n_features_in_ = model, classes, X.shape[1]
@@ -760,25 +781,6 @@ def _as_network(coefs, intercepts, n_features, n_classes, dtype):
             f"classes_), found shape {weights[-1].shape}"
         )
     return weights, biases
-
-
-class _LossStopsImproving:
-    """A ``train`` callback: stop after ``patience`` epochs without a ``tol`` improvement."""
-
-    def __init__(self, patience, tol, monitor_validation):
-        self.patience, self.tol = patience, tol
-        self.monitored = "validation" if monitor_validation else "training"
-        self.best, self.waited, self.converged = np.inf, 0, False
-
-    def __call__(self, epoch, history, model):
-        curve = history.val_loss if self.monitored == "validation" else history.train_loss
-        if curve[-1] < self.best - self.tol:
-            self.waited = 0
-        else:
-            self.waited += 1
-        self.best = min(self.best, curve[-1])
-        self.converged = self.waited >= self.patience
-        return self.converged
 
 
 #: The training state ``save`` stores, and what each must be.

@@ -40,7 +40,7 @@ from .datasets import SYNTHETIC, TABLE_SUFFIXES, load_mnist, read_table
 from .errors import DatasetError
 from .history import History
 from .model import MLP
-from .schedules import Schedule
+from .settings import TrainSettings, fields
 from .training import _warm_up, train
 
 #: Seed of the synthetic sets, the same for every run so that the runs of an
@@ -70,8 +70,13 @@ __all__ = [
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(TrainSettings):
     """One training configuration (picklable: it crosses process boundaries).
+
+    Its training fields are those of ``fastmlp.settings.TrainSettings``
+    (``epochs``, ``lr``, ``batch_size``, ``momentum``, ... every keyword of
+    ``fastmlp.train`` that is a setting), checked on construction; ``epochs``
+    defaults to 5 here. The other fields say what to train on.
 
     Attributes
     ----------
@@ -88,10 +93,6 @@ class Config:
         Activation of the hidden layers.
     dtype : {"float32", "float64"}
         Dtype of the model (and of the MNIST pixels).
-    epochs, lr, batch_size, momentum, weight_decay
-        As for ``fastmlp.train``.
-    lr_schedule : None, str or Schedule
-        As for ``fastmlp.train``.
     final : bool
         MNIST only: train on all 60,000 training images and validate on the
         10,000 test images (else 55,000 and the last 5,000 training images).
@@ -104,26 +105,19 @@ class Config:
     seed : int
         Base seed: run ``r`` of ``repeat`` uses ``seed + r`` for the model's
         initialisation and the sample order.
-    backend : {"numba", "numpy"}
-        As for ``fastmlp.train``.
     """
 
+    epochs: int = dataclasses.field(
+        default=5, metadata=TrainSettings.__dataclass_fields__["epochs"].metadata
+    )
     data: str = "synth"
     hidden: tuple[int, ...] = (3,)
     activation: str = "sigmoid"
     dtype: str = "float32"
-    epochs: int = 5
-    lr: float = 0.01
-    batch_size: int = 1
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    lr_schedule: str | Schedule | Callable[[int], float] | None = None
     final: bool = False
     num_train: int | None = None
     num_val: int | None = None
     data_dir: str | None = None
-    seed: int = 0
-    backend: str = "numba"
     label: str | None = None
 
     def __post_init__(self) -> None:
@@ -136,6 +130,7 @@ class Config:
                 f"hidden: expected a sequence of hidden layer sizes, found {self.hidden!r}"
             ) from None
         object.__setattr__(self, "hidden", hidden)
+        super().__post_init__()
 
     def replace(self, **changes: Any) -> Config:
         """Return a new ``Config`` with the fields in ``changes`` replaced.
@@ -168,7 +163,9 @@ class Config:
 def _json_value(name, value):
     if name == "hidden":
         return list(value)
-    if name == "lr_schedule" and not (value is None or isinstance(value, str)):
+    if name in ("lr_schedule", "early_stopping") and not (
+        value is None or isinstance(value, (str, bool, int))
+    ):
         return repr(value)
     return value
 
@@ -498,7 +495,7 @@ def run(
     callbacks : sequence of callable
         Passed to ``train``: called as ``callback(epoch, history, model)``.
     **options
-        More ``train`` arguments (``checkpoint``, ``checkpoint_every``, ``resume``).
+        More of ``train``'s run arguments (``checkpoint``, ``checkpoint_every``, ``resume``).
 
     Returns
     -------
@@ -517,15 +514,8 @@ def run(
         model,
         X,
         y,
-        epochs=config.epochs,
-        lr=config.lr,
-        batch_size=config.batch_size,
-        seed=seed,
-        backend=config.backend,
+        **config.kwargs() | {"seed": seed},
         validation=validation,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-        lr_schedule=config.lr_schedule,
         progress=False,
         callbacks=callbacks,
         **options,
@@ -658,7 +648,9 @@ def sweep(
         On Ctrl-C, with the runs that had completed.
     """
     runs = as_positive("runs", runs, numbers.Integral)
-    names = [f.name for f in dataclasses.fields(Config)]
+    # What to train on first, then how: the training settings.
+    training = {f.name for f in fields()}
+    names = sorted((f.name for f in dataclasses.fields(Config)), key=lambda n: n in training)
     for name, values in grid.items():
         if name not in names:
             raise ValueError(f"grid: expected Config fields ({', '.join(names)}), found {name!r}")

@@ -37,15 +37,19 @@ class History:
         Training samples per second in each epoch.
     compile_time : float
         One-off time to compile (or load from cache) the kernels, measured
-        before the first epoch and not part of ``epoch_time``.
+        before the first epoch and not part of ``epoch_time``; 0 when this
+        process had prepared the kernels of the run's signature already.
     best_epoch : int or None
-        With early stopping: the epoch (0-based) whose parameters were kept.
+        With early stopping: the best epoch (0-based), whose parameters are
+        kept with ``restore_best``.
     stopped_early : bool
         Training ended before ``epochs`` (early stopping or a callback).
     interrupted : bool
         Training was interrupted (KeyboardInterrupt) after the last recorded epoch.
     config : dict
-        The training settings (epochs, lr, batch size, ...), for labels and records.
+        The training settings (``TrainSettings.record()``: epochs, lr, batch
+        size, ...) and the model's sizes, activation, dtype and the number of
+        training rows, for labels, records and a checkpoint's fingerprint.
     """
 
     step_loss: np.ndarray = field(default_factory=lambda: np.empty(0))

@@ -1,0 +1,536 @@
+"""The ``Trainer``: runs the epochs of one training run, with its callbacks.
+
+Python runs once per epoch (or per chunk of an epoch when a callback asks
+for chunks, as the progress bar does), never per step: the kernels run
+whole sequences of steps. Everything the kernels are driven through is the
+runner, one small adapter class per backend (``_NumbaRunner``,
+``_NumpyRunner``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import checkpoint as checkpoints
+from . import reference
+from ._checks import as_order, as_positive, as_rng, as_sample_weight
+from .callbacks import Callback, Checkpointing
+from .errors import TrainingDivergedError
+from .history import History
+from .kernels.sgd import SGD, _check_velocities
+from .model import MLP, check_forward
+from .settings import TrainSettings, fingerprint
+
+#: Most steps one run records (the per-step losses take 8 bytes each).
+MAX_STEPS = 2**40
+
+
+class _NumbaRunner:
+    """Runs chunks of an epoch in the kernels; its buffers are allocated once per run."""
+
+    def __init__(self, model, batch_size, momentum, weight_decay, velocities=None):
+        self.model, self.batch_size = model, batch_size
+        self.mu, self.wd = momentum, weight_decay
+        self.sgd = SGD(model.weights, model.biases, batch_size, momentum, weight_decay, velocities)
+
+    def run(self, X, y, sw, order, lr, step_loss, step_correct):
+        m = self.model
+        self.sgd.run(X, y, sw, order, m._code, m._out_code, lr, step_loss, step_correct)
+
+    def evaluate(self, X, y):
+        losses, hits = self.model.evaluate(X, y)
+        return float(losses.mean()), float(hits.mean())
+
+    def signature(self, validation):
+        """Return what decides which kernels a run compiles (types and code paths, not sizes)."""
+        sgd, m = self.sgd, self.model
+        paths = (sgd.per_sample, getattr(sgd, "parallel", False), bool(self.mu), bool(self.wd))
+        return (type(self), len(m.sizes), m.activation, m.dtype.name, paths, validation is None)
+
+    def warm_up(self, X, y, sw, validation):
+        """Compile (or load from the cache) every kernel a run will call; return the seconds.
+
+        The training kernels run on no rows, so the model is unchanged without
+        copying it; inference, whose one build serves any number of rows,
+        runs on the validation's first row.
+        """
+        start = time.perf_counter()
+        self.run(X, y, sw, np.empty(0, np.int64), 1e-3, np.empty(0), np.empty(0, np.int64))
+        if validation is not None:
+            self.evaluate(validation[0][:1], validation[1][:1])
+        return time.perf_counter() - start
+
+
+class _NumpyRunner:
+    """Runs chunks of an epoch in the numpy reference."""
+
+    def __init__(self, model, batch_size, momentum, weight_decay, velocities=None):
+        self.model, self.batch_size = model, batch_size
+        self.mu, self.wd = momentum, weight_decay
+        if velocities is None:
+            velocities = new_velocities(model)
+        self.velocities = (list(velocities[0]), list(velocities[1]))
+
+    def run(self, X, y, sw, order, lr, step_loss, step_correct):
+        m = self.model
+        # A diverging run overflows: as in the kernels, that shows as non-finite
+        # losses (and TrainingDivergedError), not as numpy warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            step_loss[:], step_correct[:] = reference.sgd_epoch(
+                *(m.weights, m.biases, X, y, order, lr, self.batch_size, m.activation),
+                momentum=self.mu,
+                weight_decay=self.wd,
+                sample_weight=sw,
+                velocities=self.velocities,
+            )
+
+    def evaluate(self, X, y):
+        m = self.model
+        # An overflow is reported as by MLP.evaluate (the numba runner's), not as numpy warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = reference.forward(m.weights, m.biases, X, m.activation)[-1]
+            losses, hits = reference.output_loss(logits, y, m.output)
+        check_forward(losses, m.dtype)
+        return float(losses.mean()), float(hits.mean())
+
+    def signature(self, validation):
+        return None  # nothing to compile
+
+    def warm_up(self, X, y, sw, validation):
+        return 0.0
+
+
+def _runner(backend, model, batch_size, momentum, weight_decay, velocities=None):
+    """Return the runner of a run: the one place that knows the kernels' Python interface."""
+    kind = _NumpyRunner if backend == "numpy" else _NumbaRunner
+    return kind(model, batch_size, momentum, weight_decay, velocities if momentum else None)
+
+
+#: The runner signatures this process has compiled (or loaded) the kernels of.
+_PROBED: set = set()
+
+
+def _probe(runner, X, y, sw, validation):
+    """Warm ``runner``'s kernels up once per process and signature; return the seconds taken."""
+    key = runner.signature(validation)
+    if key is None or key in _PROBED:
+        return 0.0
+    seconds = runner.warm_up(X, y, sw, validation)
+    _PROBED.add(key)
+    return seconds
+
+
+def new_velocities(model: MLP) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Return zeroed momentum velocities ``(VWs, vbs)`` shaped like ``model``'s parameters.
+
+    Pass them to successive ``train`` calls (``velocities=``) to carry
+    momentum from one call to the next.
+    """
+    return (
+        tuple(np.zeros_like(W) for W in model.weights),
+        tuple(np.zeros_like(b) for b in model.biases),
+    )
+
+
+def _checked_validation(model, validation):
+    """Return ``validation`` as a run uses it: ``(X_val, y_val)`` checked for ``model``."""
+    if validation is None:
+        return None
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        raise TypeError(
+            f"validation: expected a pair (X_val, y_val), found {type(validation).__name__}"
+            f" of length {len(validation) if hasattr(validation, '__len__') else '-'}"
+        )
+    Xv = model.check_X(validation[0])
+    return Xv, model.check_y(validation[1], Xv.shape[0])
+
+
+def _network(model):
+    """Return what a run relies on staying the same: the checked model and its arrays."""
+    if not isinstance(model, MLP):
+        raise TypeError(f"model: expected a fastmlp.MLP, found {type(model).__name__}")
+    weights, biases = model.check_network()
+    return (model.sizes, model.activation, model.dtype, *weights, *biases)
+
+
+class Rollback:
+    """A context manager: the arrays go back to their values on entry if the block raises.
+
+    Entered at the start of each epoch, so that a diverging or interrupted
+    epoch leaves the model (and momentum) as the previous epoch left it. Its
+    buffers are allocated once.
+
+    Parameters
+    ----------
+    arrays : sequence of numpy.ndarray
+        Arrays to keep, changed in place by the block.
+    """
+
+    def __init__(self, arrays: Sequence[np.ndarray]) -> None:
+        self.arrays = list(arrays)
+        self.saved = [np.empty_like(a) for a in self.arrays]
+
+    def __enter__(self) -> Rollback:
+        for saved, array in zip(self.saved, self.arrays):
+            saved[...] = array
+        return self
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> bool:
+        if kind is not None:
+            for saved, array in zip(self.saved, self.arrays):
+                array[...] = saved
+        return False
+
+
+def _chunk_bounds(steps, chunks):
+    """Split ``steps`` into at most ``chunks`` contiguous ranges of steps."""
+    edges = np.unique(np.linspace(0, steps, min(chunks, steps) + 1).round().astype(int))
+    return list(itertools.pairwise(edges))
+
+
+def _order_source(orders, rng, shuffle):
+    """Return ``epoch, n -> order``: the caller's ``orders``, or drawn from ``rng``."""
+    if orders is None:
+        return lambda epoch, n: rng.permutation(n) if shuffle else np.arange(n)
+    if callable(orders):
+        return orders
+    if isinstance(orders, Iterable) and not isinstance(orders, (str, np.ndarray)):
+        iterator = iter(orders)
+        return lambda epoch, n: next(iterator)
+    raise TypeError(
+        f"orders: expected None, a callable (epoch, n) -> order or an iterable of orders, "
+        f"found {orders!r}"
+    )
+
+
+class Trainer:
+    """Trains one model by SGD for the epochs of ``settings``, calling ``callbacks``.
+
+    Parameters
+    ----------
+    model : MLP
+        The model; its parameters are updated in place. To start from
+        parameters drawn elsewhere, assign them first (``model.params[...] = p``).
+    settings : TrainSettings, optional
+        The hyperparameters (default: ``TrainSettings()``). Its
+        ``early_stopping``, if any, runs first among the callbacks.
+    callbacks : sequence of Callback
+        Called in order (a ``Checkpointing`` is moved last, so that it saves
+        what the others decided).
+    velocities : (sequence, sequence), optional
+        Momentum velocities ``(VWs, vbs)`` shaped like the model's parameters,
+        updated in place (default: zeros, with momentum).
+    orders : callable or iterable, optional
+        The sample order of each epoch, drawn by the caller: a callable
+        ``orders(epoch, n)`` or an iterable giving one order per epoch, each
+        ``n`` indices into the rows of ``X``. By default the orders are drawn
+        from ``settings.seed`` (a permutation per epoch, or the rows in order
+        without ``shuffle``). Checkpoints need the default (they store the
+        generator's state).
+
+    Attributes
+    ----------
+    history : History
+        The run's record (after ``fit``).
+    epoch_lr : float
+        The learning rate of the epoch in progress (callbacks may change it
+        in ``on_epoch_begin``).
+    error : BaseException or None
+        The exception that ended training, for ``on_train_end``.
+    """
+
+    def __init__(
+        self,
+        model: MLP,
+        settings: TrainSettings | None = None,
+        *,
+        callbacks: Sequence[Callback] = (),
+        velocities: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
+        orders: Callable[[int, int], ArrayLike] | Iterable[ArrayLike] | None = None,
+    ) -> None:
+        self.model = model
+        self.settings = TrainSettings() if settings is None else settings
+        if not isinstance(self.settings, TrainSettings):
+            raise TypeError(f"settings: expected TrainSettings, found {settings!r}")
+        # As given: a run on fewer rows than a batch uses settings with one full batch.
+        self._given = self.settings
+        callbacks = list(callbacks)
+        for callback in callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(f"callbacks: expected Callback objects, found {callback!r}")
+        stopping = self.settings.checked["early_stopping"]
+        callbacks = [*([stopping] if stopping is not None else []), *callbacks]
+        # Stable: the checkpoint comes after every callback that may stop the run.
+        self.callbacks = sorted(callbacks, key=lambda c: isinstance(c, Checkpointing))
+        self._given_velocities, self.orders = velocities, orders
+        self.error, self.history = None, None
+        #: Frames between the warnings and the code to blame (``train`` adds its own).
+        self.stacklevel = 2
+
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        sample_weight: ArrayLike | None = None,
+        validation: tuple[ArrayLike, ArrayLike] | None = None,
+    ) -> History:
+        """Train on ``X``, ``y`` and return the ``History``; see ``fastmlp.train``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+            Training inputs.
+        y : array_like of int, shape (n,)
+            Class labels.
+        sample_weight : array_like, shape (n,), optional
+            Non-negative weight of each row's loss.
+        validation : (X_val, y_val), optional
+            Evaluated after every epoch.
+
+        Returns
+        -------
+        History
+        """
+        self._built = _network(self.model)
+        # One run of one model at a time: two threads training it train one after another.
+        with self.model._lock:
+            self._prepare(X, y, sample_weight, validation)
+            return self._run()
+
+    def _prepare(self, X, y, sample_weight, validation):
+        """Check the data and the run-level arguments; allocate the run's buffers."""
+        model = self.model
+        self.X = model.check_X(X)
+        self.y = model.check_y(y, self.X.shape[0])
+        n = self.X.shape[0]
+        settings = self.settings = self._given
+        if settings.checked["batch_size"] > n:
+            warnings.warn(
+                f"batch_size: {settings.checked['batch_size']} is larger than the {n} rows of X; "
+                f"using {n}",
+                UserWarning,
+                stacklevel=self.stacklevel + 1,
+            )
+            settings = self.settings = settings.replace(batch_size=n)
+        hp = settings.checked
+        self.sample_weight = as_sample_weight(sample_weight, n, model.dtype)
+        self.validation = _checked_validation(model, validation)
+        # Given, they carry momentum across runs; else each run starts from zero velocity.
+        self.velocities = self._given_velocities
+        if self.velocities is not None:
+            self.velocities = _check_velocities(self.velocities, model.weights, model.biases)
+        if hp["momentum"] and self.velocities is None:
+            self.velocities = new_velocities(model)
+        if self.orders is not None and any(isinstance(c, Checkpointing) for c in self.callbacks):
+            raise ValueError("orders: a checkpointed run draws its orders from seed, found orders")
+        self.epochs, self.steps = hp["epochs"], -(-n // hp["batch_size"])
+        if self.epochs * self.steps > MAX_STEPS:
+            raise ValueError(
+                f"epochs: expected at most {MAX_STEPS // self.steps} epochs of {self.steps} "
+                f"steps (each step's loss is kept), found {self.epochs}"
+            )
+        self.rows = np.full(self.steps, hp["batch_size"])
+        self.rows[-1] = n - hp["batch_size"] * (self.steps - 1)
+        self.rng = as_rng(hp["seed"])
+        self._order = _order_source(self.orders, self.rng, hp["shuffle"])
+        self.runner = _runner(
+            hp["backend"],
+            model,
+            hp["batch_size"],
+            hp["momentum"],
+            hp["weight_decay"],
+            self.velocities,
+        )
+        self.history = History(
+            step_loss=np.empty(self.epochs * self.steps),
+            steps_per_epoch=self.steps,
+            config={
+                **settings.record(),
+                "n_samples": n,
+                "sizes": list(model.sizes),
+                "activation": model.activation,
+                "dtype": model.dtype.name,
+            },
+        )
+        flat = [] if self.velocities is None else [*self.velocities[0], *self.velocities[1]]
+        self._rollback = Rollback([model.params, *flat])
+        self._step_correct = np.empty(self.steps, dtype=np.int64)
+
+    def _run(self):
+        """Run the epochs between the callbacks' hooks; Ctrl-C ends the run normally."""
+        self.error = None
+        try:
+            for callback in self.callbacks:
+                callback.on_train_begin(self)
+            self.history.compile_time = _probe(
+                self.runner, self.X, self.y, self.sample_weight, self.validation
+            )
+            for epoch in range(self.history.epochs, self.epochs):
+                if self.history.stopped_early or self._epoch(epoch):
+                    break
+        except KeyboardInterrupt:
+            self._interrupted()
+        except BaseException as error:
+            self.error = error
+            if isinstance(error, TrainingDivergedError):
+                _truncate(self.history)
+            raise
+        finally:
+            for callback in self.callbacks:
+                callback.on_train_end(self)
+            history = self.history
+            history.step_loss = history.step_loss[: history.epochs * self.steps].copy()
+        return history
+
+    def _interrupted(self):
+        _truncate(self.history)
+        self.history.interrupted = True
+        warnings.warn(
+            f"training interrupted after {self.history.epochs} completed epoch(s); the model "
+            "keeps the parameters of the last completed epoch",
+            UserWarning,
+            stacklevel=self.stacklevel + 2,  # from _interrupted, through _run and fit
+        )
+
+    def _epoch(self, epoch):
+        """Train, record and hand over one epoch; return True when a callback stops the run."""
+        history, hp = self.history, self.settings.checked
+        at, total = hp["initial_epoch"] + epoch, hp["initial_epoch"] + self.epochs
+        self.epoch_lr = float(as_positive(f"lr_schedule({at})", self.settings.schedule(at, total)))
+        with self._rollback:
+            for callback in self.callbacks:
+                callback.on_epoch_begin(self, epoch)
+            n = self.X.shape[0]
+            order = as_order("orders", self._next_order(epoch, n), n)
+            if order.size != n:
+                raise ValueError(
+                    f"orders: expected {n} indices for epoch {epoch}, found {order.size}"
+                )
+            step_loss = history.step_loss[epoch * self.steps : (epoch + 1) * self.steps]
+            start = time.perf_counter()
+            self._steps(epoch, order, step_loss)
+            elapsed = time.perf_counter() - start
+            history.epoch_time.append(elapsed)
+            history.samples_per_second.append(n / elapsed if elapsed > 0 else float("inf"))
+            history.lr.append(self.epoch_lr)
+            history.train_accuracy.append(float(self._step_correct.sum() / n))
+            if self.validation is not None:
+                val_loss, val_accuracy = self.runner.evaluate(*self.validation)
+                history.val_loss.append(val_loss)
+                history.val_accuracy.append(val_accuracy)
+            # Appended last: train_loss's length is the count of completed epochs.
+            history.train_loss.append(float(step_loss @ self.rows / n))
+        for callback in self.callbacks:
+            if callback.on_epoch_end(self, epoch) and epoch < self.epochs - 1:
+                history.stopped_early = True
+        return history.stopped_early
+
+    def _next_order(self, epoch, n):
+        try:
+            return self._order(epoch, n)
+        except StopIteration:
+            raise ValueError(f"orders: expected an order for epoch {epoch}, found none") from None
+
+    def _steps(self, epoch, order, step_loss):
+        """Take the epoch's steps in the chunks the callbacks ask for; check each chunk's losses."""
+        batch_size = self.settings.checked["batch_size"]
+        chunks = max((c.chunks for c in self.callbacks), default=1)
+        for lo, hi in _chunk_bounds(self.steps, chunks):
+            chunk = order[lo * batch_size : hi * batch_size]
+            self.runner.run(
+                *(self.X, self.y, self.sample_weight, chunk, self.epoch_lr),
+                *(step_loss[lo:hi], self._step_correct[lo:hi]),
+            )
+            for callback in self.callbacks:
+                callback.on_chunk_end(self, chunk.size)
+            _check_finite(step_loss, lo, hi, self.model, epoch, self.history)
+
+    def resume_from(self, path: Any) -> None:
+        """Continue the run the checkpoint at ``path`` records (``Checkpointing`` calls it).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A checkpoint of a run with this run's fingerprint.
+        """
+        hp = self.settings.checked
+        first, schedule = hp["initial_epoch"], self.settings.schedule
+        history = checkpoints.restore(
+            path,
+            self.model.params,
+            self.velocities,
+            self.history,
+            self.run_state(),
+            lr_of=lambda epoch: schedule(first + epoch, first + self.epochs),
+            must_match=fingerprint(),
+        )
+        more = max(self.epochs - history.epochs, 0) * self.steps
+        history.step_loss = np.concatenate([history.step_loss, np.empty(more)])
+        self.history = history
+
+    def run_state(self) -> checkpoints.RunState:
+        """Return what a checkpoint keeps besides parameters and history: generator, callbacks."""
+        stateful = [c for c in self.callbacks if c.state_dict()]
+        return checkpoints.RunState(self.rng, stateful)
+
+    def check_network(self, culprit: Any) -> None:
+        """Raise when ``culprit`` left the model unfit for the kernels or not the network it was.
+
+        A callback gets the model itself: it may change the parameters' values
+        in place, but the kernels of this run hold its arrays, so it must not
+        swap them (nor the sizes, activation or dtype they were built for).
+
+        Parameters
+        ----------
+        culprit : object
+            What ran (named in the error).
+        """
+        try:
+            now = _network(self.model)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"callbacks: {culprit!r} left the model unusable: {error}") from None
+        before = self._built
+        if now[:3] != before[:3] or any(a is not b for a, b in zip(now[3:], before[3:])):
+            raise ValueError(
+                f"callbacks: {culprit!r} replaced the model's parameter arrays or its sizes, "
+                "activation or dtype during training; change the parameters in place instead "
+                "(model.params[...] = values)"
+            )
+
+
+def _check_finite(step_loss, lo, hi, model, epoch, history):
+    """Raise ``TrainingDivergedError`` when a loss of ``step_loss[lo:hi]`` is not finite.
+
+    The parameters are checked at the end of the epoch (``hi`` is its last
+    step): a loss is taken before its step's update, so the last update of an
+    epoch shows only in the parameters.
+    """
+    finite = np.isfinite(step_loss[lo:hi])
+    if finite.all() and (hi < step_loss.size or np.isfinite(model.params).all()):
+        return
+    step = lo + int(np.argmin(finite)) if not finite.all() else hi - 1
+    raise TrainingDivergedError(
+        f"training diverged in epoch {epoch} at step {step}: the loss or the parameters "
+        "became NaN or infinite (try a smaller learning rate); the model is back at its "
+        "parameters from the start of that epoch",
+        epoch,
+        step,
+        history,
+    )
+
+
+def _truncate(history):
+    """Cut the per-epoch lists of ``history`` to its completed epochs (``len(train_loss)``)."""
+    done = history.epochs
+    for name in ("train_accuracy", "lr", "epoch_time", "samples_per_second"):
+        del getattr(history, name)[done:]
+    if history.val_loss:
+        del history.val_loss[done:], history.val_accuracy[done:]

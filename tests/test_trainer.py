@@ -1,0 +1,133 @@
+"""The ``Trainer``: rollback, the compile probe, and orders and parameters drawn by the caller."""
+
+import numpy as np
+import pytest
+from helpers import assert_close
+
+import fastmlp.trainer
+from fastmlp import MLP, reference, train
+from fastmlp.callbacks import Checkpointing
+from fastmlp.settings import TrainSettings
+from fastmlp.trainer import Rollback, Trainer
+
+
+def data(rng, n=40, dtype="float64"):
+    return rng.normal(size=(n, 4)).astype(dtype), rng.integers(0, 3, n)
+
+
+def test_rollback_restores_the_arrays_when_the_block_raises():
+    a, b = np.arange(4.0), np.ones((2, 2))
+    rollback = Rollback([a, b])
+    saved = rollback.saved
+    with rollback:
+        a += 1
+    np.testing.assert_array_equal(a, [1, 2, 3, 4])  # kept: the block succeeded
+    for error in (KeyboardInterrupt, ValueError):
+        with pytest.raises(error), rollback:
+            a[...], b[...] = -1, -1
+            raise error
+        np.testing.assert_array_equal(a, [1, 2, 3, 4])
+        np.testing.assert_array_equal(b, np.ones((2, 2)))
+    assert rollback.saved is saved and all(s is t for s, t in zip(saved, rollback.saved))
+
+
+def test_the_compile_probe_runs_once_per_process_and_signature(rng, monkeypatch):
+    monkeypatch.setattr(fastmlp.trainer, "_PROBED", set())
+    probes = []
+    warm_up = fastmlp.trainer._NumbaRunner.warm_up
+
+    def counting(self, *args):
+        probes.append((self.model.dtype.name, self.batch_size))
+        return warm_up(self, *args)
+
+    monkeypatch.setattr(fastmlp.trainer._NumbaRunner, "warm_up", counting)
+    X, y = data(rng, dtype="float32")
+    first = train(MLP([4, 3], seed=0), X, y, validation=(X[:5], y[:5]))
+    again = train(MLP([4, 3], seed=1), X, y, validation=(X[:5], y[:5]))
+    assert probes == [("float32", 1)] and again.compile_time == 0.0 <= first.compile_time
+    train(MLP([4, 3], dtype="float64"), X, y)  # another signature: probed
+    train(MLP([4, 3], dtype="float64"), X, y, backend="numpy")  # nothing to compile
+    assert probes == [("float32", 1), ("float64", 1)]
+
+
+def sgd_by_hand(model, X, y, orders, lr, batch_size):
+    """The numpy reference, epoch by epoch over ``orders``."""
+    steps = []
+    for order in orders:
+        losses, _ = reference.sgd_epoch(
+            model.weights, model.biases, X, y, order, lr, batch_size, model.activation
+        )
+        steps.append(losses)
+    return np.concatenate(steps)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_parameters_and_orders_drawn_by_the_caller(rng, backend, batch_size):
+    """As the next issue draws them: from scikit-learn's legacy RandomState stream."""
+    X, y = data(rng)
+    state = np.random.RandomState(42)
+    model = MLP([4, 5, 3], "tanh", "float64", seed=None)
+    model.params[...] = state.uniform(-0.5, 0.5, model.params.size)
+    by_hand = model.copy()
+    orders = [state.permutation(len(X)) for _ in range(3)]
+    expected = sgd_by_hand(by_hand, X, y, orders, 0.05, batch_size)
+    settings = TrainSettings(epochs=3, lr=0.05, batch_size=batch_size, backend=backend)
+    for given in (iter(orders), lambda epoch, n: orders[epoch]):
+        trained = MLP([4, 5, 3], "tanh", "float64", seed=None)
+        trained.params[...] = model.params
+        history = Trainer(trained, settings, orders=given).fit(X, y)
+        assert_close(history.step_loss, expected, "float64")
+        assert_close(trained.params, by_hand.params, "float64")
+
+
+def test_orders_are_checked(rng, tmp_path):
+    X, y = data(rng, n=10)
+    settings = TrainSettings(epochs=2, backend="numpy")
+    model = MLP([4, 3])
+    before = model.params.copy()
+    with pytest.raises(ValueError, match="orders: expected an order for epoch 1, found none"):
+        Trainer(model, settings, orders=[np.arange(10)]).fit(X, y)
+    model.params[...] = before
+    with pytest.raises(ValueError, match="orders: expected 10 indices for epoch 0, found 9"):
+        Trainer(model, settings, orders=lambda epoch, n: np.arange(9)).fit(X, y)
+    with pytest.raises(ValueError, match=r"orders: expected indices in \[0, 10\)"):
+        Trainer(model, settings, orders=lambda epoch, n: np.arange(1, 11)).fit(X, y)
+    np.testing.assert_array_equal(model.params, before)  # rolled back
+    with pytest.raises(TypeError, match="orders: expected None, a callable"):
+        Trainer(model, settings, orders=3).fit(X, y)
+    with pytest.raises(ValueError, match="orders: a checkpointed run draws its orders from seed"):
+        Trainer(model, settings, orders=[], callbacks=[Checkpointing(tmp_path / "c")]).fit(X, y)
+
+
+def test_the_trainer_is_what_train_runs(rng):
+    X, y = data(rng)
+    a, b = MLP([4, 3], seed=0), MLP([4, 3], seed=0)
+    settings = TrainSettings(epochs=2, lr=0.1, batch_size=8, momentum=0.5, backend="numpy")
+    ha = Trainer(a, settings).fit(X, y, validation=(X[:9], y[:9]))
+    hb = train(b, X, y, epochs=2, lr=0.1, batch_size=8, momentum=0.5, backend="numpy",
+               validation=(X[:9], y[:9]))  # fmt: skip
+    np.testing.assert_array_equal(a.params, b.params)
+    assert ha.to_dict() | {"epoch_time": 0, "samples_per_second": 0} == hb.to_dict() | {
+        "epoch_time": 0,
+        "samples_per_second": 0,
+    }
+    with pytest.raises(TypeError, match="callbacks: expected Callback objects, found 3"):
+        Trainer(a, settings, callbacks=[3])
+    with pytest.raises(TypeError, match="settings: expected TrainSettings"):
+        Trainer(a, {"epochs": 2})
+
+
+def test_a_trainer_runs_again_as_train_would_be_called_again(rng):
+    X, y = data(rng)
+    settings = TrainSettings(batch_size=16, momentum=0.5, backend="numpy")
+    a, b = MLP([4, 3], seed=0), MLP([4, 3], seed=0)
+    trainer = Trainer(a, settings)
+    with pytest.warns(UserWarning, match="batch_size: 16 is larger than the 10 rows"):
+        small = trainer.fit(X[:10], y[:10])
+    again = trainer.fit(X, y)
+    assert (small.config["batch_size"], again.config["batch_size"]) == (10, 16)
+    with pytest.warns(UserWarning, match="batch_size: 16 is larger than the 10 rows"):
+        train(b, X[:10], y[:10], batch_size=16, momentum=0.5, backend="numpy")
+    train(b, X, y, batch_size=16, momentum=0.5, backend="numpy")
+    np.testing.assert_array_equal(a.params, b.params)  # each run from zero velocity
