@@ -14,11 +14,14 @@ from .gradient_check import gradcheck, softmax_xent_gradcheck
 from .history import History
 from .io import load
 from .model import MLP
+from .optimizers import SGD, Adam
 from .schedules import Constant, InverseScaling, LowerAtEnd, Piecewise, StepDecay
 from .training import EarlyStopping, gradients, train
 
 __all__ = [
     "MLP",
+    "SGD",
+    "Adam",
     "Constant",
     "EarlyStopping",
     "History",

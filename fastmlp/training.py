@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import checkpoint as checkpoints
-from . import reference
+from . import optimizers, reference
 from ._checks import as_momentum, as_positive, as_sample_weight, as_weight_decay
 from .errors import TrainingDivergedError
 from .history import History
@@ -87,7 +87,11 @@ class _NumbaRunner:
     def __init__(self, model, batch_size, momentum, weight_decay, velocities=None):
         self.model, self.batch_size = model, batch_size
         self.mu, self.wd = momentum, weight_decay
-        self.sgd = SGD(model.weights, model.biases, batch_size, momentum, weight_decay, velocities)
+        optimizer = optimizers.SGD(momentum=momentum)  # the rate comes with each run
+        state = None
+        if velocities is not None:
+            state = optimizers.velocity_state(optimizer, model.weights, model.biases, velocities)
+        self.sgd = SGD(model.weights, model.biases, batch_size, optimizer, weight_decay, state)
 
     def run(self, X, y, sw, order, lr, step_loss, step_correct):
         self.sgd.run(X, y, sw, order, self.model._code, lr, step_loss, step_correct)
