@@ -74,6 +74,9 @@ def _sgd_epoch(net, data, steps, work, state, step_loss, step_correct):
     """
     # The threaded build passes a prange's variables to its threads as flat
     # tuples and fails on a tuple inside a tuple: unpack the groups first.
+    # The steps' work is in compiled calls, not inlined, shared by both builds
+    # (see kernels.network): inlined, the optimizer's updates made the cold
+    # compile of the training kernels longer.
     Ms, tr, bs = net
     X, y, sw, order = data
     A, D, losses, hits, NZ, scratch, Gs, gbs = work
@@ -94,10 +97,8 @@ def _sgd_epoch(net, data, steps, work, state, step_loss, step_correct):
         scalars = (dtype(1.0 / divisor), dtype(lr), dtype(steps.l2 / divisor), dtype(steps.wd))
         for c in numba.prange(chunks):
             # The threaded build types c as uint64: one type keeps one compiled _step_layers.
-            part = _part(scratch, np.intp(c))
-            _step_layers(Ms, tr, Gs, S1s, S2s, A, D, B, chunks, np.intp(c), rule, scalars, part)
-        for l in range(len(Ms)):
-            _update_bias(bs[l], gbs[l], s1bs[l], s2bs[l], D[l + 1][:B], rule, scalars)
+            _step_layers(Ms, tr, Gs, S1s, S2s, A, D, B, chunks, np.intp(c), rule, scalars, scratch)
+        _step_biases(bs, gbs, s1bs, s2bs, D, B, rule, scalars)
 
 
 @kernel(inline=True)
@@ -111,7 +112,7 @@ def _divisor(sw, rows, by_weight):
     return total
 
 
-@kernel(inline=True)
+@kernel
 def _step_result(Ms, losses, hits, B, divisor, l2):
     """Return the step's loss (with the L2 penalty, before the update) and its hit count.
 
@@ -134,17 +135,25 @@ def _step_result(Ms, losses, hits, B, divisor, l2):
 
 
 @kernel
-def _step_layers(Ms, transposed, Gs, S1s, S2s, A, D, B, chunks, c, rule, scalars, part):
+def _step_layers(Ms, transposed, Gs, S1s, S2s, A, D, B, chunks, c, rule, scalars, scratch):
     """Part ``c`` of ``chunks`` of a step: its share of every layer's rows (see ``_update_rows``).
 
     ``A`` and ``D`` hold the batch's ``B`` rows of activations and deltas;
-    ``part`` is the part's scratch (``kernels.update._part``).
+    ``scratch`` is from ``kernels.update.outer_scratch``.
     """
     for l in range(len(Ms)):
         A_in, D_out = A[l][:B], D[l + 1][:B]
         U, Z = (D_out, A_in) if transposed[l] else (A_in, D_out)
         p0, p1 = _chunk(Ms[l].shape[0], chunks, c)
+        part = _part(scratch, c)
         _update_rows(Ms[l], Gs[l], S1s[l], S2s[l], U, Z, p0, p1, rule, scalars, part)
+
+
+@kernel
+def _step_biases(bs, gbs, s1bs, s2bs, D, B, rule, scalars):
+    """Step every layer's biases (see ``_update_bias``); ``D`` holds the ``B`` rows of deltas."""
+    for l in range(len(bs)):
+        _update_bias(bs[l], gbs[l], s1bs[l], s2bs[l], D[l + 1][:B], rule, scalars)
 
 
 _sgd_epoch_parallel = kernel(_sgd_epoch.py_func, parallel=True)
