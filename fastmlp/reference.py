@@ -171,20 +171,25 @@ def sgd_epoch(
             weights, biases, X[rows], y[rows], activation, sw
         )
         divisor = len(rows) if average == "rows" or sw is None else float(sw.sum(dtype=np.float64))
-        if l2:
-            loss += 0.5 * l2 * sum(float((W.astype(np.float64) ** 2).sum()) for W in weights)
-            dWs = [dW + l2 * W for W, dW in zip(weights, dWs)]
-        step_loss[k] = loss / divisor
-        dWs = [
-            dW / divisor + weight_decay * W if weight_decay else dW / divisor
-            for W, dW in zip(weights, dWs)
-        ]
+        step_loss[k], grads = _penalised(weights, loss, dWs, dbs, divisor, l2, weight_decay)
         state.t[0] += 1
-        for i, (param, grad) in enumerate(
-            zip([*weights, *biases], [*dWs, *(db / divisor for db in dbs)])
-        ):
+        for i, (param, grad) in enumerate(zip([*weights, *biases], grads)):
             step(optimizer, lr, int(state.t[0]), param, grad, [arrays[i] for arrays in slots])
     return step_loss, step_correct
+
+
+def _penalised(weights, loss, dWs, dbs, divisor, l2, weight_decay):
+    """Return a step's loss and its gradients (weights', then biases') from its row sums.
+
+    See ``sgd_epoch``: the L2 penalty joins the sums, weight decay the quotients.
+    """
+    if l2:
+        loss += 0.5 * l2 * sum(float((W.astype(np.float64) ** 2).sum()) for W in weights)
+        dWs = [dW + l2 * W for W, dW in zip(weights, dWs)]
+    dWs = [dW / divisor for dW in dWs]
+    if weight_decay:
+        dWs = [dW + weight_decay * W for W, dW in zip(weights, dWs)]
+    return loss / divisor, [*dWs, *(db / divisor for db in dbs)]
 
 
 def normalised_xent_backward(z: ArrayLike, t: int) -> tuple[float, np.ndarray]:
