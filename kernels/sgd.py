@@ -1,9 +1,12 @@
 """Whole epochs of stochastic gradient descent in one compiled call.
 
 The caller draws the sample order in numpy and passes it in, so a seed
-fixes the run bit for bit whichever backend runs it. Each step's loss (the
-mean over the step's rows, taken before the update) goes to ``step_loss``,
-a float64 array.
+fixes the run bit for bit whichever backend runs it. Each step's loss,
+``(summed row losses + l2 / 2 * |W|^2) / divisor`` taken before the update
+(scikit-learn's, penalty included), goes to ``step_loss``, a float64 array.
+The optimizer (``fastmlp.optimizers``) is a kernel argument like the rest:
+any rule runs at any batch size through ``_sgd_epoch``; only plain
+per-sample SGD takes the fused ``kernels.per_sample``.
 """
 
 from __future__ import annotations
@@ -412,10 +415,17 @@ def sgd_epoch_per_sample(
     activation : {"sigmoid", "tanh", "relu"}
         Hidden-layer activation.
     **options
-        ``momentum`` (in [0, 1)), ``weight_decay`` (L2, >= 0, on weights only),
-        ``sample_weight`` (one weight >= 0 per row of X, scaling its loss) and
+        ``momentum`` (in [0, 1)), ``weight_decay`` (>= 0, added as
+        ``weight_decay * W`` to the mean gradient, weights only),
+        ``sample_weight`` (one weight >= 0 per row of X, scaling its loss),
         ``velocities`` (``(VWs, vbs)`` shaped like the network, updated in
-        place; zeros by default).
+        place; zeros by default), ``optimizer`` (``fastmlp.SGD`` or
+        ``fastmlp.Adam`` whose rate is ``lr``; not with ``momentum``),
+        ``state`` (its ``fastmlp.optimizers.State``, updated in place; not
+        with ``velocities``), ``l2`` (>= 0, scikit-learn's ``alpha``: added
+        as ``l2 * W`` to the summed gradient, weights only) and ``average``
+        (``"rows"``, the default, or ``"weights"``: divide each step's sums
+        by its row count or by its rows' summed sample weights).
 
     Returns
     -------
@@ -440,7 +450,7 @@ def sgd_epoch_minibatch(
 
     Takes the arguments of ``sgd_epoch_per_sample`` plus ``batch_size``, the
     rows per step; the last step takes what is left. Returns each step's
-    mean loss, shape ``(ceil(len(order) / batch_size),)``.
+    loss, shape ``(ceil(len(order) / batch_size),)``.
 
     Parameters
     ----------
@@ -455,17 +465,16 @@ def sgd_epoch_minibatch(
     lr : float
         Learning rate.
     batch_size : int
-        Rows per step (>= 1); each step follows their mean gradient.
+        Rows per step (>= 1).
     activation : {"sigmoid", "tanh", "relu"}
         Hidden-layer activation.
     **options
-        ``momentum``, ``weight_decay``, ``sample_weight`` and ``velocities``,
-        as for ``sgd_epoch_per_sample``.
+        As for ``sgd_epoch_per_sample``.
 
     Returns
     -------
     numpy.ndarray of float64, shape (ceil(len(order) / batch_size),)
-        Each step's mean loss, before its update.
+        Each step's loss (see the module docstring), before its update.
     """
     weights, biases, X, y, sw, order, code, lr, runner_options = _epoch_inputs(
         weights, biases, X, y, order, activation, lr, options
