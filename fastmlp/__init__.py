@@ -16,6 +16,7 @@ from .history import History
 from .io import load
 from .model import MLP
 from .objective import gradients, loss_and_gradient
+from .optimizers import SGD, Adam
 from .schedules import Constant, InverseScaling, LowerAtEnd, Piecewise, StepDecay
 from .settings import TrainSettings
 from .trainer import Trainer
@@ -23,6 +24,8 @@ from .training import train
 
 __all__ = [
     "MLP",
+    "SGD",
+    "Adam",
     "Callback",
     "Constant",
     "EarlyStopping",

@@ -286,7 +286,7 @@ class Checkpointing(Callback):
         last = history.stopped_early or epoch == trainer.epochs - 1
         if last or (epoch + 1 - self.first) % self.every == 0:
             checkpoints.save(
-                self.path, trainer.model.params, trainer.velocities, history, trainer.run_state()
+                self.path, trainer.model.params, trainer.state_arrays, history, trainer.run_state()
             )
         return False
 

@@ -1,7 +1,7 @@
 """Training checkpoints: everything ``train`` needs to go on exactly where it stopped.
 
 A checkpoint is one archive (``fastmlp._archive``, shared with model files;
-never a pickle): the parameters, the momentum velocities, the best parameters
+never a pickle): the parameters, the optimizer state, the best parameters
 of early stopping, the step losses and the per-epoch records so far as
 arrays, and JSON metadata with the completed epochs, the state of the random
 generator that draws the sample orders, the early-stopping counters and the
@@ -89,7 +89,7 @@ def data_digest(*arrays: np.ndarray) -> str:
 def save(
     path: str | os.PathLike,
     params: np.ndarray,
-    velocities: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None,
+    velocities: Sequence[np.ndarray] | None,
     history: History,
     state: RunState,
 ) -> Path:
@@ -101,8 +101,9 @@ def save(
         Destination (``.npz``).
     params : numpy.ndarray
         The model's parameter buffer.
-    velocities : (tuple, tuple) or None
-        Momentum velocities ``(VWs, vbs)``, or None without momentum.
+    velocities : sequence of numpy.ndarray, or None
+        The optimizer's state arrays (``fastmlp.optimizers.State.flat``:
+        momentum's velocities, or Adam's moments and step count), or None.
     history : History
         The run's history: its completed epochs are written.
     state : RunState
@@ -140,14 +141,14 @@ def save(
     return _archive.write(path, metadata, arrays)
 
 
-def _flat(velocities):
-    return [] if velocities is None else [*velocities[0], *velocities[1]]
+def _flat(state_arrays):
+    return [] if state_arrays is None else list(state_arrays)
 
 
 def restore(
     path: str | os.PathLike,
     params: np.ndarray,
-    velocities: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None,
+    velocities: Sequence[np.ndarray] | None,
     history: History,
     state: RunState,
     lr_of: Callable[[int], float] | None = None,
@@ -162,7 +163,8 @@ def restore(
     path : str or os.PathLike
         A file written by ``save``.
     params, velocities
-        Buffers of the run being resumed, overwritten in place.
+        Buffers of the run being resumed, overwritten in place: the parameters
+        and the optimizer's state arrays (as for ``save``).
     history : History
         The resumed run's new history: its ``config`` (``epochs`` bounds the
         completed epochs) and ``steps_per_epoch``.

@@ -524,7 +524,8 @@ def run(
     if problem is not None:
         warnings.warn(
             NotLearningWarning(
-                f"the run with lr {config.lr:g} and seed {seed} did not learn: {problem} "
+                f"the run with lr {config.checked['lr']:g} and seed {seed} did not learn: "
+                f"{problem} "
                 "(a smaller learning rate or more epochs may help)"
             ),
             stacklevel=2,
@@ -547,16 +548,7 @@ def _compile_kernels(configs):
     """
     for config in dict.fromkeys(configs):
         model, (X, y), validation = _model_and_data(config, config.seed)
-        _warm_up(
-            model,
-            X,
-            y,
-            batch_size=config.batch_size,
-            momentum=config.momentum,
-            weight_decay=config.weight_decay,
-            backend=config.backend,
-            validation=validation,
-        )
+        _warm_up(model, X, y, config, validation)
 
 
 #: Final accuracy within this of always predicting the most frequent class: not learning.

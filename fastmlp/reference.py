@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .names import LINEAR, LOGISTIC, RELU, SIGMOID, SOFTMAX, TANH, activation_code, output_code
+from .optimizers import SGD, Optimizer, State, rule, velocity_state
 
 
 def activate(z: np.ndarray, activation: str) -> np.ndarray:
@@ -149,11 +150,12 @@ def mean_gradients(
     mean is still taken over the number of rows. ``y`` as for ``output_loss``.
     """
     loss, _, dWs, dbs = _batch_step(weights, biases, X, y, activation, sample_weight, output=output)
-    return loss, dWs, dbs
+    n = len(y)
+    return loss / n, [dW / n for dW in dWs], [db / n for db in dbs]
 
 
 def _batch_step(weights, biases, X, y, activation, sample_weight, *, output="softmax"):
-    """Return ``(loss, correct, dWs, dbs)`` for one batch: ``mean_gradients`` plus the hit count."""
+    """Return ``(loss, correct, dWs, dbs)`` for one batch: summed over its rows, and the hits."""
     outputs = forward(weights, biases, X, activation)
     losses, hits = output_loss(outputs[-1], y, output)
     delta = output_delta(outputs[-1], y, output)
@@ -161,7 +163,6 @@ def _batch_step(weights, biases, X, y, activation, sample_weight, *, output="sof
     if sample_weight is not None:
         losses = losses * sample_weight
         delta *= sample_weight[:, None]
-    delta /= len(y)
     dWs, dbs = [None] * len(weights), [None] * len(weights)
     for l in range(len(weights) - 1, -1, -1):
         # np.dot, not @: numpy's matmul skips BLAS for a one-row batch (8x slower here).
@@ -169,7 +170,7 @@ def _batch_step(weights, biases, X, y, activation, sample_weight, *, output="sof
         dbs[l] = delta.sum(axis=0)
         if l:
             delta = (delta @ weights[l].T) * derivative_from_output(outputs[l], activation)
-    return losses.astype(np.float64).mean(), correct, dWs, dbs
+    return losses.astype(np.float64).sum(), correct, dWs, dbs
 
 
 def sgd_epoch(
@@ -186,39 +187,62 @@ def sgd_epoch(
     weight_decay: float = 0.0,
     sample_weight: np.ndarray | None = None,
     velocities: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
+    optimizer: Optimizer | None = None,
+    state: State | None = None,
+    l2: float = 0.0,
+    average: str = "rows",
+    output: str = "softmax",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One epoch of SGD over ``X[order]`` in steps of ``batch_size`` rows; update in place.
+    """One epoch over ``X[order]`` in steps of ``batch_size`` rows; update in place.
 
     ``batch_size=1`` is per-sample SGD; the last step takes the rows left.
-    Each step follows ``grad = dW + weight_decay * W`` (no decay on biases)
-    with classical momentum: ``V = momentum * V - lr * grad; W += V``, where
-    ``velocities = (VWs, vbs)`` persist across calls (zeros when None).
-    Returns ``(step_loss, step_correct)``: each step's mean loss (float64),
-    taken before its update, and how many of its rows were predicted right.
+    Each step's weight gradient is ``(summed gradient + l2 * W) / divisor +
+    weight_decay * W`` (biases: ``summed gradient / divisor``), with
+    ``divisor`` the step's row count (``average="rows"``) or the sum of its
+    sample weights (``"weights"``). ``optimizer`` (plain SGD, or with
+    ``momentum``, by default) then steps each parameter at rate ``lr`` with
+    its twin step from ``optimizers.OPTIMIZERS``; its ``state`` (or, for
+    momentum, ``velocities = (VWs, vbs)``) persists across calls (zeros
+    when None). ``y`` and ``output`` as for ``output_loss``. Returns
+    ``(step_loss, step_correct)``: each step's loss ``(summed row losses +
+    l2 / 2 * |W|^2) / divisor`` (float64), taken before its update, and how
+    many of its rows were predicted right.
     """
-    if velocities is None:
-        velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
+    optimizer = SGD(lr, momentum) if optimizer is None else optimizer
+    if state is None and velocities is not None and momentum:
+        state = velocity_state(optimizer, weights, biases, velocities)
+    state = optimizer.new_state(weights, biases) if state is None else state
+    step = rule(optimizer).twin
+    slots = [[*state.weights[s], *state.biases[s]] for s in state.weights]
     starts = range(0, len(order), batch_size)
     step_loss = np.empty(len(starts), dtype=np.float64)
     step_correct = np.empty(len(starts), dtype=np.int64)
     for k, start in enumerate(starts):
         rows = order[start : start + batch_size]
         sw = None if sample_weight is None else sample_weight[rows]
-        step_loss[k], step_correct[k], dWs, dbs = _batch_step(
-            weights, biases, X[rows], y[rows], activation, sw
+        loss, step_correct[k], dWs, dbs = _batch_step(
+            weights, biases, X[rows], y[rows], activation, sw, output=output
         )
-        params = [*weights, *biases]
-        if weight_decay:
-            dWs = [dW + weight_decay * W for W, dW in zip(weights, dWs)]
-        grads = dWs + dbs
-        for param, grad, velocity in zip(params, grads, [*velocities[0], *velocities[1]]):
-            if momentum:
-                velocity *= momentum
-                velocity -= lr * grad
-                param += velocity
-            else:
-                param -= lr * grad
+        divisor = len(rows) if average == "rows" or sw is None else float(sw.sum(dtype=np.float64))
+        step_loss[k], grads = _penalised(weights, loss, dWs, dbs, divisor, l2, weight_decay)
+        state.t[0] += 1
+        for i, (param, grad) in enumerate(zip([*weights, *biases], grads)):
+            step(optimizer, lr, int(state.t[0]), param, grad, [arrays[i] for arrays in slots])
     return step_loss, step_correct
+
+
+def _penalised(weights, loss, dWs, dbs, divisor, l2, weight_decay):
+    """Return a step's loss and its gradients (weights', then biases') from its row sums.
+
+    See ``sgd_epoch``: the L2 penalty joins the sums, weight decay the quotients.
+    """
+    if l2:
+        loss += 0.5 * l2 * sum(float((W.astype(np.float64) ** 2).sum()) for W in weights)
+        dWs = [dW + l2 * W for W, dW in zip(weights, dWs)]
+    dWs = [dW / divisor for dW in dWs]
+    if weight_decay:
+        dWs = [dW + weight_decay * W for W, dW in zip(weights, dWs)]
+    return loss / divisor, [*dWs, *(db / divisor for db in dbs)]
 
 
 def normalised_xent_backward(z: ArrayLike, t: int) -> tuple[float, np.ndarray]:

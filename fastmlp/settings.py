@@ -24,6 +24,7 @@ import numpy as np
 from ._checks import as_bool, as_choice, as_count, as_momentum, as_positive, as_weight_decay
 from .callbacks import EarlyStopping, as_early_stopping
 from .objective import BACKENDS
+from .optimizers import AVERAGES, SGD, Adam, Optimizer, as_average, as_l2, rule
 from .schedules import SCHEDULES, Schedule, as_schedule
 
 #: What a run's fingerprint holds besides the settings: the model and the data.
@@ -88,12 +89,12 @@ def hyperparameter(
     return {"setting": Setting(help, check, resume, flag, kind, record, choices, doc)}
 
 
+#: The optimizers a name selects (``--optimizer`` on the command line).
+OPTIMIZER_NAMES = {"sgd": SGD, "adam": Adam}
+
+
 def _positive_int(name):
     return lambda value: int(as_positive(name, value, numbers.Integral))
-
-
-def _positive_real(name):
-    return lambda value: float(as_positive(name, value))
 
 
 def _seed(value):
@@ -105,6 +106,48 @@ def _seed(value):
             f"seed: expected None or an integer >= 0, found {value!r} ({error})"
         ) from None
     return value
+
+
+def _rate(value):
+    return None if value is None else float(as_positive("lr", value))
+
+
+def _optimizer(value):
+    if isinstance(value, str):
+        return as_choice("optimizer", value, tuple(OPTIMIZER_NAMES))
+    rule(value)  # raises naming the optimizer for anything but a known optimizer object
+    return value
+
+
+def _resolve_optimizer(checked):
+    """Return ``optimizer``, ``lr`` and ``momentum`` as a run uses them: one object, its values.
+
+    A name builds the optimizer from ``lr`` (default: the optimizer's own) and,
+    for sgd, ``momentum``. An object carries its own rate and momentum: ``lr``
+    or ``momentum`` given beside it must agree with it, not be silently dropped.
+    """
+    optimizer, lr, momentum = checked["optimizer"], checked["lr"], checked["momentum"]
+    if isinstance(optimizer, str):
+        kind = OPTIMIZER_NAMES[optimizer]
+        if momentum and kind is not SGD:
+            raise ValueError(f"momentum: expected 0 with optimizer={optimizer!r}, found {momentum}")
+        rate = {} if lr is None else {"lr": lr}
+        optimizer = kind(**rate, momentum=momentum) if kind is SGD else kind(**rate)
+    else:
+        if lr is not None and lr != optimizer.lr:
+            raise ValueError(
+                f"lr: expected None or the rate of optimizer={optimizer!r}, found {lr!r}"
+            )
+        if momentum and momentum != getattr(optimizer, "momentum", None):
+            raise ValueError(
+                f"momentum: expected 0 or the momentum of optimizer={optimizer!r}, "
+                f"found {momentum!r}"
+            )
+    return {
+        "optimizer": optimizer,
+        "lr": optimizer.lr,
+        "momentum": getattr(optimizer, "momentum", 0.0),
+    }
 
 
 def _schedule(value):
@@ -131,12 +174,17 @@ class TrainSettings:
             doc=("int", "Passes over the data (fewer if training stops early)."),
         ),
     )
-    lr: float = field(
-        default=0.01,
+    lr: float | None = field(
+        default=None,
         metadata=hyperparameter(
-            "learning rate",
-            _positive_real("lr"),
-            doc=("float", "Learning rate (the base rate of a named ``lr_schedule``)."),
+            "learning rate (default: the optimizer's; 0.01 for sgd, 0.001 for adam)",
+            _rate,
+            doc=(
+                "float, optional",
+                "Learning rate (the base rate of a named ``lr_schedule``). By default\n"
+                "the optimizer's own (``fastmlp.SGD``: 0.01, ``fastmlp.Adam``: 0.001);\n"
+                "given beside an ``optimizer`` object, it must be that object's rate.",
+            ),
         ),
     )
     batch_size: int = field(
@@ -251,11 +299,56 @@ class TrainSettings:
             ),
         ),
     )
+    optimizer: str | Optimizer = field(
+        default="sgd",
+        metadata=hyperparameter(
+            "the update rule: sgd (with --momentum) or adam, at rate --lr",
+            _optimizer,
+            kind="choice",
+            choices=tuple(OPTIMIZER_NAMES),
+            record=lambda value, settings: repr(value),
+            doc=(
+                "str, SGD or Adam",
+                '``"sgd"`` or ``"adam"`` (at rate ``lr``, with ``momentum`` for sgd),\n'
+                "or an optimizer object, ``fastmlp.SGD(lr, momentum, nesterov)`` or\n"
+                "``fastmlp.Adam(lr, beta1, beta2, eps)``, which carries its own rate.",
+            ),
+        ),
+    )
+    l2: float = field(
+        default=0.0,
+        metadata=hyperparameter(
+            "L2 penalty on the weights (scikit-learn's alpha), >= 0",
+            as_l2,
+            doc=(
+                "float",
+                "L2 penalty with scikit-learn's ``alpha`` meaning: each step adds\n"
+                "``l2 * W`` to the summed gradient of its rows before dividing by the\n"
+                "step's divisor (see ``average``), and its loss carries\n"
+                "``l2 / 2 * |W|^2`` over the same divisor. Weights only.",
+            ),
+        ),
+    )
+    average: str = field(
+        default="rows",
+        metadata=hyperparameter(
+            "what a step divides its summed gradient by: its rows, or their sample weights",
+            as_average,
+            kind="choice",
+            choices=AVERAGES,
+            doc=(
+                '{"rows", "weights"}',
+                "A step's divisor: its row count, or (as scikit-learn) the sum of its\n"
+                "rows' sample weights.",
+            ),
+        ),
+    )
     # New hyperparameters go here: a field with its default, help text, check,
     # resume rule and flag (see ``hyperparameter``), and its keyword in ``train``.
 
     def __post_init__(self) -> None:
         checked = {f.name: f.metadata["setting"].check(getattr(self, f.name)) for f in fields()}
+        checked.update(_resolve_optimizer(checked))
         # Not a field: it takes no part in equality, hashing or ``replace``.
         object.__setattr__(self, "checked", checked)
 

@@ -26,6 +26,8 @@ from .errors import TrainingDivergedError
 from .history import History
 from .kernels.sgd import SGD, _check_velocities
 from .model import MLP, check_forward
+from .optimizers import SGD as SGDOptimizer
+from .optimizers import velocity_state
 from .settings import TrainSettings, fingerprint
 
 #: Most steps one run records (the per-step losses take 8 bytes each).
@@ -33,12 +35,20 @@ MAX_STEPS = 2**40
 
 
 class _NumbaRunner:
-    """Runs chunks of an epoch in the kernels; its buffers are allocated once per run."""
+    """Runs chunks of an epoch in the kernels; its buffers are allocated once per run.
 
-    def __init__(self, model, batch_size, momentum, weight_decay, velocities=None):
-        self.model, self.batch_size = model, batch_size
-        self.mu, self.wd = momentum, weight_decay
-        self.sgd = SGD(model.weights, model.biases, batch_size, momentum, weight_decay, velocities)
+    ``hp`` are the run's checked settings (``TrainSettings.checked``) and
+    ``state`` its optimizer's state, updated in place.
+    """
+
+    def __init__(self, model, hp, state):
+        self.model, self.hp = model, hp
+        self.sgd = SGD(
+            *(model.weights, model.biases, hp["batch_size"], hp["optimizer"]),
+            *(hp["weight_decay"], state),
+            l2=hp["l2"],
+            average=hp["average"],
+        )
 
     def run(self, X, y, sw, order, lr, step_loss, step_correct):
         m = self.model
@@ -50,9 +60,11 @@ class _NumbaRunner:
 
     def signature(self, validation):
         """Return what decides which kernels a run compiles (types and code paths, not sizes)."""
-        sgd, m = self.sgd, self.model
-        paths = (sgd.per_sample, getattr(sgd, "parallel", False), bool(self.mu), bool(self.wd))
-        return (type(self), len(m.sizes), m.activation, m.dtype.name, paths, validation is None)
+        sgd, m, hp = self.sgd, self.model, self.hp
+        paths = (sgd.per_sample, getattr(sgd, "parallel", False), type(hp["optimizer"]))
+        paths += (bool(sgd.state.flat()), bool(hp["weight_decay"]), bool(hp["l2"]))
+        model = (len(m.sizes), m.activation, m.output, m.dtype.name)
+        return (type(self), *model, paths, validation is None)
 
     def warm_up(self, X, y, sw, validation):
         """Compile (or load from the cache) every kernel a run will call; return the seconds.
@@ -71,12 +83,8 @@ class _NumbaRunner:
 class _NumpyRunner:
     """Runs chunks of an epoch in the numpy reference."""
 
-    def __init__(self, model, batch_size, momentum, weight_decay, velocities=None):
-        self.model, self.batch_size = model, batch_size
-        self.mu, self.wd = momentum, weight_decay
-        if velocities is None:
-            velocities = new_velocities(model)
-        self.velocities = (list(velocities[0]), list(velocities[1]))
+    def __init__(self, model, hp, state):
+        self.model, self.hp, self.state = model, hp, state
 
     def run(self, X, y, sw, order, lr, step_loss, step_correct):
         m = self.model
@@ -84,11 +92,14 @@ class _NumpyRunner:
         # losses (and TrainingDivergedError), not as numpy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
             step_loss[:], step_correct[:] = reference.sgd_epoch(
-                *(m.weights, m.biases, X, y, order, lr, self.batch_size, m.activation),
-                momentum=self.mu,
-                weight_decay=self.wd,
+                *(m.weights, m.biases, X, y, order, lr, self.hp["batch_size"], m.activation),
+                optimizer=self.hp["optimizer"],
+                state=self.state,
+                l2=self.hp["l2"],
+                average=self.hp["average"],
+                weight_decay=self.hp["weight_decay"],
                 sample_weight=sw,
-                velocities=self.velocities,
+                output=m.output,
             )
 
     def evaluate(self, X, y):
@@ -107,10 +118,32 @@ class _NumpyRunner:
         return 0.0
 
 
-def _runner(backend, model, batch_size, momentum, weight_decay, velocities=None):
-    """Return the runner of a run: the one place that knows the kernels' Python interface."""
-    kind = _NumpyRunner if backend == "numpy" else _NumbaRunner
-    return kind(model, batch_size, momentum, weight_decay, velocities if momentum else None)
+def _runner(model, hp, state):
+    """Return the runner of a run: the one place that knows the kernels' Python interface.
+
+    ``hp`` are the run's checked settings; ``state`` its optimizer's state.
+    """
+    kind = _NumpyRunner if hp["backend"] == "numpy" else _NumbaRunner
+    return kind(model, hp, state)
+
+
+def _optimizer_state(model, optimizer, velocities):
+    """Return the run's optimizer state: zeros, or holding the caller's ``velocities``.
+
+    ``velocities`` (``(VWs, vbs)``, the older form of momentum's state) carry
+    momentum across runs. Plain SGD has no use for them (as before optimizers
+    existed, they are checked and left alone); another optimizer refuses them.
+    """
+    if velocities is not None:
+        velocities = _check_velocities(velocities, model.weights, model.biases)
+        if type(optimizer) is not SGDOptimizer:
+            raise ValueError(
+                f"velocities: expected None for optimizer={optimizer!r} (they are SGD "
+                "momentum's), found velocities"
+            )
+        if optimizer.momentum:
+            return velocity_state(optimizer, model.weights, model.biases, velocities)
+    return optimizer.new_state(model.weights, model.biases)
 
 
 #: The runner signatures this process has compiled (or loaded) the kernels of.
@@ -323,12 +356,10 @@ class Trainer:
         hp = settings.checked
         self.sample_weight = as_sample_weight(sample_weight, n, model.dtype)
         self.validation = _checked_validation(model, validation)
-        # Given, they carry momentum across runs; else each run starts from zero velocity.
-        self.velocities = self._given_velocities
-        if self.velocities is not None:
-            self.velocities = _check_velocities(self.velocities, model.weights, model.biases)
-        if hp["momentum"] and self.velocities is None:
-            self.velocities = new_velocities(model)
+        # Given velocities carry momentum across runs; else each run starts from zero.
+        self.state = _optimizer_state(model, hp["optimizer"], self._given_velocities)
+        #: The optimizer state's arrays, as checkpoints and the rollback keep them.
+        self.state_arrays = self.state.flat()
         if self.orders is not None and any(isinstance(c, Checkpointing) for c in self.callbacks):
             raise ValueError("orders: a checkpointed run draws its orders from seed, found orders")
         self.epochs, self.steps = hp["epochs"], -(-n // hp["batch_size"])
@@ -341,14 +372,7 @@ class Trainer:
         self.rows[-1] = n - hp["batch_size"] * (self.steps - 1)
         self.rng = as_rng(hp["seed"])
         self._order = _order_source(self.orders, self.rng, hp["shuffle"])
-        self.runner = _runner(
-            hp["backend"],
-            model,
-            hp["batch_size"],
-            hp["momentum"],
-            hp["weight_decay"],
-            self.velocities,
-        )
+        self.runner = _runner(model, hp, self.state)
         self.history = History(
             step_loss=np.empty(self.epochs * self.steps),
             steps_per_epoch=self.steps,
@@ -360,8 +384,7 @@ class Trainer:
                 "dtype": model.dtype.name,
             },
         )
-        flat = [] if self.velocities is None else [*self.velocities[0], *self.velocities[1]]
-        self._rollback = Rollback([model.params, *flat])
+        self._rollback = Rollback([model.params, *self.state_arrays])
         self._step_correct = np.empty(self.steps, dtype=np.int64)
 
     def _run(self):
@@ -466,7 +489,7 @@ class Trainer:
         history = checkpoints.restore(
             path,
             self.model.params,
-            self.velocities,
+            self.state_arrays,
             self.history,
             self.run_state(),
             lr_of=lambda epoch: schedule(first + epoch, first + self.epochs),

@@ -27,6 +27,7 @@ from .callbacks import (
 from .history import History
 from .model import MLP
 from .objective import gradients
+from .optimizers import Optimizer
 from .schedules import Schedule
 from .settings import BACKENDS, TrainSettings, numpydoc
 from .trainer import (
@@ -67,8 +68,8 @@ RUN_ARGUMENTS = (
 )
 
 
-def _warm_up(model, X, y, *, batch_size, momentum, weight_decay, backend, validation):
-    """Compile (or load from the disk cache) the kernels ``train`` calls with these arguments.
+def _warm_up(model, X, y, settings, validation):
+    """Compile (or load from the disk cache) the kernels ``train`` calls with ``settings``.
 
     It is ``train``'s own warm-up probe, on the same checked inputs, once per
     process and signature: no rows are trained and ``model`` is unchanged. A
@@ -79,11 +80,8 @@ def _warm_up(model, X, y, *, batch_size, momentum, weight_decay, backend, valida
     X = model.check_X(X)
     y = model.check_y(y, X.shape[0])
     # Clamped to the rows there are, as train does (it also warns).
-    settings = TrainSettings(
-        batch_size=batch_size, momentum=momentum, weight_decay=weight_decay, backend=backend
-    ).checked
-    hp = [min(settings["batch_size"], X.shape[0]), settings["momentum"], settings["weight_decay"]]
-    run = _runner(settings["backend"], model, *hp)
+    hp = dict(settings.checked, batch_size=min(settings.checked["batch_size"], X.shape[0]))
+    run = _runner(model, hp, hp["optimizer"].new_state(model.weights, model.biases))
     sw = as_sample_weight(None, X.shape[0], model.dtype)
     return _probe(run, X, y, sw, _checked_validation(model, validation))
 
@@ -103,7 +101,7 @@ def train(
     y: ArrayLike,
     *,
     epochs: int = 1,
-    lr: float = 0.01,
+    lr: float | None = None,
     batch_size: int = 1,
     shuffle: bool = True,
     seed: int = 0,
@@ -113,6 +111,9 @@ def train(
     lr_schedule: str | Schedule | Callable[[int], float] | None = None,
     early_stopping: bool | int | EarlyStopping | None = None,
     initial_epoch: int = 0,
+    optimizer: str | Optimizer = "sgd",
+    l2: float = 0.0,
+    average: str = "rows",
     validation: tuple[ArrayLike, ArrayLike] | None = None,
     sample_weight: ArrayLike | None = None,
     progress: bool | None = None,
@@ -135,6 +136,9 @@ def train(
         lr_schedule=lr_schedule,
         early_stopping=early_stopping,
         initial_epoch=initial_epoch,
+        optimizer=optimizer,
+        l2=l2,
+        average=average,
     )
     callbacks = _callbacks(callbacks, progress, checkpoint, checkpoint_every, resume)
     trainer = Trainer(model, settings, callbacks=callbacks, velocities=velocities)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numba
 from numba.core import caching, event
 
-from .. import config, names
+from .. import config, names, optimizers
 from .._files import atomic_path
 from ..config import ERROR_MODEL, FASTMATH, CacheWarning, cache_dir
 
@@ -53,7 +53,12 @@ def source_digest(paths):
 
 #: The kernels' sources and the modules whose constants they compile in.
 SOURCES_DIGEST = source_digest(
-    [*Path(__file__).resolve().parent.glob("*.py"), config.__file__, names.__file__]
+    [
+        *Path(__file__).resolve().parent.glob("*.py"),
+        config.__file__,
+        names.__file__,
+        optimizers.__file__,
+    ]
 )
 
 

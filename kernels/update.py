@@ -1,18 +1,24 @@
-"""The SGD parameter update, shared by every training loop.
+"""The parameter update of every optimizer, shared by every training loop.
 
-A layer's gradient over a batch of ``B`` rows is ``scale * sum_s outer(U[s], Z[s])``
-with ``scale = 1 / B``: ``U`` holds the layer's input rows and ``Z`` its
-delta rows, or the other way round for a layer kept transposed (see
-``kernels.network.Layout``). With L2 weight decay ``wd``
-and classical momentum ``mu`` the step is ``V = mu * V - lr * (G + wd * M);
-M += V``. With ``mu = 0`` and ``wd = 0`` (plain SGD) each row of ``M`` is
-stepped sample by sample, ``M[p] -= lr * scale * U[s, p] * Z[s]``, straight
-from the deltas: no gradient buffer, and rows whose ``U[s, p]`` is zero
-(zero inputs, most MNIST pixels) cost nothing.
+A layer's gradient over a batch is ``scale * sum_s outer(U[s], Z[s])`` with
+``scale = 1 / divisor`` (the batch's row count, or the sum of its sample
+weights): ``U`` holds the layer's input rows and ``Z`` its delta rows, or
+the other way round for a layer kept transposed (see
+``kernels.network.Layout``). The L2 penalty ``l2`` (scikit-learn's
+``alpha``) adds ``l2s * M`` with ``l2s = l2 * scale``, today's weight decay
+``wd * M``: ``g = (G + l2s * M) + wd * M``, weights only. The optimizer
+(``fastmlp.optimizers``) then steps each parameter from its ``g``.
+
+Plain SGD (no momentum) without penalty or decay steps each row of ``M``
+sample by sample, ``M[p] -= lr * scale * U[s, p] * Z[s]``, straight from
+the deltas: no gradient buffer, and rows whose ``U[s, p]`` is zero (zero
+inputs, most MNIST pixels) cost nothing.
 
 Every function works on a range of rows ``[p0, p1)`` of ``M``, so threads
 can share a layer without sharing a row; a row's arithmetic does not depend
-on the split. ``lr``, ``mu``, ``wd`` and ``scale`` must have ``M``'s dtype.
+on the split. The step's scalars ``(scale, lr, l2s, wd)`` must have ``M``'s
+dtype; an optimizer's hyperparameters come in float64 and are cast where
+used, so float32 arithmetic stays float32.
 
 A row's nonzero ``U[s, p]`` are listed first, for the range's rows at once,
 in scratch ``(cnt, S, C)`` from ``outer_scratch``; then each row takes its
@@ -24,6 +30,7 @@ update's time by about a third.
 import numpy as np
 
 from ..config import CACHE_LINE
+from ..optimizers import ADAM_CODE, SGD_CODE
 from ._jit import kernel
 
 
@@ -101,41 +108,106 @@ def _add_outer_rows(G, U, Z, p0, p1, c, part):
 
 
 @kernel(inline=True)
-def _update_rows(M, V, G, U, Z, p0, p1, scale, lr, mu, wd, part):
+def _update_rows(M, G, S1, S2, U, Z, p0, p1, rule, scalars, part):
     """Step rows ``p0:p1`` of ``M`` along the batch gradient (see the module docstring).
 
-    ``G`` is a gradient buffer shaped like ``M`` and ``V`` the velocities; plain
-    SGD reads neither, so both may then be empty. ``part`` is one part's
+    ``G`` is a gradient buffer shaped like ``M``; ``S1`` and ``S2`` the
+    optimizer's state (rows of no columns when it keeps none). Plain SGD
+    without decay reads none of them, so ``G`` may then be empty. ``rule``
+    and ``scalars`` are as for ``_update_bias``; ``part`` is one part's
     ``(cnt, S, C)`` (see ``_part``).
     """
+    scale, lr, l2s, wd = scalars
     zero = M.dtype.type(0)
-    if mu == zero and wd == zero:
+    if _is_plain(rule) and l2s == zero and wd == zero:
         _add_outer_rows(M, U, Z, p0, p1, -lr * scale, part)
         return
     G[p0:p1] = zero
     _add_outer_rows(G, U, Z, p0, p1, scale, part)
     for p in range(p0, p1):
-        if mu == zero:
-            for j in range(M.shape[1]):
-                M[p, j] -= lr * (G[p, j] + wd * M[p, j])
-        else:
-            for j in range(M.shape[1]):
-                v = mu * V[p, j] - lr * (G[p, j] + wd * M[p, j])
-                V[p, j] = v
-                M[p, j] += v
+        g, m = G[p], M[p]
+        if l2s != zero or wd != zero:
+            for j in range(g.size):
+                g[j] = (g[j] + l2s * m[j]) + wd * m[j]
+        _optimizer_step(m, g, S1[p], S2[p], rule, lr)
 
 
 @kernel(inline=True)
-def _update_bias(b, vb, Z, scale, lr, mu):
-    """Step the biases along ``scale * Z.sum(axis=0)`` (biases take no weight decay)."""
-    zero = b.dtype.type(0)
+def _update_bias(b, gb, s1, s2, Z, rule, scalars):
+    """Step the biases along ``scale * Z.sum(axis=0)`` (biases take no L2 penalty nor decay).
+
+    ``gb`` is a gradient buffer shaped like ``b``; ``s1``, ``s2`` the state.
+    ``rule`` is ``(code, h0, h1, h2)`` from ``optimizers.OPTIMIZERS`` (its
+    hyperparameters in float64) and ``scalars`` the step's ``(scale, lr, l2s,
+    wd)`` in ``b``'s dtype, ``lr`` the step's rate (see ``_step_rate``).
+    """
+    scale, lr = scalars[0], scalars[1]
     for j in range(b.size):
-        g = zero
+        g = b.dtype.type(0)
         for s in range(Z.shape[0]):
             g += Z[s, j]
-        if mu == zero:
-            b[j] -= lr * scale * g
-        else:
-            v = mu * vb[j] - lr * scale * g
-            vb[j] = v
-            b[j] += v
+        gb[j] = scale * g
+    _optimizer_step(b, gb, s1, s2, rule, lr)
+
+
+@kernel(inline=True)
+def _is_plain(rule):
+    """Return True for plain SGD: an update straight from the gradient, with no state."""
+    return rule[0] == SGD_CODE and rule[1] == 0
+
+
+@kernel(inline=True)
+def _step_rate(rule, lr, t):
+    """Return the rate of step ``t`` (from 1) in float64: ``lr``, or Adam's ``lr_t``.
+
+    As ``optimizers.adam_rate``: float64 whatever the parameters' dtype.
+    """
+    if rule[0] == ADAM_CODE:
+        # A float exponent calls pow(), as Python's float ** int does.
+        t = np.float64(t)
+        return lr * np.sqrt(1.0 - rule[2] ** t) / (1.0 - rule[1] ** t)
+    return lr
+
+
+@kernel(inline=True)
+def _optimizer_step(P, G, S1, S2, rule, lr):
+    """Step the 1-D parameters ``P`` by the gradient ``G`` under ``rule`` at rate ``lr``."""
+    if rule[0] == SGD_CODE:
+        _sgd_step(P, G, S1, rule[1], rule[2] != 0, lr)
+    else:
+        _adam_step(P, G, S1, S2, rule[1], rule[2], rule[3], lr)
+
+
+@kernel(inline=True)
+def _sgd_step(P, G, V, mu, nesterov, lr):
+    """SGD: ``P -= lr * G``, or with momentum ``V = mu * V - lr * G; P += V`` (or Nesterov's)."""
+    mu = P.dtype.type(mu)
+    if mu == 0:
+        for j in range(P.size):
+            P[j] -= lr * G[j]
+    elif nesterov:
+        for j in range(P.size):
+            v = mu * V[j] - lr * G[j]
+            V[j] = v
+            P[j] += mu * v - lr * G[j]
+    else:
+        for j in range(P.size):
+            v = mu * V[j] - lr * G[j]
+            V[j] = v
+            P[j] += v
+
+
+@kernel(inline=True)
+def _adam_step(P, G, M1, M2, beta1, beta2, eps, lr):
+    """Adam: update the moments ``M1``, ``M2`` and step ``P`` at the bias-corrected rate ``lr``."""
+    dtype = P.dtype.type
+    # 1 - beta in float64, then cast, as numpy does with the twin's Python floats.
+    b1, c1, b2, c2 = dtype(beta1), dtype(1.0 - beta1), dtype(beta2), dtype(1.0 - beta2)
+    eps = dtype(eps)
+    for j in range(P.size):
+        g = G[j]
+        m = b1 * M1[j] + c1 * g
+        v = b2 * M2[j] + c2 * (g * g)
+        M1[j] = m
+        M2[j] = v
+        P[j] += (-lr * m) / (np.sqrt(v) + eps)

@@ -51,6 +51,7 @@ OBJECTS = dict(public_objects())
 def test_all_lists_the_public_api():
     expected = {"MLP", "MLPClassifier", "train", "load", "softmax_xent_gradcheck", "__version__"}
     expected |= {"gradients", "loss_and_gradient"}
+    expected |= {"SGD", "Adam"}
     assert expected <= set(fastmlp.__all__)
     for name in fastmlp.__all__:
         assert hasattr(fastmlp, name), name

@@ -6,7 +6,7 @@ from fastmlp.kernels import per_sample, sgd_epoch_minibatch, sgd_epoch_per_sampl
 from fastmlp.kernels.sgd import SGD
 from helpers import assert_close, random_network, sparse_inputs
 
-from fastmlp import reference
+from fastmlp import optimizers, reference
 
 N = 120
 
@@ -46,8 +46,11 @@ def test_plain_per_sample_sgd_runs_the_fused_kernel_and_momentum_does_not(rng):
     weights, biases = random_network(rng, [5, 4, 3], "float32")
     assert SGD(weights, biases, 1).per_sample
     assert not SGD(weights, biases, 2).per_sample
-    assert not SGD(weights, biases, 1, momentum=0.5).per_sample
+    assert not SGD(weights, biases, 1, optimizers.SGD(momentum=0.5)).per_sample
     assert not SGD(weights, biases, 1, weight_decay=1e-3).per_sample
+    assert not SGD(weights, biases, 1, l2=1e-3).per_sample
+    assert not SGD(weights, biases, 1, average="weights").per_sample
+    assert not SGD(weights, biases, 1, optimizers.Adam()).per_sample
 
 
 @pytest.mark.parametrize("sizes", ARCHITECTURES, ids=str)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fastmlp
-from fastmlp import MLP, train
+from fastmlp import MLP, Adam, train
 from fastmlp.checkpoint import CheckpointError
 from fastmlp.cli import build_parser
 from fastmlp.experiments import Config, NotLearningWarning, run
@@ -30,6 +30,9 @@ OTHER_VALUE = {
     "lr_schedule": "step",
     "early_stopping": 3,
     "initial_epoch": 1,
+    "optimizer": Adam(lr=0.01),  # the default rate: only the optimizer differs
+    "l2": 0.5,
+    "average": "weights",
 }
 
 
@@ -84,10 +87,12 @@ def test_every_setting_on_the_command_line_reaches_the_config():
     argv = ["train", "--epochs", "3", "--lr", "0.2", "--batch-size", "4", "--no-shuffle"]
     argv += ["--seed", "7", "--backend", "numpy", "--momentum", "0.5", "--weight-decay", "0.1"]
     argv += ["--schedule", "step", "--early-stopping", "2"]
+    argv += ["--optimizer", "sgd", "--l2", "0.3", "--average", "weights"]
     args = parser.parse_args(argv)
     config = fastmlp.cli._config(args)
     expected = dict(epochs=3, lr=0.2, batch_size=4, shuffle=False, seed=7, backend="numpy")
     expected |= dict(momentum=0.5, weight_decay=0.1, lr_schedule="step", early_stopping=2)
+    expected |= dict(optimizer="sgd", l2=0.3, average="weights")
     assert {name: getattr(config, name) for name in expected} == expected
     assert set(expected) == set(NAMES) - NOT_ON_THE_COMMAND_LINE  # every flag was given
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 from fastmlp.kernels import sgd_epoch_minibatch, sgd_epoch_per_sample
-from fastmlp.kernels.sgd import SGD, velocity_buffers
+from fastmlp.kernels.sgd import SGD
 from helpers import assert_close, random_network, sparse_inputs
 
-from fastmlp import reference
+from fastmlp import optimizers, reference
 
 SIZES = [12, 9, 6, 4]
 N = 250  # ragged last batches: 250 = 31 * 8 + 2 = 15 * 16 + 10 = 2 * 100 + 50
@@ -144,7 +144,7 @@ def test_serial_and_threaded_runs_are_deterministic_and_agree(rng, dtype, option
 
     def run(parallel, chunks):
         net = tuple(p.copy() for p in weights), tuple(p.copy() for p in biases)
-        sgd = SGD(*net, batch_size, mu, wd, velocity_buffers(net[0], mu))
+        sgd = SGD(*net, batch_size, optimizers.SGD(momentum=mu), wd)
         sgd.parallel, sgd.chunks = parallel, chunks
         step_loss = np.empty(-(-N // batch_size))
         step_correct = np.empty_like(step_loss, dtype=np.int64)
