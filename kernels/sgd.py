@@ -235,10 +235,10 @@ class SGD:
         self.wd, self.l2, self.by_weight = float(weight_decay), float(l2), average == "weights"
         self.per_sample = batch_size == 1 and plain and not (weight_decay or l2 or self.by_weight)
         self.layout = Layout(weights, write_back=True)
+        self.state = self.optimizer.new_state(weights, biases) if state is None else state
         if self.per_sample:
             self.A, self.D = unit_buffers(weights)
             return
-        self.state = self.optimizer.new_state(weights, biases) if state is None else state
         # Two state arrays per parameter for the kernels: empty ones (rows of no
         # columns, so that a row can still be cut) stand in for unused slots.
         self._state_layouts = [Layout(Ws, write_back=True) for Ws in self.state.weights.values()]

@@ -37,7 +37,7 @@ def test_the_compile_probe_runs_once_per_process_and_signature(rng, monkeypatch)
     warm_up = fastmlp.trainer._NumbaRunner.warm_up
 
     def counting(self, *args):
-        probes.append((self.model.dtype.name, self.batch_size))
+        probes.append((self.model.dtype.name, self.hp["batch_size"]))
         return warm_up(self, *args)
 
     monkeypatch.setattr(fastmlp.trainer._NumbaRunner, "warm_up", counting)
@@ -131,3 +131,116 @@ def test_a_trainer_runs_again_as_train_would_be_called_again(rng):
         train(b, X[:10], y[:10], batch_size=16, momentum=0.5, backend="numpy")
     train(b, X, y, batch_size=16, momentum=0.5, backend="numpy")
     np.testing.assert_array_equal(a.params, b.params)  # each run from zero velocity
+
+
+# Optimizers, the L2 penalty and the outputs, through train: the kernels against the twin.
+
+OPTIMIZERS = {
+    "adam": lambda: fastmlp.Adam(lr=0.01),
+    "nesterov": lambda: fastmlp.SGD(lr=0.05, momentum=0.9, nesterov=True),
+}
+
+
+@pytest.mark.parametrize("batch_size", [1, 7])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_train_with_an_optimizer_and_l2_matches_the_numpy_twin(rng, name, batch_size):
+    X, y = data(rng)
+    sw = rng.uniform(0.5, 2.0, len(y))
+    runs = []
+    for backend in ("numba", "numpy"):
+        model = MLP([4, 5, 3], dtype="float64", seed=1)
+        history = train(
+            *(model, X, y),
+            epochs=3,
+            batch_size=batch_size,
+            optimizer=OPTIMIZERS[name](),
+            l2=0.1,
+            average="weights",
+            sample_weight=sw,
+            backend=backend,
+            progress=False,
+        )
+        runs.append((model.params.copy(), history.step_loss))
+    assert_close(runs[0][0], runs[1][0], "float64")
+    assert_close(runs[0][1], runs[1][1], "float64")
+    assert history.config["optimizer"] == repr(OPTIMIZERS[name]())
+    assert history.config["lr"] == OPTIMIZERS[name]().lr
+
+
+def test_the_optimizer_carries_its_rate_and_a_disagreeing_lr_or_momentum_is_an_error(rng):
+    X, y = data(rng)
+    history = train(MLP([4, 3]), X, y, optimizer=fastmlp.Adam(), progress=False)
+    assert history.lr == [0.001]
+    assert train(MLP([4, 3]), X, y, optimizer="adam", lr=0.02, progress=False).lr == [0.02]
+    assert train(MLP([4, 3]), X, y, progress=False).lr == [0.01]  # plain SGD's default rate
+    with pytest.raises(ValueError, match="lr: expected None or the rate of optimizer=Adam"):
+        train(MLP([4, 3]), X, y, lr=0.01, optimizer=fastmlp.Adam(), progress=False)
+    with pytest.raises(ValueError, match="momentum: expected 0 with optimizer='adam'"):
+        train(MLP([4, 3]), X, y, momentum=0.5, optimizer="adam", progress=False)
+    with pytest.raises(ValueError, match="momentum: expected 0 or the momentum of optimizer"):
+        train(MLP([4, 3]), X, y, momentum=0.5, optimizer=fastmlp.SGD(), progress=False)
+    with pytest.raises(ValueError, match="velocities: expected None for optimizer=Adam"):
+        model = MLP([4, 3])
+        velocities = fastmlp.training.new_velocities(model)
+        train(model, X, y, optimizer="adam", velocities=velocities, progress=False)
+    with pytest.raises(ValueError, match="optimizer: expected one of"):
+        train(MLP([4, 3]), X, y, optimizer="rmsprop", progress=False)
+
+
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_an_adam_run_resumed_from_its_checkpoint_is_the_uninterrupted_run(
+    rng, tmp_path, batch_size
+):
+    X, y = data(rng, dtype="float32")
+    options = dict(optimizer="adam", lr=0.01, batch_size=batch_size, l2=0.01, progress=False)
+    whole = MLP([4, 6, 3], seed=2)
+    expected = train(whole, X, y, epochs=4, **options)
+    path = tmp_path / "adam.npz"
+    part = MLP([4, 6, 3], seed=2)
+    train(part, X, y, epochs=2, checkpoint=path, **options)
+    again = MLP([4, 6, 3], seed=5)  # other parameters: the checkpoint's must replace them
+    history = train(again, X, y, epochs=4, checkpoint=path, resume=True, **options)
+    np.testing.assert_array_equal(again.params, whole.params)
+    np.testing.assert_array_equal(history.step_loss, expected.step_loss)
+
+
+def test_a_diverging_adam_epoch_rolls_the_moments_back_with_the_parameters(rng):
+    X, y = data(rng)
+    settings = TrainSettings(epochs=1, optimizer="adam", batch_size=8)
+    one = Trainer(MLP([4, 5, 3], dtype="float64"), settings)
+    one.fit(X, y)
+    assert one.state_arrays[-1][0] == 5  # t: the steps taken (40 rows, batches of 8)
+
+    class Poison(fastmlp.Callback):
+        def on_epoch_begin(self, trainer, epoch):
+            if epoch == 1:  # a finite input whose forward pass overflows
+                trainer.X[-1, 0] = 1e308
+
+    model = MLP([4, 5, 3], dtype="float64")
+    two = Trainer(model, settings.replace(epochs=2), callbacks=[Poison()])
+    with pytest.raises(fastmlp.errors.TrainingDivergedError, match="epoch 1"):
+        two.fit(X.copy(), y)
+    np.testing.assert_array_equal(model.params, one.model.params)
+    for after, expected in zip(two.state_arrays, one.state_arrays, strict=True):
+        np.testing.assert_array_equal(after, expected)
+
+
+@pytest.mark.parametrize("output", ["logistic", "identity", "exp"])
+def test_train_fits_every_output_and_the_kernels_match_the_twin(rng, output):
+    X = rng.normal(size=(60, 4))
+    Y = {
+        "logistic": (X[:, :2] > 0).astype(float),
+        "identity": X[:, :2] @ [[1.0, -0.5], [0.5, 2.0]],
+        "exp": np.exp(0.3 * X[:, :2]),
+    }[output]
+    runs = []
+    for backend in ("numba", "numpy"):
+        model = MLP([4, 8, 2], activation="tanh", dtype="float64", output=output, seed=3)
+        before = model.loss(X, Y)
+        history = train(
+            model, X, Y, epochs=20, batch_size=4, lr=0.05, backend=backend, progress=False
+        )
+        runs.append((model.params.copy(), history.train_loss))
+        assert model.loss(X, Y) < 0.7 * before, backend
+    assert_close(runs[0][0], runs[1][0], "float64")
+    assert_close(runs[0][1], runs[1][1], "float64")
