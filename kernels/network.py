@@ -98,9 +98,27 @@ def _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, out, A, D, losses, 
 
 @kernel
 def _gradient_block(
-    Ms, transposed, bs, X, y, sw, code, out, rows, A, D, losses, hits, Gs, gbs, NZ, scratch, b
+    Ms,
+    transposed,
+    bs,
+    X,
+    y,
+    sw,
+    code,
+    out,
+    rows,
+    A,
+    D,
+    losses,
+    hits,
+    Gs,
+    gbs,
+    NZ,
+    scratch,
+    b,
+    block_loss,
 ):
-    """Add block ``b`` of the rows of ``X`` into its gradient buffers; return its loss.
+    """Add block ``b`` of the rows of ``X`` into its gradients and its loss into ``block_loss[b]``.
 
     The buffers are the fields of a ``GradientWork`` (passed one by one:
     Numba's threaded build does not take a named tuple of tuples): block ``b``
@@ -132,7 +150,7 @@ def _gradient_block(
                     gb[j] += D_out[r, j]
         for r in range(base, base + m):
             total += losses[r]
-    return total
+    block_loss[b] = total
 
 
 @kernel(parallel=True)
@@ -168,7 +186,7 @@ def _loss_and_gradient(
     blocks = block_loss.size
     for c in numba.prange(blocks):
         b = np.intp(c)  # one type for the threaded build's uint64 index, one _gradient_block
-        block_loss[b] = _gradient_block(
+        _gradient_block(
             Ms,
             transposed,
             bs,
@@ -187,6 +205,7 @@ def _loss_and_gradient(
             NZ,
             scratch,
             b,
+            block_loss,
         )
     for l in range(len(Ms)):
         _add_blocks(Gs[l])

@@ -81,7 +81,10 @@ def _unit_hit(z, y, out):
 
 
 def _output_delta(z, t, w, out, delta):
-    """Write ``w * dL/dz`` into ``delta``; return ``(w * loss, hit)`` (loss in float64).
+    """Write ``w * dL/dz`` into ``delta``; return ``(w * loss, hit)``.
+
+    The loss is float64, except softmax's, in the dtype of ``z`` as before
+    outputs were added (the caller stores it into a float64 array).
 
     ``t`` is a class index (softmax) or a row of targets (the others).
     """
@@ -97,7 +100,7 @@ def _softmax_delta(z, t, w, out, delta):
     if w != z.dtype.type(1):
         for j in range(delta.size):
             delta[j] *= w
-    return np.float64(loss * w), _argmax(z) == t
+    return loss * w, _argmax(z) == t
 
 
 @kernel(inline=True)
@@ -112,7 +115,7 @@ def _units_delta(z, t, w, out, delta):
 
 
 def _softmax_loss(z, t, out):
-    return np.float64(_softmax_xent_forward(z, t)), _argmax(z) == t
+    return _softmax_xent_forward(z, t), _argmax(z) == t
 
 
 @kernel(inline=True)

@@ -65,7 +65,7 @@ def _sample_delta(z, t, w, out, delta):
     """
 
 
-def _softmax_sample_delta(z, t, w, out, delta):
+def _softmax_weighted_loss_and_delta(z, t, w, out, delta):
     k, s = _softmax_delta(z, t, w, delta)
     return _weighted_loss(z, k, t, s, w), k == t
 
@@ -77,7 +77,7 @@ def _softmax_sample_delta(z, t, w, out, delta):
 )
 def _sample_delta_overload(z, t, w, out, delta):
     if isinstance(t, types.Integer):
-        return _softmax_sample_delta
+        return _softmax_weighted_loss_and_delta
     return lambda z, t, w, out, delta: _units_delta(z, t, w, out, delta)
 
 
