@@ -46,10 +46,11 @@ WHEEL_NEEDS = (
 SDIST_NEEDS = ("pyproject.toml", "fastmlp/__init__.py", "kernels/sgd.py", "fastmlp/py.typed")
 
 
-# Both test sessions: 2 processes (xdist keeps a group such as the property tests' census in
-# one), the kernels compiled once into the run's cache before any test starts, and the
-# slowest tests listed so that CI's log shows where its time goes.
-PYTEST = ("-n", "2", "--dist", "loadgroup", "--warm-kernel-cache", "--durations=20")
+# Both test sessions: 2 processes, each running whole files (a module's tests may share
+# state, such as the property tests' census), the kernels compiled once into the run's cache
+# before any test starts, and the slowest tests listed so that CI's log shows where its
+# time goes.
+PYTEST = ("-n", "2", "--dist", "loadfile", "--warm-kernel-cache", "--durations=20")
 
 
 def _install_wheel(session):

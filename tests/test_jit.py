@@ -26,6 +26,7 @@ def kernel_source_dir():
     return Path(fastmlp.kernels.__file__).parent
 
 
+@pytest.mark.slow  # a cold compile in a child, by design
 def test_cache_lives_in_the_cache_dir_and_is_reused(tmp_path):
     cache = tmp_path / "cache"
     assert run_python(TINY_RUN, tmp_path, FASTMLP_CACHE_DIR=str(cache)) == "True 0 1"
@@ -46,6 +47,7 @@ def test_the_cache_follows_every_kernel_source(tmp_path):
     assert len(SOURCES_DIGEST) == 16
 
 
+@pytest.mark.slow  # a cold compile in a child, by design
 def test_cache_is_keyed_by_the_installed_sources(tmp_path):
     from fastmlp.kernels._jit import SOURCES_DIGEST
 
@@ -54,11 +56,13 @@ def test_cache_is_keyed_by_the_installed_sources(tmp_path):
     assert [p.name for p in cache.iterdir()] == [SOURCES_DIGEST]
 
 
+@pytest.mark.slow  # a cold compile in a child, by design
 def test_nothing_is_written_beside_the_kernel_sources(tmp_path):
     run_python(TINY_RUN, tmp_path, FASTMLP_CACHE_DIR=str(tmp_path))
     assert not [p for p in kernel_source_dir().rglob("*") if p.suffix in (".nbi", ".nbc")]
 
 
+@pytest.mark.slow  # a cold compile in a child, by design
 def test_unwritable_cache_dir_falls_back_to_memory(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
@@ -66,6 +70,7 @@ def test_unwritable_cache_dir_falls_back_to_memory(tmp_path):
     assert blocker.read_text() == "not a directory"
 
 
+@pytest.mark.slow  # a compile without a cache in a child, by design
 @pytest.mark.parametrize("env", [{"FASTMLP_NO_CACHE": "1"}, {"FASTMLP_CACHE_DIR": ""}])
 def test_cache_can_be_switched_off(env, tmp_path):
     assert run_python(TINY_RUN, tmp_path, **env) == "False 0 1"

@@ -116,6 +116,7 @@ def test_wheel_has_no_top_level_kernels(wheel_names):
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # two children, a cold kernel cache: 14 s in CI
 def test_the_source_tree_runs_from_the_clone_root(tmp_path):
     """Issue 13: ``python -m fastmlp`` in the clone's root imports the source folder first.
 

@@ -226,9 +226,6 @@ PROPERTY = settings(
         HealthCheck.function_scoped_fixture,
     ],
 )
-# The census (test_bad_input_census) counts what this process tried: xdist keeps the
-# module's tests together.
-pytestmark = pytest.mark.xdist_group("properties")
 
 
 def examples(count):
@@ -1292,6 +1289,10 @@ def test_bad_input_census(request, record_property):
     everything = {name for name in globals() if name.startswith("test_")}
     if ran != everything:
         pytest.skip("only part of the module ran")
+    # It counts what this process tried: nox runs xdist with --dist loadfile, so one
+    # process runs the whole module. A tenth of the draws cannot promise every class.
+    if settings().max_examples < settings.get_profile("default").max_examples:
+        pytest.skip("a reduced Hypothesis profile draws too few inputs to try every class")
     missing = sorted(set(BAD_INPUT_CLASSES) - set(TRIED))
     record_property("bad_input_cases", sum(TRIED.values()))
     record_property("valid_inputs_checked", sum(CHECKED.values()))

@@ -39,6 +39,7 @@ def sections(report):
     return {int(number): text for number, text in zip(parts[::2], parts[1::2])}
 
 
+@pytest.mark.slow  # the quick study: 22 s in CI
 def test_quick_study_writes_every_figure_and_the_report(study):
     out, report = study["out"], study["report"]
     assert sorted(sections(report)) == list(range(1, 10))
@@ -55,6 +56,7 @@ def epochs_phrase(n):
     return f"{n} epoch{'s' if n != 1 else ''}"
 
 
+@pytest.mark.slow  # the quick study: 22 s in CI
 def test_quick_report_describes_the_runs_that_were_made(study, mnist_dir):
     configs = _settings(quick=True, data_dir=str(mnist_dir))
     expected = {
@@ -82,6 +84,7 @@ def test_quick_report_describes_the_runs_that_were_made(study, mnist_dir):
     assert f"{runs} runs per learning rate" in text[6]
 
 
+@pytest.mark.slow  # the quick study: 22 s in CI
 def test_quick_report_of_the_final_run_says_what_ran(study, mnist_dir):
     config = _settings(quick=True, data_dir=str(mnist_dir))["final"]
     (X, _), (Xt, _), _ = load_data(config)
@@ -113,6 +116,7 @@ def figure_texts(fig):
     return texts
 
 
+@pytest.mark.slow  # the quick study: 22 s in CI
 def test_final_figures_name_the_test_set(study):
     for name in ("7-final.png", "7-digits.png", "7-confusion.png"):
         texts = figure_texts(study["figures"][name])
@@ -122,12 +126,14 @@ def test_final_figures_name_the_test_set(study):
     assert ax.get_ylabel() == "test accuracy"
 
 
+@pytest.mark.slow  # the quick study: 22 s in CI
 def test_every_study_figure_has_a_title(study):
     for name, fig in study["figures"].items():
         axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
         assert fig.get_suptitle() or all(ax.get_title() for ax in axes), name
 
 
+@pytest.mark.slow  # the quick study: 22 s in CI
 def test_one_epoch_learning_rate_curves_show_as_points_on_epoch_1(study):
     curves_ax = study["figures"]["6-learning-rates.png"].axes[0]
     study["figures"]["6-learning-rates.png"].canvas.draw()
@@ -140,6 +146,7 @@ def test_one_epoch_learning_rate_curves_show_as_points_on_epoch_1(study):
     assert [t for t in curves_ax.get_xticks() if low <= t <= high] == [1]
 
 
+@pytest.mark.slow  # the quick study: 22 s in CI
 def test_small_disc_net_draws_a_polygon_on_its_first_layer_lines(study):
     ax = study["figures"]["8-disc-small.png"].axes[0]
     assert len(ax.get_lines()) == POLYGON.hidden[0]  # one line per first-layer unit
