@@ -156,15 +156,14 @@ def restore(
 ) -> History:
     """Load a checkpoint into ``params``, ``velocities`` and ``state``; return its history.
 
-    Nothing is written anywhere before the whole checkpoint is checked against the run.
+    Nothing is written before the whole checkpoint is checked against the run.
 
     Parameters
     ----------
     path : str or os.PathLike
         A file written by ``save``.
     params, velocities
-        Buffers of the run being resumed, overwritten in place: the parameters
-        and the optimizer's state arrays (as for ``save``).
+        The run's parameters and optimizer state arrays (as for ``save``), overwritten.
     history : History
         The resumed run's new history: its ``config`` (``epochs`` bounds the
         completed epochs) and ``steps_per_epoch``.
@@ -175,8 +174,7 @@ def restore(
         start): the recorded rates must equal it (the fingerprint of a
         callable schedule, whose ``repr`` says nothing about what it computes).
     must_match : sequence of str
-        The ``config`` keys whose values must be the checkpoint's
-        (``fastmlp.settings.fingerprint()``).
+        The ``config`` keys the checkpoint must share (``settings.fingerprint()``).
 
     Returns
     -------

@@ -12,14 +12,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import reference
-from ._checks import as_nonnegative, as_sample_weight
+from ._checks import as_sample_weight
 from .kernels.network import Layout, _loss_and_gradient, gradient_work, launching
 from .model import MLP
+from .optimizers import as_average, as_l2
 
 BACKENDS = ("numba", "numpy")
-#: What ``loss_and_gradient`` divides its sums by: the row count, or the sum
-#: of the sample weights (scikit-learn's).
-AVERAGES = ("rows", "weights")
 
 
 def _check_backend(backend):
@@ -115,12 +113,10 @@ def loss_and_gradient(
 ) -> tuple[float, np.ndarray]:
     """Return the regularised loss over the rows of ``X`` and its gradient (for quasi-Newton).
 
-    ``loss = (sum_i w_i loss_i + l2 / 2 * sum_l |W_l|^2) / divisor`` and
-    ``grad`` its gradient, ``(sum_i w_i grad_i + l2 * W) / divisor`` (the
-    penalty on weights only, not biases): the meaning of ``l2`` in ``train``
-    and of scikit-learn's ``alpha``. The sums run in one kernel call in the
-    model's dtype (see the module docstring); the penalty and the division
-    in float64.
+    ``loss = (sum_i w_i loss_i + l2 / 2 * sum_l |W_l|^2) / divisor``, ``grad`` its
+    gradient (the penalty on weights only): ``l2`` as in ``train`` and scikit-learn's
+    ``alpha``. The sums run in one kernel call in the model's dtype, the penalty
+    and the division in float64.
 
     Parameters
     ----------
@@ -156,7 +152,7 @@ def loss_and_gradient(
     weights, biases = _check_model(model)
     X = model.check_X(X)
     Y = model.check_y(Y, X.shape[0])
-    l2 = as_nonnegative("l2", l2)
+    l2 = as_l2(l2)
     sw = as_sample_weight(sample_weight, X.shape[0], model.dtype)
     divisor = _divisor(average, sw)
     total, dWs, dbs = _summed(model, weights, biases, X, Y, sw)
@@ -170,8 +166,7 @@ def loss_and_gradient(
 
 def _divisor(average, sw):
     """Return what ``loss_and_gradient`` divides by for ``average`` and sample weights ``sw``."""
-    if average not in AVERAGES:
-        raise ValueError(f"average: expected one of {list(AVERAGES)}, found {average!r}")
+    as_average(average)
     divisor = float(sw.size) if average == "rows" else float(sw.sum(dtype=np.float64))
     if not divisor > 0:
         raise ValueError(

@@ -24,7 +24,6 @@ advance in place, so a run resumed from saved state continues bit for bit.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_momentum, as_positive
+from ._checks import as_momentum, as_nonnegative, as_positive
 
 #: Kernel codes of the update rules (see ``OPTIMIZERS``).
 SGD_CODE, ADAM_CODE = 0, 1
@@ -49,11 +48,7 @@ def _as_unit_interval(name, value):
 
 def as_l2(value: float) -> float:
     """Return an L2 penalty (scikit-learn's ``alpha``) >= 0 as float, else raise naming ``l2``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"l2: expected a real number, found {value!r}")
-    if not math.isfinite(float(value)) or value < 0:
-        raise ValueError(f"l2: expected a finite value >= 0, found {value!r}")
-    return float(value)
+    return as_nonnegative("l2", value)
 
 
 #: How a step divides its summed gradient: by its rows, or by their summed sample weights.
