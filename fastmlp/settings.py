@@ -28,7 +28,10 @@ from .optimizers import AVERAGES, SGD, Adam, Optimizer, as_average, as_l2, rule
 from .schedules import SCHEDULES, Schedule, as_schedule
 
 #: What a run's fingerprint holds besides the settings: the model and the data.
-RUN_FINGERPRINT = ("sizes", "activation", "dtype", "n_samples", "data_sha256", "validation_sha256")
+RUN_FINGERPRINT = (
+    *("sizes", "activation", "output", "dtype"),
+    *("n_samples", "data_sha256", "validation_sha256"),
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -381,6 +381,7 @@ class Trainer:
                 "n_samples": n,
                 "sizes": list(model.sizes),
                 "activation": model.activation,
+                "output": model.output,
                 "dtype": model.dtype.name,
             },
         )

@@ -119,6 +119,16 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path, rng, change, message):
         train(MLP([10, 3]), X, y, checkpoint=path, resume=True, progress=False, **options)
 
 
+def test_a_checkpoint_of_another_output_is_refused(tmp_path, rng):
+    X = rng.normal(size=(30, 10))
+    Y = (X[:, :3] > 0).astype(float)  # targets both logistic and identity outputs take
+    path = tmp_path / "c.npz"
+    train(MLP([10, 3], output="logistic"), X, Y, epochs=1, checkpoint=path, progress=False)
+    with pytest.raises(CheckpointError, match="written for output='logistic'"):
+        model = MLP([10, 3], output="identity")
+        train(model, X, Y, epochs=2, checkpoint=path, resume=True, progress=False)
+
+
 def test_an_unreadable_checkpoint_is_refused(tmp_path, rng):
     X, y = data(rng)
     path = tmp_path / "c.npz"
