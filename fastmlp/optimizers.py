@@ -203,6 +203,10 @@ OPTIMIZERS = {
 }
 
 
+#: Every optimizer, by the name ``train(optimizer=...)`` and ``--optimizer`` take.
+BY_NAME = {cls.__name__.lower(): cls for cls in OPTIMIZERS}
+
+
 def rule(optimizer: Optimizer) -> Rule:
     """Return ``optimizer``'s row of ``OPTIMIZERS``, or raise a TypeError naming the options."""
     if type(optimizer) not in OPTIMIZERS:

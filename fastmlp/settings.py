@@ -24,7 +24,7 @@ import numpy as np
 from ._checks import as_bool, as_choice, as_count, as_momentum, as_positive, as_weight_decay
 from .callbacks import EarlyStopping, as_early_stopping
 from .objective import BACKENDS
-from .optimizers import AVERAGES, SGD, Adam, Optimizer, as_average, as_l2, rule
+from .optimizers import AVERAGES, BY_NAME, Optimizer, as_average, as_l2, rule
 from .schedules import SCHEDULES, Schedule, as_schedule
 
 #: What a run's fingerprint holds besides the settings: the model and the data.
@@ -92,10 +92,6 @@ def hyperparameter(
     return {"setting": Setting(help, check, resume, flag, kind, record, choices, doc)}
 
 
-#: The optimizers a name selects (``--optimizer`` on the command line).
-OPTIMIZER_NAMES = {"sgd": SGD, "adam": Adam}
-
-
 def _positive_int(name):
     return lambda value: int(as_positive(name, value, numbers.Integral))
 
@@ -117,7 +113,7 @@ def _rate(value):
 
 def _optimizer(value):
     if isinstance(value, str):
-        return as_choice("optimizer", value, tuple(OPTIMIZER_NAMES))
+        return as_choice("optimizer", value, tuple(BY_NAME))
     rule(value)  # raises naming the optimizer for anything but a known optimizer object
     return value
 
@@ -131,11 +127,12 @@ def _resolve_optimizer(checked):
     """
     optimizer, lr, momentum = checked["optimizer"], checked["lr"], checked["momentum"]
     if isinstance(optimizer, str):
-        kind = OPTIMIZER_NAMES[optimizer]
-        if momentum and kind is not SGD:
+        kind = BY_NAME[optimizer]
+        with_momentum = "momentum" in {f.name for f in dataclasses.fields(kind)}
+        if momentum and not with_momentum:
             raise ValueError(f"momentum: expected 0 with optimizer={optimizer!r}, found {momentum}")
-        rate = {} if lr is None else {"lr": lr}
-        optimizer = kind(**rate, momentum=momentum) if kind is SGD else kind(**rate)
+        given = {"lr": lr} if lr is not None else {}
+        optimizer = kind(**given, **({"momentum": momentum} if with_momentum else {}))
     else:
         if lr is not None and lr != optimizer.lr:
             raise ValueError(
@@ -308,7 +305,7 @@ class TrainSettings:
             "the update rule: sgd (with --momentum) or adam, at rate --lr",
             _optimizer,
             kind="choice",
-            choices=tuple(OPTIMIZER_NAMES),
+            choices=tuple(BY_NAME),
             record=lambda value, settings: repr(value),
             doc=(
                 "str, SGD or Adam",
