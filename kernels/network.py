@@ -413,7 +413,7 @@ def check_network(weights, biases):
 
 
 class Layout:
-    """The kernels' working copy of a network's weight matrices (and momentum velocities).
+    """The kernels' working copy of a network's weight matrices (or of arrays shaped like them).
 
     A layer after the first whose output is narrower than its input (such as
     the 300 -> 10 output layer on MNIST) is kept transposed, ``W.T``: its
@@ -428,24 +428,20 @@ class Layout:
     Parameters
     ----------
     weights : tuple of numpy.ndarray
-        The model's weights (checked by ``check_network``).
-    velocities : tuple of numpy.ndarray or None
-        Momentum velocities shaped like ``weights``, or None without momentum.
+        The model's weights (checked by ``check_network``), or an optimizer's
+        state arrays shaped like them (laid out alike, so that the kernels
+        step a parameter and its state row by row).
     write_back : bool
-        Copy the working copy back into ``weights`` (and ``velocities``) on leaving.
+        Copy the working copy back into ``weights`` on leaving.
     """
 
-    def __init__(self, weights, velocities=None, *, write_back=False):
+    def __init__(self, weights, *, write_back=False):
         self.write_back = write_back
         self.transposed = np.array(
             [l > 0 and W.shape[1] < W.shape[0] for l, W in enumerate(weights)], dtype=np.bool_
         )
         self._pairs = []
         self.Ms = self._working(weights)
-        if velocities is None:
-            self.VMs = tuple(np.empty((0, W.shape[1]), W.dtype) for W in weights)
-        else:
-            self.VMs = self._working(velocities)
 
     def _working(self, arrays):
         working = []

@@ -77,12 +77,15 @@ def test_inference_and_gradients_leave_parameters_written_meanwhile(rng, monkeyp
     np.testing.assert_array_equal(model.weights[1], update)
 
 
-def test_velocities_are_laid_out_like_the_weights(rng):
+def test_optimizer_state_is_laid_out_like_the_weights(rng):
     weights, _ = random_network(rng, [5, 6, 2], "float64")
     velocities = [rng.normal(size=W.shape) for W in weights]
-    with Layout(weights, velocities) as L:
-        np.testing.assert_array_equal(L.VMs[1], velocities[1].T)
-        assert L.VMs[0] is velocities[0]
+    with Layout(weights) as W, Layout(velocities, write_back=True) as V:
+        assert [M.shape for M in V.Ms] == [M.shape for M in W.Ms]
+        np.testing.assert_array_equal(V.Ms[1], velocities[1].T)
+        assert V.Ms[0] is velocities[0]
+        V.Ms[1][...] = 7.0
+    np.testing.assert_array_equal(velocities[1], 7.0)  # written back in the model's layout
 
 
 def test_gradient_buffers_follow_the_layout(rng):
