@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike
 
 from .._checks import as_float_array, as_positive
 from ..names import activation_code
+from ..optimizers import SGD_CODE
 from ._jit import kernel
 from .activations import _activate, _scale_by_derivative
 from .update import _add_outer_rows, _update_bias, _update_rows, outer_scratch
@@ -263,11 +264,16 @@ def dense_backward_sgd(
     lr = as_positive("lr", lr)
     delta_in = np.empty(W.shape[0], dtype=W.dtype)
     _dense_propagate(W, False, delta, a_in, code, delta_in)
-    # Plain SGD reads no velocities or gradient buffer: empty placeholders of the right type.
-    empty, one, zero = np.empty((0, W.shape[1]), W.dtype), W.dtype.type(1), W.dtype.type(0)
-    lr = W.dtype.type(lr)
+    # Plain SGD keeps no state and steps the weights without a gradient buffer: empty
+    # placeholders of the right types (rows of no columns, so that a row can be cut).
+    no_state = np.empty((W.shape[0], 0), W.dtype)
+    one, zero = W.dtype.type(1), W.dtype.type(0)
+    rule = (SGD_CODE, 0.0, 0.0, 0.0)
+    scalars = (one, W.dtype.type(lr), zero, zero)
     part = tuple(array[0] for array in outer_scratch(W.shape[0], 1, W.dtype))
     U, Z = a_in[None], delta[None]
-    _update_rows(W, empty, empty, U, Z, 0, W.shape[0], one, lr, zero, zero, part)
-    _update_bias(b, empty.ravel(), delta[None], one, lr, zero)
+    _update_rows(W, no_state, no_state, no_state, U, Z, 0, W.shape[0], rule, scalars, part)
+    # The biases' step goes through a gradient buffer of their size.
+    no_bias_state = np.empty(0, W.dtype)
+    _update_bias(b, np.empty_like(b), no_bias_state, no_bias_state, Z, rule, scalars)
     return delta_in

@@ -358,7 +358,8 @@ def test_help_gives_every_option_its_meaning_and_default(capsys, command):
 
 def test_help_names_the_training_defaults(capsys):
     text = "\n".join(help_entries(capsys, "train"))
-    for entry in ("--lr LR learning rate (default: 0.01)", "--epochs EPOCHS", "(default: 5)"):
+    lr = "--lr LR learning rate (default: the optimizer's; 0.01 for sgd, 0.001 for adam)"
+    for entry in (lr, "--epochs EPOCHS", "(default: 5)"):
         assert entry in text
     assert "--batch-size BATCH_SIZE samples per SGD step, gradients averaged (default: 1)" in text
 

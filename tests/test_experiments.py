@@ -64,7 +64,8 @@ def test_config_normalises_hidden_and_replaces():
     config = Config(hidden=[4, 4])
     assert config.hidden == (4, 4)
     assert hash(config) == hash(Config(hidden=(4, 4)))
-    assert config.replace(lr=0.5).lr == 0.5 and config.lr == 0.01
+    assert config.replace(lr=0.5).lr == 0.5 and config.lr is None  # as given: the default
+    assert config.checked["lr"] == 0.01  # as training uses it: plain SGD's rate
     with pytest.raises(TypeError, match="hidden: expected a sequence"):
         Config(hidden=3)
 

@@ -199,7 +199,7 @@ def test_adam_serial_and_threaded_runs_agree(rng, dtype, batch_size):
         runner.parallel, runner.chunks = parallel, chunks
         step_loss = np.empty(-(-N // batch_size))
         step_correct = np.empty_like(step_loss, dtype=np.int64)
-        runner.run(X, y, sw, order, 0, opt.lr, step_loss, step_correct)
+        runner.run(X, y, sw, order, 0, 0, opt.lr, step_loss, step_correct)
         return [*net[0], *net[1], step_loss, step_correct, *runner.state.arrays().values()]
 
     first = run(False, 1)
