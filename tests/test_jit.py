@@ -148,6 +148,7 @@ def test_training_with_a_full_cache_disk_warns_once(trained_cache, tmp_path):
 
 FLOAT32_AUDIT = """
 import json
+import re
 import numpy as np
 from numba import types
 from numba.core.registry import CPUDispatcher
@@ -185,6 +186,33 @@ K.softmax_xent_backward(np.zeros((2, 3), np.float32), [0, 1])
 # the (loss_sum, count) tuples kernels return and their unpacking), and for numba's float64 result
 # of dividing by a row count. An upcast elsewhere starts from a float64
 # constant, call or product: not allowed.
+# The SGD step kernels also keep per-step scalars in float64, each computed once per step,
+# never per element: the step's divisor and rate (Adam's bias correction 1 - beta**t cancels
+# in float32), the L2 penalty's sum of squares (a loss sum), the optimizer's hyperparameters
+# as its rule tuple holds them (1 - beta in float64, then cast to the dtype, as the numpy
+# twin's Python floats) and the step scalars' namedtuple fields; before any loop over
+# elements they are cast to the dtype.
+STEP_KERNELS = {"_sgd_epoch", "_sgd_epoch_parallel", "_step_result", "_step_layers", "_step_biases"}
+STEP_SCALARS = ("divisor", "_divisor_", "_step_rate_", "lr", "$lr", "squares")
+STEP_RULE = ("_beta1", "_beta2", "_eps", "load_attr")
+# 1 - beta1 and 1 - beta2 in Adam's step, and SGD's momentum, before their casts.
+STEP_RULE_OPS = re.compile(r"_adam_step_v[0-9]+__v(binop_sub|const)[0-9]|_sgd_step_v[0-9]+_mu$")
+
+
+def allowed_step_scalar(kernel, name):
+    if kernel not in STEP_KERNELS:
+        return False
+    if name.startswith(STEP_SCALARS) or any(part in name for part in STEP_RULE):
+        return True
+    if STEP_RULE_OPS.search(name):
+        return True
+    # 1.0 / divisor (the step's scale) and l2 / 2 (the loss's penalty): one constant a step.
+    if kernel != "_step_layers" and kernel != "_step_biases" and name.startswith("$const"):
+        return True
+    # The penalty's squares, each widened to float64 before it is added (a loss sum).
+    return kernel == "_step_result" and (name.startswith("$binop_mul") or "call" in name)
+
+
 def allowed(name, args):
     base = name.split(".")[0]
     return (
@@ -210,7 +238,9 @@ for module in (activations, dense, network, per_sample, sgd, softmax_xent):
                 var
                 for sig in signatures
                 for var, ty in kernel.overloads[sig].type_annotation.typemap.items()
-                if ty == types.float64 and not allowed(var, args)
+                if ty == types.float64
+                and not allowed(var, args)
+                and not allowed_step_scalar(name, var)
             }
         )
         report[f"{module.__name__}.{name}"] = {"compiled": len(signatures), "float64": offenders}
