@@ -635,6 +635,7 @@ GOOD = {
 @example(**{**GOOD, "batch_size": 2**40, "backend": "torch"})
 @example(**{**GOOD, "sample_weight": -np.ones(8)})
 @example(**{**GOOD, "sample_weight": [[1.0, 2.0], [3.0]]})
+@example(**{**GOOD, "lr": None})  # the optimizer's own rate
 def test_train_hyperparameters(
     dtype, activation, epochs, lr, batch_size, momentum, weight_decay, backend, sample_weight
 ):
@@ -642,7 +643,8 @@ def test_train_hyperparameters(
     model = small_model(dtype, activation, sizes=(3, 4, 3))
     X, y = np.random.default_rng(0).normal(size=(n, 3)), np.arange(n) % 3
     defects = count_defect("epochs", epochs) | count_defect("batch_size", batch_size)
-    defects |= real_defect("lr", lr)
+    # None is the optimizer's own rate (plain SGD's 0.01), a valid lr.
+    defects |= set() if lr is None else real_defect("lr", lr)
     defects |= real_defect("momentum", momentum, 0.0, 1.0, closed=True)
     defects |= real_defect("weight_decay", weight_decay, 0.0, closed=True)
     if backend not in ("numba", "numpy"):
@@ -854,6 +856,16 @@ def estimator_labels(draw, n):
     return codes
 
 
+def rows_of(X):
+    """The rows of ``X`` as the estimator counts them: y needs a label per row, whatever
+    shape the strategy gave ``X`` (N_EST when ``X`` is no 2-D array: it is a defect then)."""
+    try:
+        arr = np.asarray(X)
+    except ValueError:
+        return N_EST
+    return arr.shape[0] if arr.ndim == 2 else N_EST
+
+
 def estimator_y_defect(y, n):
     if y is None:
         return {("estimator-data", "y")}
@@ -908,10 +920,11 @@ EST_GOOD = {
 @example(**{**EST_GOOD, "X": np.zeros((N_EST, 2, 1))})
 @example(**{**EST_GOOD, "learning_rate": 0})
 @example(**{**EST_GOOD, "y": np.zeros(N_EST)})
+@example(**{**EST_GOOD, "X": np.zeros((1, 1), np.int8)})  # one row for N_EST labels
 def test_estimator_fit_and_predict(
     X, y, hidden, learning_rate, batch_size, max_epochs, momentum, dtype
 ):
-    n = N_EST
+    n = rows_of(X)
     defects = estimator_x_defect(X, dtype) | estimator_y_defect(y, n)
     bad = {
         "max_epochs": count_defect("max_epochs", max_epochs),
