@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ACTIVATIONS, DTYPES, child_environment
+from helpers import ACTIVATIONS, COLD_RECORD, DTYPES, WARM_THEN_USE, child_environment
 from hypothesis import settings
 
 from fastmlp.config import cache_dir
@@ -16,8 +16,9 @@ from fastmlp.datasets.mnist import MISSING_HELP, find_mnist_dir
 # property tests scale the counts they ask for by it (test_properties.examples).
 settings.register_profile("quick", max_examples=10)
 
-#: What `--warm-kernel-cache` compiles before the tests: the dtypes and depths they train.
-WARM = "import fastmlp; fastmlp.warmup(('float32', 'float64'), (0, 1, 2))"
+#: The depths `--warm-kernel-cache` compiles before the tests, for both dtypes: those they train.
+DEPTHS = (0, 1, 2)
+WARM = f"import fastmlp; fastmlp.warmup(('float32', 'float64'), {DEPTHS})"
 
 
 def pytest_addoption(parser):
@@ -45,8 +46,29 @@ def pytest_configure(config):
         # xdist starts its workers, so they and the tests' children load, not compile.
         # From a neutral folder: from the checkout, `-c` would import its fastmlp, not the
         # installed one the tests run.
-        args = [sys.executable, "-c", WARM]
-        subprocess.run(args, cwd=tempfile.gettempdir(), env=child_environment(), check=True)
+        warm_kernel_cache(directory)
+
+
+def warm_kernel_cache(directory):
+    """Compile the tests' kernels into ``directory``, in a child.
+
+    On an empty cache the child is test_warmup's cold run (WARM_THEN_USE), which then
+    checks its record instead of compiling everything a second time.
+    """
+    cold = not any(Path(directory).rglob("*.nbi"))
+    args = [sys.executable, "-c", *((WARM_THEN_USE, str(list(DEPTHS))) if cold else (WARM,))]
+    child = subprocess.run(
+        args,
+        cwd=tempfile.gettempdir(),
+        env=child_environment(),
+        check=True,
+        stdout=subprocess.PIPE if cold else None,
+        text=True,
+    )
+    if cold:
+        record = Path(tempfile.mkdtemp(prefix="fastmlp-tests-")) / "cold-warmup.json"
+        record.write_text(child.stdout.splitlines()[-1])
+        os.environ[COLD_RECORD] = str(record)
 
 
 @pytest.fixture

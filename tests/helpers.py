@@ -56,6 +56,94 @@ def run_python(code, cwd, timeout=900, **env):
     return run(["-c", textwrap.dedent(code)], cwd, timeout=timeout, **env).stdout.strip()
 
 
+#: The variable (which xdist's workers inherit) holding the path of the record conftest's
+#: warm-up leaves for test_warmup when it ran on an empty cache.
+COLD_RECORD = "FASTMLP_TEST_COLD_WARMUP"
+
+#: Warm up in a fresh process (the depths of ``sys.argv[1]``, default 1), then run the
+#: public API far more broadly than warmup does (other widths, every activation, options,
+#: input types, sizes) and record whether any kernel gained a compiled version. On an
+#: empty cache, conftest's ``--warm-kernel-cache`` runs it and test_warmup checks its record.
+WARM_THEN_USE = """
+import importlib, json, pkgutil, sys, tempfile
+from pathlib import Path
+import numpy as np
+from numba import types
+from numba.core.dispatcher import Dispatcher
+import fastmlp
+import fastmlp.kernels
+
+def kernels():
+    found = {}
+    for info in pkgutil.iter_modules(fastmlp.kernels.__path__):
+        module = importlib.import_module(f"fastmlp.kernels.{info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, Dispatcher) and value.__module__ == module.__name__:
+                found[f"{info.name}.{name}"] = value
+    return found
+
+def float_arrays(ty):
+    if isinstance(ty, types.Array) and isinstance(ty.dtype, types.Float):
+        yield str(ty.dtype)
+    elif isinstance(ty, types.BaseTuple):
+        for item in ty.types:
+            yield from float_arrays(item)
+
+def dtypes(dispatcher):
+    # The dtype of a version is that of its first float array (the parameters, or the row).
+    return sorted({next(a for t in sig for a in float_arrays(t)) for sig in dispatcher.signatures})
+
+def versions():
+    return {name: len(d.signatures) for name, d in kernels().items()}
+
+compiled_before = {name: n for name, n in versions().items() if n}
+depths = json.loads(sys.argv[1]) if len(sys.argv) > 1 else 1
+report = fastmlp.warmup(("float32", "float64"), hidden_layers=depths)
+after_warmup = versions()
+
+rng = np.random.default_rng(0)
+for dtype in ("float32", "float64"):
+    for sizes, activation in (([5, 4, 3], "sigmoid"), ([5, 17, 3], "tanh"), ([5, 1, 3], "relu")):
+        X = rng.normal(size=(600, 5))
+        y = rng.integers(0, 3, 600)
+        model = fastmlp.MLP(sizes, activation, dtype, seed=1)
+        for batch_size in (1, 7, 32, 600):
+            fastmlp.train(model, X, y, batch_size=batch_size, progress=False)
+            fastmlp.train(
+                model, X.astype(np.float32), y.astype(np.int32), epochs=2, lr=0.05,
+                batch_size=batch_size, validation=(X[:9], y[:9]), momentum=0.9,
+                weight_decay=1e-3, sample_weight=rng.random(600), shuffle=False,
+                lr_schedule="step", early_stopping=1, progress=False,
+            )
+        big = rng.normal(size=(3000, 5))
+        model.predict(big)
+        model.predict_proba(X[:1])
+        model.loss(X, y)
+        model.accuracy(big, y.repeat(5))
+        fastmlp.gradients(model, X, y)
+        fastmlp.gradients(model, X[:2], y[:2])
+        fastmlp.gradcheck(model, X[:3], y[:3])
+        path = Path(tempfile.mkdtemp()) / "model.npz"
+        model.save(path)
+        fastmlp.load(path).predict(X.tolist())
+after_use = versions()
+
+print(json.dumps({
+    "compiled_before": compiled_before,
+    "after_warmup": after_warmup,
+    "after_use": after_use,
+    "dtypes": {name: dtypes(d) for name, d in kernels().items() if d.signatures},
+    "report": {
+        "seconds": report.seconds,
+        "compiled": report.compiled,
+        "loaded": report.loaded,
+        "cache_dir": str(report.cache_dir),
+        "kernels": sorted(report.kernels),
+    },
+}))
+"""
+
+
 def assert_close(actual, expected, dtype):
     """Compare with the project's kernel-vs-twin tolerance for ``dtype``."""
     np.testing.assert_allclose(actual, expected, rtol=RTOL[dtype], atol=ATOL[dtype])

@@ -8,92 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_python
+from helpers import COLD_RECORD, WARM_THEN_USE, run_python
 
 import fastmlp
 from fastmlp import _warmup
 from fastmlp.config import cache_dir
-
-# Warm up in a fresh process, then run the public API far more broadly than
-# warmup does (other widths, every activation, options, input types, sizes)
-# and record whether any kernel gained a compiled version.
-WARM_THEN_USE = """
-import importlib, json, pkgutil, sys, tempfile
-from pathlib import Path
-import numpy as np
-from numba import types
-from numba.core.dispatcher import Dispatcher
-import fastmlp
-import fastmlp.kernels
-
-def kernels():
-    found = {}
-    for info in pkgutil.iter_modules(fastmlp.kernels.__path__):
-        module = importlib.import_module(f"fastmlp.kernels.{info.name}")
-        for name, value in vars(module).items():
-            if isinstance(value, Dispatcher) and value.__module__ == module.__name__:
-                found[f"{info.name}.{name}"] = value
-    return found
-
-def float_arrays(ty):
-    if isinstance(ty, types.Array) and isinstance(ty.dtype, types.Float):
-        yield str(ty.dtype)
-    elif isinstance(ty, types.BaseTuple):
-        for item in ty.types:
-            yield from float_arrays(item)
-
-def dtypes(dispatcher):
-    # The dtype of a version is that of its first float array (the parameters, or the row).
-    return sorted({next(a for t in sig for a in float_arrays(t)) for sig in dispatcher.signatures})
-
-def versions():
-    return {name: len(d.signatures) for name, d in kernels().items()}
-
-compiled_before = {name: n for name, n in versions().items() if n}
-report = fastmlp.warmup(("float32", "float64"), hidden_layers=1)
-after_warmup = versions()
-
-rng = np.random.default_rng(0)
-for dtype in ("float32", "float64"):
-    for sizes, activation in (([5, 4, 3], "sigmoid"), ([5, 17, 3], "tanh"), ([5, 1, 3], "relu")):
-        X = rng.normal(size=(600, 5))
-        y = rng.integers(0, 3, 600)
-        model = fastmlp.MLP(sizes, activation, dtype, seed=1)
-        for batch_size in (1, 7, 32, 600):
-            fastmlp.train(model, X, y, batch_size=batch_size, progress=False)
-            fastmlp.train(
-                model, X.astype(np.float32), y.astype(np.int32), epochs=2, lr=0.05,
-                batch_size=batch_size, validation=(X[:9], y[:9]), momentum=0.9,
-                weight_decay=1e-3, sample_weight=rng.random(600), shuffle=False,
-                lr_schedule="step", early_stopping=1, progress=False,
-            )
-        big = rng.normal(size=(3000, 5))
-        model.predict(big)
-        model.predict_proba(X[:1])
-        model.loss(X, y)
-        model.accuracy(big, y.repeat(5))
-        fastmlp.gradients(model, X, y)
-        fastmlp.gradients(model, X[:2], y[:2])
-        fastmlp.gradcheck(model, X[:3], y[:3])
-        path = Path(tempfile.mkdtemp()) / "model.npz"
-        model.save(path)
-        fastmlp.load(path).predict(X.tolist())
-after_use = versions()
-
-print(json.dumps({
-    "compiled_before": compiled_before,
-    "after_warmup": after_warmup,
-    "after_use": after_use,
-    "dtypes": {name: dtypes(d) for name, d in kernels().items() if d.signatures},
-    "report": {
-        "seconds": report.seconds,
-        "compiled": report.compiled,
-        "loaded": report.loaded,
-        "cache_dir": str(report.cache_dir),
-        "kernels": sorted(report.kernels),
-    },
-}))
-"""
 
 WARM_AGAIN = """
 import json
@@ -117,10 +36,17 @@ def shared_cache_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cold_then_warm(tmp_path_factory):
-    """WARM_THEN_USE on an empty cache (everything compiles), then WARM_AGAIN on that cache."""
+    """WARM_THEN_USE on an empty cache (everything compiles), then WARM_AGAIN on that cache.
+
+    The session's own cold warm-up when there was one (conftest), else a run here.
+    """
     tmp = tmp_path_factory.mktemp("warmup-fresh")
-    cache = tmp / "cache"
-    cold = warm_then_use(tmp, cache)
+    record = os.environ.get(COLD_RECORD)
+    if record:
+        cold, cache = json.loads(Path(record).read_text()), cache_dir()
+    else:
+        cache = tmp / "cache"
+        cold = warm_then_use(tmp, cache)
     warm = json.loads(run_python(WARM_AGAIN, tmp, FASTMLP_CACHE_DIR=str(cache)).splitlines()[-1])
     return cold, warm, cache
 
