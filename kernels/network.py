@@ -17,9 +17,10 @@ a row's forward pass, ``_forward``, called once per row: Numba inlines by
 copying and retyping the callee's IR at each call site: with ``_forward``
 inlined, the three row kernels that run it took 18.1 s of CPU to compile in a
 cold ``warmup`` (float32, one hidden layer), against 8.9 s with ``_forward``
-compiled once (2.5 s of it). A call per row costs nothing measurable next to
-the row's work. The
-serial and threaded SGD builds and ``_loss_and_gradient`` share one compiled
+compiled once (2.5 s of it). The call per row measured nothing next to the
+row's work (MNIST 784-300-10 inference, gradients and minibatch SGD, one thread,
+A/B against the inlined build: equal within the runs' noise). The serial and
+threaded SGD builds and ``_loss_and_gradient`` share one compiled
 ``_backprop_rows`` per kind of target (class indices for softmax, a row of
 targets for the other outputs; see ``kernels.outputs``), and inference needs
 no threaded build at all: ``infer`` runs its parts on Python threads (one call
