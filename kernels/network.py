@@ -12,8 +12,15 @@ The row work (``_backprop_rows``, ``_evaluate_rows``, ``_predict_proba_rows``,
 ``_gradient_block``) is compiled as functions of its own, called once per part
 of the rows, not inlined: Numba's parallel passes analyse all the code inside
 a ``prange``, so inlined row work made a threaded build take three times as
-long to compile as its serial twin (51 s for ``_sgd_epoch_parallel``). The
-serial and threaded SGD builds and ``_loss_and_gradient`` share one compiled
+long to compile as its serial twin (51 s for ``_sgd_epoch_parallel``). So is
+a row's forward pass, ``_forward``, called once per row: Numba inlines by
+copying and retyping the callee's IR at each call site: with ``_forward``
+inlined, the three row kernels that run it took 18.1 s of CPU to compile in a
+cold ``warmup`` (float32, one hidden layer), against 8.9 s with ``_forward``
+compiled once (2.5 s of it). The call per row measured nothing next to the
+row's work (MNIST 784-300-10 inference, gradients and minibatch SGD, one thread,
+A/B against the inlined build: equal within the runs' noise). The serial and
+threaded SGD builds and ``_loss_and_gradient`` share one compiled
 ``_backprop_rows`` per kind of target (class indices for softmax, a row of
 targets for the other outputs; see ``kernels.outputs``), and inference needs
 no threaded build at all: ``infer`` runs its parts on Python threads (one call
@@ -60,7 +67,7 @@ def _chunk(n, chunks, c):
     return c * n // chunks, (c + 1) * n // chunks
 
 
-@kernel(inline=True)
+@kernel
 def _forward(Ms, transposed, bs, x, code, A, r, nz):
     """Propagate one sample ``x`` into row ``r`` of ``A``; the last layer has no activation.
 

@@ -119,11 +119,17 @@ def _update_rows(M, G, S1, S2, U, Z, p0, p1, rule, scalars, part):
     """
     scale, lr, l2s, wd = scalars
     zero = M.dtype.type(0)
-    if _is_plain(rule) and l2s == zero and wd == zero:
-        _add_outer_rows(M, U, Z, p0, p1, -lr * scale, part)
+    # One inlined _add_outer_rows for both targets: a second copy lengthened the
+    # cold compile of every kernel that steps layers.
+    plain = _is_plain(rule) and l2s == zero and wd == zero
+    if plain:
+        target, c = M, -lr * scale
+    else:
+        G[p0:p1] = zero
+        target, c = G, scale
+    _add_outer_rows(target, U, Z, p0, p1, c, part)
+    if plain:
         return
-    G[p0:p1] = zero
-    _add_outer_rows(G, U, Z, p0, p1, scale, part)
     for p in range(p0, p1):
         g, m = G[p], M[p]
         if l2s != zero or wd != zero:

@@ -259,4 +259,7 @@ print(json.dumps(sorted(name for name, d in _warmup._kernels().items() if d.sign
 def test_the_default_run_compiles_only_the_kernels_it_runs(tmp_path):
     output = run_python(DEFAULT_RUN, tmp_path, NUMBA_NUM_THREADS="2")
     kernels = json.loads(output.splitlines()[-1])
+    # _evaluate_rows calls the kernel _forward: compiled, and listed, on a cold cache;
+    # on a warm one it comes inside _evaluate_rows' cached code and is not listed.
+    kernels = [name for name in kernels if name != "network._forward"]
     assert kernels == ["network._evaluate_rows", "per_sample._sgd_epoch_per_sample"]
