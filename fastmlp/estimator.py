@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import io
-from ._checks import as_array, as_dtype, as_float_array, as_positive, as_rng, check_random_state
+from ._checks import (
+    as_array,
+    as_dtype,
+    as_float_array,
+    as_hidden_sizes,
+    as_positive,
+    as_rng,
+    check_random_state,
+)
 from .callbacks import EarlyStopping
 from .model import MLP
 from .names import activation_code
@@ -483,28 +491,7 @@ class MLPClassifier(*_Bases):
         return self._sizes(n_features, n_classes), self.activation, as_dtype(self.dtype)
 
     def _sizes(self, n_features, n_classes):
-        given = hidden = self.hidden_layer_sizes
-        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
-            hidden = (hidden,)
-        try:
-            if isinstance(hidden, (str, bytes)):
-                raise TypeError
-            hidden = list(hidden)
-        except TypeError:
-            raise TypeError(
-                f"hidden_layer_sizes: expected a sequence of positive integers, found {given!r}"
-            ) from None
-        for h in hidden:
-            if isinstance(h, bool) or not isinstance(h, numbers.Integral):
-                raise TypeError(
-                    f"hidden_layer_sizes: expected a sequence of positive integers, found {h!r} "
-                    f"in {given!r}"
-                )
-            if h < 1:
-                raise ValueError(
-                    f"hidden_layer_sizes: expected layer sizes >= 1, found {h!r} in {given!r}"
-                )
-        return [n_features, *(int(h) for h in hidden), n_classes]
+        return [n_features, *as_hidden_sizes(self.hidden_layer_sizes), n_classes]
 
     # -- prediction --------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import numbers
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -13,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ._checks import as_array, as_dtype, as_float_array, as_targets
+from ._checks import as_array, as_dtype, as_float_array, as_sizes, as_targets, reject
 from ._checks import as_rng as _as_rng
 from .kernels.network import check_network, infer, is_plain_array
 from .names import CLASSIFIER_OUTPUTS, RELU, SOFTMAX, activation_code, output_code
@@ -148,7 +147,7 @@ class MLP:
         *,
         output: str = "softmax",
     ) -> None:
-        self._sizes = _as_sizes(sizes)
+        self._sizes = as_sizes(sizes)
         self._code = activation_code(activation)
         self._activation = activation
         self._out_code = output_code(output)
@@ -211,7 +210,7 @@ class MLP:
             ``(sizes[l + 1],)`` at their offsets, layer by layer.
         """
         try:
-            sizes = _as_sizes(self._sizes)
+            sizes = as_sizes(self._sizes)
             if activation_code(self._activation) != self._code:
                 raise ValueError(
                     f"activation: {self._activation!r} does not match the model's "
@@ -359,10 +358,7 @@ class MLP:
             return as_float_array("X", X, self.dtype, 2, shape=(None, width))
         n, h, w = X.shape
         if h * w != width:
-            raise ValueError(
-                f"X: expected a 2-D array of shape (n, {width}) or 3-D images (n, h, w) of "
-                f"h * w = {width} pixels, found shape {X.shape} ({h} * {w} = {h * w} pixels)"
-            )
+            raise reject("images", "X", width=width, shape=X.shape, h=h, w=w, pixels=h * w)
         return as_float_array("X", X, self.dtype, 3).reshape(n, width)
 
     def check_y(self, y: ArrayLike, n: int) -> np.ndarray:
@@ -578,16 +574,3 @@ def _check_views(params, weights, biases, sizes):
                     f"of shape {arr.shape}{'' if there else ' elsewhere in memory'}"
                 )
             offset += arr.nbytes
-
-
-def _as_sizes(given):
-    try:
-        sizes = tuple(given)
-    except TypeError:
-        raise TypeError(f"sizes: expected a sequence of layer sizes, found {given!r}") from None
-    if len(sizes) < 2:
-        raise ValueError(f"sizes: expected at least an input and an output size, found {given!r}")
-    for size in sizes:
-        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-            raise ValueError(f"sizes: expected integers >= 1, found {given!r}")
-    return tuple(int(size) for size in sizes)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_bool, as_choice, as_count, as_momentum, as_positive, as_weight_decay
+from ._checks import as_bool, as_choice, as_count, as_momentum, as_nonnegative, as_positive
 from .callbacks import EarlyStopping, as_early_stopping
 from .objective import BACKENDS
 from .optimizers import AVERAGES, BY_NAME, Optimizer, as_average, as_l2, rule
@@ -249,7 +249,7 @@ class TrainSettings:
         default=0.0,
         metadata=hyperparameter(
             "L2 weight-decay coefficient, >= 0",
-            as_weight_decay,
+            functools.partial(as_nonnegative, "weight_decay"),
             doc=("float", "L2 penalty ``weight_decay / 2 * |W|^2`` on the weights (not biases)."),
         ),
     )

@@ -25,11 +25,11 @@ from .. import optimizers
 from .._checks import (
     as_float_array,
     as_momentum,
+    as_nonnegative,
     as_order,
     as_positive,
     as_sample_weight,
     as_targets,
-    as_weight_decay,
 )
 from ..config import PARALLEL_MIN_BATCH
 from ..names import activation_code, output_code
@@ -346,7 +346,7 @@ def _runner_options(weights, biases, lr, options):
     return {
         "optimizer": optimizer,
         "state": state,
-        "weight_decay": as_weight_decay(options.get("weight_decay", 0.0)),
+        "weight_decay": as_nonnegative("weight_decay", options.get("weight_decay", 0.0)),
         "l2": optimizers.as_l2(options.get("l2", 0.0)),
         "average": optimizers.as_average(options.get("average", "rows")),
     }
