@@ -35,6 +35,8 @@ _UNCONVERTIBLE = "{name}: expected an array, found a {kind} numpy cannot convert
 _RANDOM_STATE = (
     "{name}: expected None, an integer >= 0, a numpy Generator or RandomState, found {value!r}"
 )
+_CHOICE = "{name}: expected one of {choices}, found {value!r}"
+_DEFAULT_RNG = "{name}: expected None or an integer >= 0, found {value!r} ({error})"
 _HIDDEN_TYPE = "{name}: expected a sequence of positive integers, found {value!r}"
 
 #: Every rule of argument validation, by key.
@@ -64,6 +66,7 @@ RULES: dict[str, Rule] = {
         "h * w = {width} pixels, found shape {shape} ({h} * {w} = {pixels} pixels)",
     ),
     "weights": Rule(ValueError, "{name}: expected weights >= 0, found {value} at index {index}"),
+    "shape": Rule(ValueError, "{name}: expected shape {shape}, found {found}"),
     # class labels, targets and sample orders
     "label-ndim": Rule(
         ValueError, "{name}: expected a 1-D array of class labels, found shape {shape}"
@@ -75,6 +78,10 @@ RULES: dict[str, Rule] = {
         ValueError, "{name}: expected whole-number class labels, found {value!r} at index {index}"
     ),
     "label-dtype": Rule(TypeError, "{name}: expected integer class labels, found dtype {dtype}"),
+    "label-vector": Rule(ValueError, "{name}: expected a 1-D array of labels, found shape {shape}"),
+    "label-span": Rule(
+        ValueError, "{name}: expected labels in [0, {n_classes}), found range [{low}, {high}]"
+    ),
     "label-range": Rule(
         ValueError, "{name}: expected labels in [0, {n_classes}), found {value!r} at index {index}"
     ),
@@ -108,9 +115,28 @@ RULES: dict[str, Rule] = {
     "int64": Rule(
         ValueError, f"{{name}}: expected a value <= {MAX_COUNT} (int64), found {{value!r}}"
     ),
-    "choice": Rule(ValueError, "{name}: expected one of {choices}, found {value!r}"),
+    # scikit-learn's parameter checks raise ValueError whatever the type
+    "integer-min-1": Rule(ValueError, "{name}: expected an integer >= 1, found {value!r}"),
+    "integer-or-auto": Rule(ValueError, "{name}: expected an integer or 'auto', found {value!r}"),
+    "real-min-0": Rule(ValueError, "{name}: expected a real number >= 0, found {value!r}"),
+    "open-interval": Rule(ValueError, "{name}: expected a number in (0, 1), found {value!r}"),
+    "choice": Rule(ValueError, _CHOICE),
+    "optimizer-type": Rule(TypeError, _CHOICE),
+    "momentum-unused": Rule(
+        ValueError, "{name}: expected 0 with optimizer={optimizer!r}, found {value}"
+    ),
+    "rate-conflict": Rule(
+        ValueError, "{name}: expected None or the rate of optimizer={optimizer!r}, found {value!r}"
+    ),
+    "momentum-conflict": Rule(
+        ValueError,
+        "{name}: expected 0 or the momentum of optimizer={optimizer!r}, found {value!r}",
+    ),
     "random-state": Rule(ValueError, _RANDOM_STATE),
     "random-state-type": Rule(TypeError, _RANDOM_STATE),
+    "default-rng": Rule(ValueError, _DEFAULT_RNG),
+    "default-rng-type": Rule(TypeError, _DEFAULT_RNG),
+    "model-type": Rule(TypeError, "{name}: expected a fastmlp.MLP, found {type}"),
     # layer sizes: a model's sizes, an estimator's hidden layers
     "sizes-type": Rule(TypeError, "{name}: expected a sequence of layer sizes, found {value!r}"),
     "sizes-length": Rule(

@@ -47,6 +47,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import as_bool
 from .config import DEFAULT_DTYPE, DTYPES, PARALLEL_MIN_BATCH, cache_dir
 from .kernels.network import parallel_rows
 from .model import MLP, parameter_count
@@ -191,8 +192,7 @@ def warmup(
     """
     dtypes, hidden_layers = _as_dtypes(dtypes), _as_hidden_layers(hidden_layers)
     _check_fits(dtypes, hidden_layers)
-    if not isinstance(verbose, bool):
-        raise TypeError(f"verbose: expected True or False, found {verbose!r}")
+    as_bool("verbose", verbose)
     before, start = _kernel_state(), time.perf_counter()
     done = _exercise_cases(dtypes, hidden_layers, jobs, verbose)
     report = _report(time.perf_counter() - start, dtypes, hidden_layers, before, done)

@@ -27,6 +27,7 @@ from ._checks import (
     as_positive,
     as_rng,
     check_random_state,
+    reject,
 )
 from .callbacks import EarlyStopping
 from .model import MLP
@@ -456,7 +457,7 @@ class MLPClassifier(*_Bases):
         batch_size = self.batch_size
         if isinstance(batch_size, str):
             if batch_size != "auto":
-                raise ValueError(f"batch_size: expected an integer or 'auto', found {batch_size!r}")
+                raise reject("integer-or-auto", "batch_size", value=batch_size)
             batch_size = min(AUTO_BATCH_SIZE, X.shape[0])
         history = train(
             *(model, X, codes),
@@ -813,9 +814,9 @@ def _as_label_array(y, n):
         )
         arr = arr.ravel()
     if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D array of labels, found shape {arr.shape}")
+        raise reject("label-vector", name, shape=arr.shape)
     if n is not None and arr.shape[0] != n:
-        raise ValueError(f"y: expected {n} labels (one per row of X), found {arr.shape[0]}")
+        raise reject("label-count", "y", n=n, count=arr.shape[0])
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all():
             raise ValueError(f"Input {name} contains NaN or infinity: labels must be finite")
@@ -838,20 +839,20 @@ def _as_label_array(y, n):
 
 def _as_count(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name}: expected an integer >= 1, found {value!r}")
+        raise reject("integer-min-1", name, value=value)
     return int(value)
 
 
 def _as_tol(tol):
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise ValueError(f"tol: expected a real number >= 0, found {tol!r}")
+        raise reject("real-min-0", "tol", value=tol)
     return float(tol)
 
 
 def _as_fraction(fraction):
     ok = isinstance(fraction, numbers.Real) and not isinstance(fraction, bool)
     if not ok or not 0 < fraction < 1:
-        raise ValueError(f"validation_fraction: expected a number in (0, 1), found {fraction!r}")
+        raise reject("open-interval", "validation_fraction", value=fraction)
     return float(fraction)
 
 
@@ -876,7 +877,7 @@ def _split(rng, n, fraction):
 def _rows(sample_weight, rows, n):
     sw = np.asarray(sample_weight)
     if sw.shape != (n,):
-        raise ValueError(f"sample_weight: expected shape ({n},), found {sw.shape}")
+        raise reject("shape", "sample_weight", shape=(n,), found=sw.shape)
     return sw[rows]
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import reference
-from ._checks import as_sample_weight
+from ._checks import as_choice, as_sample_weight, reject
 from .kernels.network import Layout, _loss_and_gradient, gradient_work, launching
 from .model import MLP
 from .optimizers import as_average, as_l2
@@ -21,15 +21,13 @@ BACKENDS = ("numba", "numpy")
 
 
 def _check_backend(backend):
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: expected one of {list(BACKENDS)}, found {backend!r}")
-    return backend
+    return as_choice("backend", backend, BACKENDS)
 
 
 def _check_model(model):
     """Return the checked ``(weights, biases)`` of ``model`` (``MLP.check_network``)."""
     if not isinstance(model, MLP):
-        raise TypeError(f"model: expected a fastmlp.MLP, found {type(model).__name__}")
+        raise reject("model-type", "model", type=type(model).__name__)
     return model.check_network()
 
 

@@ -37,6 +37,7 @@ from ._checks import (
     as_nonnegative,
     as_positive,
     as_unit_interval,
+    reject,
 )
 
 #: Kernel codes of the update rules (see ``OPTIMIZERS``).
@@ -204,7 +205,7 @@ def rule(optimizer: Optimizer) -> Rule:
     """Return ``optimizer``'s row of ``OPTIMIZERS``, or raise a TypeError naming the options."""
     if type(optimizer) not in OPTIMIZERS:
         names = ", ".join(f"fastmlp.{cls.__name__}" for cls in OPTIMIZERS)
-        raise TypeError(f"optimizer: expected one of {names}, found {optimizer!r}")
+        raise reject("optimizer-type", "optimizer", choices=names, value=optimizer)
     return OPTIMIZERS[type(optimizer)]
 
 

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, MaxNLocator
 from numpy.typing import ArrayLike
 
-from ._checks import as_float_array
+from ._checks import as_float_array, reject
 from ._files import atomic_path
 from .experiments import RepeatResult, SweepResult
 from .history import History
@@ -630,11 +630,9 @@ def confusion_counts(
 
 def _labels(name, y, n_classes):
     if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"{name}: expected integer class labels, found dtype {y.dtype}")
+        raise reject("label-dtype", name, dtype=y.dtype)
     if y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(
-            f"{name}: expected labels in [0, {n_classes}), found range [{y.min()}, {y.max()}]"
-        )
+        raise reject("label-span", name, n_classes=n_classes, low=y.min(), high=y.max())
     return y.astype(np.int64)
 
 

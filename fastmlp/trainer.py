@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 
 from . import checkpoint as checkpoints
 from . import reference
-from ._checks import as_order, as_positive, as_rng, as_sample_weight
+from ._checks import as_order, as_positive, as_rng, as_sample_weight, reject
 from .callbacks import Callback, Checkpointing
 from .errors import TrainingDivergedError
 from .history import History
@@ -188,7 +188,7 @@ def _checked_validation(model, validation):
 def _network(model):
     """Return what a run relies on staying the same: the checked model and its arrays."""
     if not isinstance(model, MLP):
-        raise TypeError(f"model: expected a fastmlp.MLP, found {type(model).__name__}")
+        raise reject("model-type", "model", type=type(model).__name__)
     weights, biases = model.check_network()
     return (model.sizes, model.activation, model.dtype, *weights, *biases)
 
