@@ -1,0 +1,128 @@
+"""The table of validation rules, ``fastmlp._checks.RULES``: its templates and their use.
+
+Every rule is broken once, through the check that raises it, and the error
+must be the rule's exception class with the rule's message for that
+argument, every word of the template in place.
+"""
+
+import re
+import string
+
+import numpy as np
+import pytest
+from helpers import rule_regex
+
+from fastmlp import MLP, SGD, _checks, estimator, objective, optimizers, plots
+from fastmlp._checks import RULES, reject
+from fastmlp.names import LOGISTIC, POISSON
+from fastmlp.settings import TrainSettings
+
+
+class Unconvertible:
+    """An object numpy fails to convert with a TypeError (a ragged list gives a ValueError)."""
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("no array here")
+
+
+#: rule key -> (argument name, a call that breaks the rule).
+BREAKS = {
+    "unconvertible": ("X", lambda: _checks.as_array("X", [[1.0, 2.0], [3.0]])),
+    "unconvertible-type": ("X", lambda: _checks.as_array("X", Unconvertible())),
+    "numeric": ("X", lambda: _checks.as_float_array("X", [["a"]], np.float64, 2)),
+    "ndim": ("X", lambda: _checks.as_float_array("X", np.zeros(3), np.float64, 2)),
+    "non-empty": ("X", lambda: _checks.as_float_array("X", np.zeros((0, 3)), np.float64, 2)),
+    "axis-size": (
+        "X",
+        lambda: _checks.as_float_array("X", np.zeros((2, 3)), np.float64, 2, shape=(None, 4)),
+    ),
+    "finite": ("X", lambda: _checks.as_float_array("X", [[1.0, np.nan]], np.float64, 2)),
+    "dtype-range": ("X", lambda: _checks.as_float_array("X", [[1e39]], np.float32, 2)),
+    "images": ("X", lambda: MLP([4, 2]).check_X(np.zeros((1, 3, 3)))),
+    "weights": ("sample_weight", lambda: _checks.as_sample_weight([1.0, -1.0], 2, np.float64)),
+    "shape": ("sample_weight", lambda: estimator._rows(np.ones(3), [0], 2)),
+    "label-vector": ("y", lambda: estimator._as_label_array(np.zeros((2, 2)), 2)),
+    "label-span": ("y_true", lambda: plots._labels("y_true", np.array([0, 5]), 3)),
+    "label-ndim": ("y", lambda: _checks.as_labels("y", np.zeros((2, 2)), 2, 3)),
+    "label-count": ("y", lambda: _checks.as_labels("y", [0], 2, 3)),
+    "label-whole": ("y", lambda: _checks.as_labels("y", [0.5, 1.0], 2, 3)),
+    "label-dtype": ("y", lambda: _checks.as_labels("y", ["a", "b"], 2, 3)),
+    "label-range": ("y", lambda: _checks.as_labels("y", [0, 3], 2, 3)),
+    "target-ndim": (
+        "y",
+        lambda: _checks.as_targets("y", np.zeros((2, 2, 1)), 2, 2, LOGISTIC, np.float64),
+    ),
+    "target-binary": (
+        "y",
+        lambda: _checks.as_targets("y", [[0.0, 0.5]], 1, 2, LOGISTIC, np.float64),
+    ),
+    "target-count": ("y", lambda: _checks.as_targets("y", [-1.0], 1, 1, POISSON, np.float64)),
+    "order-type": ("order", lambda: _checks.as_order("order", [0.5], 3)),
+    "order-empty": ("order", lambda: _checks.as_order("order", np.array([], np.int64), 3)),
+    "order-range": ("order", lambda: _checks.as_order("order", [0, 3], 3)),
+    "integer": ("epochs", lambda: _checks.as_count("epochs", 2.0)),
+    "real": ("lr", lambda: _checks.as_positive("lr", "0.1")),
+    "bool": ("nesterov", lambda: SGD(nesterov=1)),
+    "positive": ("lr", lambda: _checks.as_positive("lr", 0.0)),
+    "nonnegative": ("weight_decay", lambda: _checks.as_nonnegative("weight_decay", -0.1)),
+    "unit-interval": ("momentum", lambda: _checks.as_momentum(1.0)),
+    "at-least": ("initial_epoch", lambda: _checks.as_count("initial_epoch", -1)),
+    "int64": ("epochs", lambda: _checks.as_count("epochs", 2**63)),
+    "integer-min-1": ("max_epochs", lambda: estimator._as_count("max_epochs", 0)),
+    "integer-or-auto": (
+        "batch_size",
+        lambda: estimator.MLPClassifier(batch_size="big", max_epochs=1).fit(
+            np.zeros((4, 2)), [0, 1, 0, 1]
+        ),
+    ),
+    "real-min-0": ("tol", lambda: estimator._as_tol(-1.0)),
+    "open-interval": ("validation_fraction", lambda: estimator._as_fraction(1.0)),
+    "choice": ("backend", lambda: _checks.as_choice("backend", "torch", ("numba", "numpy"))),
+    "optimizer-type": ("optimizer", lambda: optimizers.rule("adam")),
+    "momentum-unused": ("momentum", lambda: TrainSettings(optimizer="adam", momentum=0.5)),
+    "rate-conflict": ("lr", lambda: TrainSettings(optimizer=SGD(lr=0.1), lr=0.2)),
+    "momentum-conflict": ("momentum", lambda: TrainSettings(optimizer=SGD(), momentum=0.5)),
+    "random-state": ("random_state", lambda: _checks.as_rng(-1, "random_state")),
+    "random-state-type": ("seed", lambda: _checks.check_random_state(1.5)),
+    "default-rng": ("seed", lambda: TrainSettings(seed=-1)),
+    "default-rng-type": ("seed", lambda: TrainSettings(seed=1.5)),
+    "model-type": ("model", lambda: objective._check_model("not a model")),
+    "sizes-type": ("sizes", lambda: MLP(5)),
+    "sizes-length": ("sizes", lambda: MLP([3])),
+    "sizes-value": ("sizes", lambda: MLP([3, 0, 2])),
+    "hidden-type": ("hidden_layer_sizes", lambda: _checks.as_hidden_sizes("10")),
+    "hidden-item-type": ("hidden_layer_sizes", lambda: _checks.as_hidden_sizes((4, 1.5))),
+    "hidden-value": ("hidden_layer_sizes", lambda: _checks.as_hidden_sizes((4, 0))),
+}
+
+
+def test_every_rule_is_broken_here():
+    assert sorted(BREAKS) == sorted(RULES)
+
+
+@pytest.mark.parametrize("key", sorted(RULES))
+def test_template_names_the_argument_and_what_was_expected(key):
+    rule = RULES[key]
+    fields = [field for _, field, _, _ in string.Formatter().parse(rule.message) if field]
+    assert rule.message.startswith("{name}: expected "), rule.message
+    assert "name" in fields
+    assert issubclass(rule.error, (TypeError, ValueError)), rule.error
+
+
+@pytest.mark.parametrize("key", sorted(BREAKS))
+def test_a_broken_rule_raises_its_error_and_message(key):
+    name, call = BREAKS[key]
+    with pytest.raises(Exception) as caught:
+        call()
+    error = caught.value
+    assert type(error) is RULES[key].error, f"{type(error).__name__}: {error}"
+    pattern = rule_regex(key).replace("{name}", re.escape(name))
+    assert re.fullmatch(pattern, str(error)), f"{error!s} does not match the rule {key!r}"
+
+
+def test_reject_fills_the_template_without_raising():
+    error = reject("positive", "lr", value=-0.5)
+    assert type(error) is ValueError
+    assert str(error) == "lr: expected a finite value > 0, found -0.5"
+    with pytest.raises(KeyError):
+        reject("positive", "lr")  # a missing field is the caller's bug, not a blank
