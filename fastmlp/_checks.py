@@ -67,6 +67,45 @@ RULES: dict[str, Rule] = {
     ),
     "weights": Rule(ValueError, "{name}: expected weights >= 0, found {value} at index {index}"),
     "shape": Rule(ValueError, "{name}: expected shape {shape}, found {found}"),
+    # a network's arrays, as the kernel wrappers take them
+    "in-place-type": Rule(
+        TypeError, "{name}: expected a C-contiguous numpy array to update in place, found {found}"
+    ),
+    "in-place-readonly": Rule(
+        ValueError, "{name}: expected a writeable array to update in place, found it read-only"
+    ),
+    "float-pair": Rule(
+        TypeError, "{name}: expected float32 or float64 arrays of one dtype, found {dtype}, {other}"
+    ),
+    "float-array": Rule(TypeError, "{name}: expected a float32 or float64 array, found {dtype}"),
+    "layer-sequence": Rule(
+        TypeError, "{name}: expected a sequence of arrays, one per layer, found {type}"
+    ),
+    "layer-pairs": Rule(
+        ValueError,
+        "{name}: expected two equally long, non-empty sequences, found {count} and {other}",
+    ),
+    "layer-array": Rule(
+        TypeError, "{name}: expected a {ndim}-D {dtype} numpy array, found {found}"
+    ),
+    "writeable": Rule(ValueError, "{name}: expected a writeable C-contiguous array"),
+    "layer-rows": Rule(
+        ValueError, "{name}: expected {rows} rows to follow {previous}, found shape {shape}"
+    ),
+    "velocities-pair": Rule(
+        TypeError,
+        "{name}: expected a pair (VWs, vbs) of arrays shaped like the weights and biases, "
+        "found {type}",
+    ),
+    "velocities-sequence": Rule(
+        TypeError, "{name}: expected a sequence of {kind} arrays, found {type}"
+    ),
+    "velocities-count": Rule(ValueError, "{name}: expected {count} {kind} arrays, found {found}"),
+    "velocities-array": Rule(
+        ValueError,
+        "{name}: expected {kind}[{index}] as a writeable C-contiguous {dtype} array of shape "
+        "{shape}, found {found}",
+    ),
     # class labels, targets and sample orders
     "label-ndim": Rule(
         ValueError, "{name}: expected a 1-D array of class labels, found shape {shape}"
@@ -149,6 +188,11 @@ RULES: dict[str, Rule] = {
         ValueError, "{name}: expected layer sizes >= 1, found {value!r} in {sizes!r}"
     ),
 }
+
+
+def describe(arr):
+    """Return what an array argument was found to be: its type, dtype and shape."""
+    return f"{type(arr).__name__} {getattr(arr, 'dtype', '')} {np.shape(arr)}"
 
 
 def reject(key: str, name: str, **fields) -> Exception:

@@ -30,6 +30,8 @@ from .._checks import (
     as_positive,
     as_sample_weight,
     as_targets,
+    describe,
+    reject,
 )
 from ..config import PARALLEL_MIN_BATCH
 from ..names import activation_code, output_code
@@ -359,10 +361,7 @@ def _check_velocities(velocities, weights, biases):
     the kernels update them in place. ``fastmlp.train`` checks with this too.
     """
     if not isinstance(velocities, (tuple, list)) or len(velocities) != 2:
-        raise TypeError(
-            f"velocities: expected a pair (VWs, vbs) of arrays shaped like the weights and "
-            f"biases, found {type(velocities).__name__}"
-        )
+        raise reject("velocities-pair", "velocities", type=type(velocities).__name__)
     checked = []
     for name, arrays, params in (
         ("weights", velocities[0], weights),
@@ -371,20 +370,24 @@ def _check_velocities(velocities, weights, biases):
         try:
             arrays = tuple(arrays)
         except TypeError:
-            raise TypeError(
-                f"velocities: expected a sequence of {name} arrays, found {type(arrays).__name__}"
+            raise reject(
+                "velocities-sequence", "velocities", kind=name, type=type(arrays).__name__
             ) from None
         if len(arrays) != len(params):
-            raise ValueError(
-                f"velocities: expected {len(params)} {name} arrays, found {len(arrays)}"
+            raise reject(
+                "velocities-count", "velocities", count=len(params), kind=name, found=len(arrays)
             )
         for l, (V, P) in enumerate(zip(arrays, params)):
             ok = is_plain_array(V) and V.shape == P.shape and V.dtype == P.dtype
             if not ok or not V.flags.c_contiguous or not V.flags.writeable:
-                raise ValueError(
-                    f"velocities: expected {name}[{l}] as a writeable C-contiguous "
-                    f"{P.dtype} array of shape {P.shape}, found {type(V).__name__} "
-                    f"{getattr(V, 'dtype', '')} {np.shape(V)}"
+                raise reject(
+                    "velocities-array",
+                    "velocities",
+                    kind=name,
+                    index=l,
+                    dtype=P.dtype,
+                    shape=P.shape,
+                    found=describe(V),
                 )
         checked.append(arrays)
     return tuple(checked)

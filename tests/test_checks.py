@@ -10,6 +10,8 @@ import string
 
 import numpy as np
 import pytest
+from fastmlp.kernels import dense, sgd
+from fastmlp.kernels.network import check_network
 from helpers import rule_regex
 
 from fastmlp import MLP, SGD, _checks, estimator, objective, optimizers, plots
@@ -24,6 +26,14 @@ class Unconvertible:
     def __array__(self, dtype=None, copy=None):
         raise TypeError("no array here")
 
+
+def read_only(shape):
+    arr = np.zeros(shape)
+    arr.flags.writeable = False
+    return arr
+
+
+W, B = np.zeros((3, 4)), np.zeros(4)
 
 #: rule key -> (argument name, a call that breaks the rule).
 BREAKS = {
@@ -40,7 +50,23 @@ BREAKS = {
     "dtype-range": ("X", lambda: _checks.as_float_array("X", [[1e39]], np.float32, 2)),
     "images": ("X", lambda: MLP([4, 2]).check_X(np.zeros((1, 3, 3)))),
     "weights": ("sample_weight", lambda: _checks.as_sample_weight([1.0, -1.0], 2, np.float64)),
-    "shape": ("sample_weight", lambda: estimator._rows(np.ones(3), [0], 2)),
+    "shape": ("biases[0]", lambda: check_network([W], [np.zeros(3)])),
+    "in-place-type": ("W", lambda: dense._check_in_place(W[:, ::2], B)),
+    "in-place-readonly": ("b", lambda: dense._check_in_place(W, read_only(4))),
+    "float-pair": ("W, b", lambda: dense._check_in_place(W, B.astype(np.float32))),
+    "float-array": ("weights[0]", lambda: check_network([W.astype(int)], [B])),
+    "layer-sequence": ("weights", lambda: check_network(W, [B])),
+    "layer-pairs": ("weights, biases", lambda: check_network([W], [])),
+    "layer-array": ("weights[1]", lambda: check_network([W, W.astype(np.float32)], [B, B])),
+    "writeable": ("biases[0]", lambda: check_network([W], [read_only(4)])),
+    "layer-rows": ("weights[1]", lambda: check_network([W, np.zeros((5, 2))], [B, np.zeros(2)])),
+    "velocities-pair": ("velocities", lambda: sgd._check_velocities(5, [W], [B])),
+    "velocities-sequence": ("velocities", lambda: sgd._check_velocities((5, []), [W], [B])),
+    "velocities-count": ("velocities", lambda: sgd._check_velocities(([], []), [W], [B])),
+    "velocities-array": (
+        "velocities",
+        lambda: sgd._check_velocities(([W], [read_only(4)]), [W], [B]),
+    ),
     "label-vector": ("y", lambda: estimator._as_label_array(np.zeros((2, 2)), 2)),
     "label-span": ("y_true", lambda: plots._labels("y_true", np.array([0, 5]), 3)),
     "label-ndim": ("y", lambda: _checks.as_labels("y", np.zeros((2, 2)), 2, 3)),

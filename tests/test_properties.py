@@ -15,7 +15,10 @@ training run may also end in ``TrainingDivergedError`` (the loss turned
 non-finite), with the model back at finite parameters.
 
 The classes of bad input and what each gets (``BAD_INPUT_CLASSES``;
-``test_bad_input_census`` checks that every class is tried and prints how often):
+``test_bad_input_census`` checks that every class is tried and prints how often).
+The classes of argument validation (ragged to estimator-param) take their
+exception classes and whole messages from the rules table,
+``fastmlp._checks.RULES``; the fragments below are the start of those messages:
 
 ===============  ==========================================================================
 class            bad input -> exception: message fragment
