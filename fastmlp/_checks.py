@@ -176,6 +176,69 @@ RULES: dict[str, Rule] = {
     "default-rng": Rule(ValueError, _DEFAULT_RNG),
     "default-rng-type": Rule(TypeError, _DEFAULT_RNG),
     "model-type": Rule(TypeError, "{name}: expected a fastmlp.MLP, found {type}"),
+    # a training run's other arguments
+    "pair": Rule(
+        TypeError, "{name}: expected a pair (X_val, y_val), found {type} of length {length}"
+    ),
+    "orders": Rule(
+        TypeError,
+        "{name}: expected None, a callable (epoch, n) -> order or an iterable of orders, "
+        "found {value!r}",
+    ),
+    "order-length": Rule(
+        ValueError, "{name}: expected {n} indices for epoch {epoch}, found {size}"
+    ),
+    "order-missing": Rule(ValueError, "{name}: expected an order for epoch {epoch}, found none"),
+    "settings-type": Rule(TypeError, "{name}: expected TrainSettings, found {value!r}"),
+    "callback-objects": Rule(TypeError, "{name}: expected Callback objects, found {value!r}"),
+    "callback-callables": Rule(TypeError, "{name}: expected callables, found {value!r}"),
+    "callback-sequence": Rule(
+        TypeError, "{name}: expected a sequence of callables, found {value!r}"
+    ),
+    "early-stopping": Rule(
+        TypeError,
+        "{name}: expected None, a bool, a patience or an EarlyStopping, found {value!r}",
+    ),
+    "epochs-steps": Rule(
+        ValueError,
+        "{name}: expected at most {most} epochs of {steps} steps (each step's loss is kept), "
+        "found {value}",
+    ),
+    "velocities-unused": Rule(
+        ValueError,
+        "{name}: expected None for optimizer={optimizer!r} (they are SGD momentum's), "
+        "found velocities",
+    ),
+    "weight-sum": Rule(
+        ValueError, "{name}: expected a positive sum of weights to average over, found {value}"
+    ),
+    "forward-overflow": Rule(
+        ValueError,
+        "{name}: expected inputs the forward pass can carry in {dtype}, found {count} of {rows} "
+        "rows (first row {first}) whose outputs overflowed to NaN or infinity; scale X down "
+        "(or use float64)",
+    ),
+    "gradient-overflow": Rule(
+        ValueError,
+        "{name}: expected inputs whose gradients {dtype} can carry, found NaN or infinite "
+        "gradients (the forward or backward pass overflowed); scale X down (or use float64)",
+    ),
+    "step-max": Rule(ValueError, "{name}: expected a step <= {most}, found {value!r}"),
+    "step-rounding": Rule(
+        ValueError,
+        "{name}: expected a step that changes every logit, found {value!r} lost in rounding "
+        "against a logit of {logit!r}",
+    ),
+    "rates": Rule(
+        ValueError, "{name}: expected a dict of epoch -> lr starting at epoch 0, found {value!r}"
+    ),
+    "schedule-name": Rule(
+        ValueError,
+        "{name}: expected one of {choices}, a Schedule or a callable, found {value!r}",
+    ),
+    "schedule-type": Rule(
+        TypeError, "{name}: expected a name, a Schedule or a callable, found {value!r}"
+    ),
     # layer sizes: a model's sizes, an estimator's hidden layers
     "sizes-type": Rule(TypeError, "{name}: expected a sequence of layer sizes, found {value!r}"),
     "sizes-length": Rule(

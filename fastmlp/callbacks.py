@@ -246,9 +246,7 @@ def as_early_stopping(value: Any) -> EarlyStopping | None:
         return EarlyStopping(patience=as_positive("early_stopping", value, numbers.Integral))
     if isinstance(value, EarlyStopping):
         return value.check()
-    raise TypeError(
-        f"early_stopping: expected None, a bool, a patience or an EarlyStopping, found {value!r}"
-    )
+    raise reject("early-stopping", "early_stopping", value=value)
 
 
 class Checkpointing(Callback):
@@ -363,7 +361,7 @@ class FunctionCallback(Callback):
 
     def __init__(self, function: Callable[..., Any]) -> None:
         if not callable(function):
-            raise TypeError(f"callbacks: expected callables, found {function!r}")
+            raise reject("callback-callables", "callbacks", value=function)
         self.function = function
 
     def on_epoch_end(self, trainer: Any, epoch: int) -> bool:

@@ -546,11 +546,8 @@ def check_forward(outputs: np.ndarray, dtype: np.dtype) -> None:
     finite = np.isfinite(outputs)
     if not finite.all():
         rows = finite.reshape(len(finite), -1).all(axis=1)
-        raise ValueError(
-            f"X: expected inputs the forward pass can carry in {dtype}, found "
-            f"{np.count_nonzero(~rows)} of {len(rows)} rows (first row {int(np.argmin(rows))}) "
-            f"whose outputs overflowed to NaN or infinity; scale X down (or use float64)"
-        )
+        count, first = np.count_nonzero(~rows), int(np.argmin(rows))
+        raise reject("forward-overflow", "X", dtype=dtype, count=count, rows=len(rows), first=first)
 
 
 def _check_views(params, weights, biases, sizes):

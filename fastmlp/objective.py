@@ -54,10 +54,7 @@ def _finite_gradients(dWs, dbs, dtype):
     means the forward or backward pass overflowed ``dtype``.
     """
     if not all(np.isfinite(g).all() for g in (*dWs, *dbs)):
-        raise ValueError(
-            f"X: expected inputs whose gradients {dtype} can carry, found NaN or infinite "
-            "gradients (the forward or backward pass overflowed); scale X down (or use float64)"
-        )
+        raise reject("gradient-overflow", "X", dtype=dtype)
     return dWs, dbs
 
 
@@ -167,7 +164,5 @@ def _divisor(average, sw):
     as_average(average)
     divisor = float(sw.size) if average == "rows" else float(sw.sum(dtype=np.float64))
     if not divisor > 0:
-        raise ValueError(
-            f"sample_weight: expected a positive sum of weights to average over, found {divisor}"
-        )
+        raise reject("weight-sum", "sample_weight", value=divisor)
     return divisor

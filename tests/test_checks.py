@@ -14,10 +14,26 @@ from fastmlp.kernels import dense, sgd
 from fastmlp.kernels.network import check_network
 from helpers import rule_regex
 
-from fastmlp import MLP, SGD, _checks, estimator, objective, optimizers, plots
+from fastmlp import (
+    MLP,
+    SGD,
+    Adam,
+    _checks,
+    callbacks,
+    estimator,
+    gradient_check,
+    objective,
+    optimizers,
+    plots,
+    schedules,
+    train,
+)
 from fastmlp._checks import RULES, reject
+from fastmlp.model import check_forward
 from fastmlp.names import LOGISTIC, POISSON
 from fastmlp.settings import TrainSettings
+from fastmlp.trainer import Trainer, _optimizer_state
+from fastmlp.training import _callbacks
 
 
 class Unconvertible:
@@ -34,6 +50,12 @@ def read_only(shape):
 
 
 W, B = np.zeros((3, 4)), np.zeros(4)
+X, Y = np.zeros((4, 3)), np.zeros(4, np.int64)
+
+
+def velocities_of(model):
+    return [np.zeros_like(a) for a in model.weights], [np.zeros_like(a) for a in model.biases]
+
 
 #: rule key -> (argument name, a call that breaks the rule).
 BREAKS = {
@@ -113,6 +135,37 @@ BREAKS = {
     "default-rng": ("seed", lambda: TrainSettings(seed=-1)),
     "default-rng-type": ("seed", lambda: TrainSettings(seed=1.5)),
     "model-type": ("model", lambda: objective._check_model("not a model")),
+    "pair": ("validation", lambda: train(MLP([3, 2]), X, Y, validation=(X,))),
+    "orders": ("orders", lambda: Trainer(MLP([3, 2]), orders=5).fit(X, Y)),
+    "order-length": ("orders", lambda: Trainer(MLP([3, 2]), orders=[[0, 1, 2]]).fit(X, Y)),
+    "order-missing": (
+        "orders",
+        lambda: Trainer(MLP([3, 2]), TrainSettings(epochs=2), orders=[[0, 1, 2, 3]]).fit(X, Y),
+    ),
+    "settings-type": ("settings", lambda: Trainer(MLP([3, 2]), settings={"epochs": 1})),
+    "callback-objects": ("callbacks", lambda: Trainer(MLP([3, 2]), callbacks=[print])),
+    "callback-callables": ("callbacks", lambda: callbacks.FunctionCallback(5)),
+    "callback-sequence": ("callbacks", lambda: _callbacks(None, False, None, 1, False)),
+    "early-stopping": ("early_stopping", lambda: callbacks.as_early_stopping("x")),
+    "epochs-steps": ("epochs", lambda: train(MLP([3, 2]), X, Y, epochs=2**62)),
+    "velocities-unused": (
+        "velocities",
+        lambda: _optimizer_state(MLP([3, 2]), Adam(), velocities_of(MLP([3, 2]))),
+    ),
+    "weight-sum": ("sample_weight", lambda: objective._divisor("weights", np.zeros(4))),
+    "forward-overflow": ("X", lambda: check_forward(np.array([[1.0, np.inf]]), np.float32)),
+    "gradient-overflow": (
+        "X",
+        lambda: objective._finite_gradients([np.array([np.nan])], [], np.float32),
+    ),
+    "step-max": ("eps", lambda: gradient_check._check_eps(2.0)),
+    "step-rounding": (
+        "eps",
+        lambda: gradient_check._logit_differences(np.array([[1e20, 0.0]]), np.array([0]), 1e-6),
+    ),
+    "rates": ("rates", lambda: schedules.Piecewise({1: 0.1})),
+    "schedule-name": ("lr_schedule", lambda: schedules.as_schedule("nope", 0.1)),
+    "schedule-type": ("lr_schedule", lambda: schedules.as_schedule(5, 0.1)),
     "sizes-type": ("sizes", lambda: MLP(5)),
     "sizes-length": ("sizes", lambda: MLP([3])),
     "sizes-value": ("sizes", lambda: MLP([3, 0, 2])),
