@@ -101,10 +101,44 @@ RULES: dict[str, Rule] = {
         TypeError, "{name}: expected a sequence of {kind} arrays, found {type}"
     ),
     "velocities-count": Rule(ValueError, "{name}: expected {count} {kind} arrays, found {found}"),
-    "velocities-array": Rule(
+    "buffer-array": Rule(
         ValueError,
-        "{name}: expected {kind}[{index}] as a writeable C-contiguous {dtype} array of shape "
-        "{shape}, found {found}",
+        "{name}: expected {what} as a writeable C-contiguous {dtype} array of shape {shape}, "
+        "found {found}",
+    ),
+    "model-dtype": Rule(
+        TypeError,
+        "{name}: expected float32 or float64, the dtype of the weights ({weights}), "
+        "found {value!r}",
+    ),
+    "params-array": Rule(
+        ValueError,
+        "{name}: expected a writeable C-contiguous 1-D {dtype} array of the {n} parameters of "
+        "sizes {sizes}, found {found}",
+    ),
+    "layer-count": Rule(
+        ValueError, "{name}: expected {count} layers for sizes {sizes}, found {found}"
+    ),
+    "param-view": Rule(
+        ValueError,
+        "{name}: expected the view of shape {shape} into model.params at offset {offset} "
+        "(sizes {sizes}), found an array of shape {found}{where}",
+    ),
+    "state-type": Rule(TypeError, "{name}: expected a fastmlp.optimizers.State, found {value!r}"),
+    "state-names": Rule(ValueError, "{name}: expected arrays named {names}, found {found}"),
+    "momentum-beside": Rule(
+        ValueError, "{name}: expected 0 beside an optimizer (set its own), found {value!r}"
+    ),
+    "rate-beside": Rule(
+        ValueError, "{name}: expected the optimizer's rate {rate!r}, found {value!r}"
+    ),
+    "velocities-beside": Rule(
+        ValueError, "{name}: expected None beside state (the state holds them)"
+    ),
+    "step-weights": Rule(
+        ValueError,
+        "{name}: expected a positive weight sum in every step (average='weights'), found 0 in "
+        "step {step} (order[{start}:{stop}])",
     ),
     # class labels, targets and sample orders
     "label-ndim": Rule(

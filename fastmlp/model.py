@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ._checks import as_array, as_dtype, as_float_array, as_sizes, as_targets, reject
+from ._checks import as_array, as_dtype, as_float_array, as_sizes, as_targets, describe, reject
 from ._checks import as_rng as _as_rng
 from .kernels.network import check_network, infer, is_plain_array
 from .names import CLASSIFIER_OUTPUTS, RELU, SOFTMAX, activation_code, output_code
@@ -226,10 +226,7 @@ class MLP:
             raise type(error)(f"model.{error}") from None
         dtype, params, n = self._dtype, self._params, parameter_count(sizes)
         if dtype not in (np.float32, np.float64) or weights[0].dtype != dtype:
-            raise TypeError(
-                f"model.dtype: expected float32 or float64, the dtype of the weights "
-                f"({weights[0].dtype}), found {dtype!r}"
-            )
+            raise reject("model-dtype", "model.dtype", weights=weights[0].dtype, value=dtype)
         if (
             not is_plain_array(params)
             or params.dtype != dtype
@@ -237,10 +234,13 @@ class MLP:
             or not params.flags.c_contiguous
             or not params.flags.writeable
         ):
-            raise ValueError(
-                f"model.params: expected a writeable C-contiguous 1-D {dtype} array of the "
-                f"{n} parameters of sizes {list(sizes)}, found {type(params).__name__} "
-                f"{getattr(params, 'dtype', '')} {np.shape(params)}"
+            raise reject(
+                "params-array",
+                "model.params",
+                dtype=dtype,
+                n=n,
+                sizes=list(sizes),
+                found=describe(params),
             )
         _check_views(params, weights, biases, sizes)
         return weights, biases
@@ -553,9 +553,12 @@ def check_forward(outputs: np.ndarray, dtype: np.dtype) -> None:
 def _check_views(params, weights, biases, sizes):
     """Check that ``weights`` and ``biases`` are the views into ``params`` laid out by ``sizes``."""
     if len(weights) != len(sizes) - 1:
-        raise ValueError(
-            f"model.weights: expected {len(sizes) - 1} layers for sizes {list(sizes)}, "
-            f"found {len(weights)}"
+        raise reject(
+            "layer-count",
+            "model.weights",
+            count=len(sizes) - 1,
+            sizes=list(sizes),
+            found=len(weights),
         )
     address, offset = params.__array_interface__["data"][0], 0
     for l, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
@@ -565,9 +568,13 @@ def _check_views(params, weights, biases, sizes):
         ):
             there = arr.__array_interface__["data"][0] == address + offset
             if arr.shape != shape or not there:
-                raise ValueError(
-                    f"model.{name}: expected the view of shape {shape} into model.params at "
-                    f"offset {offset // params.itemsize} (sizes {list(sizes)}), found an array "
-                    f"of shape {arr.shape}{'' if there else ' elsewhere in memory'}"
+                raise reject(
+                    "param-view",
+                    f"model.{name}",
+                    shape=shape,
+                    offset=offset // params.itemsize,
+                    sizes=list(sizes),
+                    found=arr.shape,
+                    where="" if there else " elsewhere in memory",
                 )
             offset += arr.nbytes

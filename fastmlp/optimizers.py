@@ -37,6 +37,7 @@ from ._checks import (
     as_nonnegative,
     as_positive,
     as_unit_interval,
+    describe,
     reject,
 )
 
@@ -259,15 +260,18 @@ class State:
         want = cls.zeros(optimizer, weights, biases).arrays()
         if not isinstance(arrays, Mapping) or set(arrays) != set(want):
             found = sorted(arrays) if isinstance(arrays, Mapping) else type(arrays).__name__
-            raise ValueError(f"state: expected arrays named {sorted(want)}, found {found}")
+            raise reject("state-names", "state", names=sorted(want), found=found)
         for name, like in want.items():
             got = arrays[name]
             ok = type(got) is np.ndarray and got.shape == like.shape and got.dtype == like.dtype
             if not ok or not got.flags.c_contiguous or not got.flags.writeable:
-                raise ValueError(
-                    f"state: expected {name} as a writeable C-contiguous {like.dtype} array of "
-                    f"shape {like.shape}, found {type(got).__name__} {getattr(got, 'dtype', '')} "
-                    f"{np.shape(got)}"
+                raise reject(
+                    "buffer-array",
+                    "state",
+                    what=name,
+                    dtype=like.dtype,
+                    shape=like.shape,
+                    found=describe(got),
                 )
         slots = rule(optimizer).slots(optimizer)
         layers = range(len(weights))

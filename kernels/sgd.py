@@ -304,10 +304,7 @@ def check_batch_weights(sw, order, batch_size):
     if not (sums > 0).all():
         k = int(np.argmin(sums > 0))
         last = min((k + 1) * batch_size, order.size) - 1
-        raise ValueError(
-            f"sample_weight: expected a positive weight sum in every step (average='weights'), "
-            f"found 0 in step {k} (order[{k * batch_size}:{last + 1}])"
-        )
+        raise reject("step-weights", "sample_weight", step=k, start=k * batch_size, stop=last + 1)
 
 
 def _epoch_inputs(weights, biases, X, y, order, activation, lr, options):
@@ -331,19 +328,19 @@ def _runner_options(weights, biases, lr, options):
     if optimizer is None:
         optimizer = optimizers.SGD(lr, mu)
     elif optimizers.rule(optimizer) and mu:
-        raise ValueError(f"momentum: expected 0 beside an optimizer (set its own), found {mu!r}")
+        raise reject("momentum-beside", "momentum", value=mu)
     elif optimizer.lr != lr:
-        raise ValueError(f"lr: expected the optimizer's rate {optimizer.lr!r}, found {lr!r}")
+        raise reject("rate-beside", "lr", rate=optimizer.lr, value=lr)
     state, velocities = options.get("state"), options.get("velocities")
     if state is not None and velocities is not None:
-        raise ValueError("velocities: expected None beside state (the state holds them)")
+        raise reject("velocities-beside", "velocities")
     if velocities is not None:
         velocities = _check_velocities(velocities, weights, biases)
         if mu:
             state = optimizers.velocity_state(optimizer, weights, biases, velocities)
     elif state is not None:
         if not isinstance(state, optimizers.State):
-            raise TypeError(f"state: expected a fastmlp.optimizers.State, found {state!r}")
+            raise reject("state-type", "state", value=state)
         state = optimizer.load_state(weights, biases, state.arrays())
     return {
         "optimizer": optimizer,
@@ -381,10 +378,9 @@ def _check_velocities(velocities, weights, biases):
             ok = is_plain_array(V) and V.shape == P.shape and V.dtype == P.dtype
             if not ok or not V.flags.c_contiguous or not V.flags.writeable:
                 raise reject(
-                    "velocities-array",
+                    "buffer-array",
                     "velocities",
-                    kind=name,
-                    index=l,
+                    what=f"{name}[{l}]",
                     dtype=P.dtype,
                     shape=P.shape,
                     found=describe(V),

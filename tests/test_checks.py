@@ -53,6 +53,14 @@ W, B = np.zeros((3, 4)), np.zeros(4)
 X, Y = np.zeros((4, 3)), np.zeros(4, np.int64)
 
 
+def broken_model(sizes=(3, 4, 2), **private):
+    """Check an ``MLP(sizes)`` whose private state was changed by hand."""
+    model = MLP(sizes)
+    for name, value in private.items():
+        setattr(model, name, value)
+    return model.check_network()
+
+
 def velocities_of(model):
     return [np.zeros_like(a) for a in model.weights], [np.zeros_like(a) for a in model.biases]
 
@@ -85,9 +93,39 @@ BREAKS = {
     "velocities-pair": ("velocities", lambda: sgd._check_velocities(5, [W], [B])),
     "velocities-sequence": ("velocities", lambda: sgd._check_velocities((5, []), [W], [B])),
     "velocities-count": ("velocities", lambda: sgd._check_velocities(([], []), [W], [B])),
-    "velocities-array": (
+    "buffer-array": (
         "velocities",
         lambda: sgd._check_velocities(([W], [read_only(4)]), [W], [B]),
+    ),
+    "model-dtype": ("model.dtype", lambda: broken_model(_dtype=np.dtype(np.float64))),
+    "params-array": ("model.params", lambda: broken_model(_params=np.zeros(3, np.float32))),
+    "layer-count": (
+        "model.weights",
+        lambda: broken_model(
+            _weights=(np.zeros((3, 4), np.float32),), _biases=(np.zeros(4, np.float32),)
+        ),
+    ),
+    "param-view": (
+        "model.weights[0]",
+        lambda: broken_model((3, 4), _weights=(np.zeros((3, 4), np.float32),)),
+    ),
+    "state-type": ("state", lambda: sgd._runner_options([W], [B], 0.1, {"state": 5})),
+    "state-names": ("state", lambda: optimizers.State.adopt(SGD(momentum=0.5), [W], [B], {})),
+    "momentum-beside": (
+        "momentum",
+        lambda: sgd._runner_options([W], [B], 0.1, {"optimizer": Adam(), "momentum": 0.5}),
+    ),
+    "rate-beside": (
+        "lr",
+        lambda: sgd._runner_options([W], [B], 0.1, {"optimizer": SGD(lr=0.2)}),
+    ),
+    "velocities-beside": (
+        "velocities",
+        lambda: sgd._runner_options([W], [B], 0.1, {"state": 5, "velocities": ([W], [B])}),
+    ),
+    "step-weights": (
+        "sample_weight",
+        lambda: sgd.check_batch_weights(np.array([1.0, 0.0, 0.0]), np.arange(3), 1),
     ),
     "label-vector": ("y", lambda: estimator._as_label_array(np.zeros((2, 2)), 2)),
     "label-span": ("y_true", lambda: plots._labels("y_true", np.array([0, 5]), 3)),
