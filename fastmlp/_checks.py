@@ -209,6 +209,27 @@ RULES: dict[str, Rule] = {
     "random-state-type": Rule(TypeError, _RANDOM_STATE),
     "default-rng": Rule(ValueError, _DEFAULT_RNG),
     "default-rng-type": Rule(TypeError, _DEFAULT_RNG),
+    # an estimator's classes and parameter names
+    "parameter-name": Rule(
+        ValueError, "{name}: expected one of {choices}, found unknown parameter {value!r}"
+    ),
+    "two-classes": Rule(
+        ValueError,
+        "{name}: expected at least 2 classes, found 1 class ({value!r}); a classifier cannot "
+        "learn from one class",
+    ),
+    "class-list": Rule(ValueError, "{name}: expected at least 2 classes, found {value}"),
+    "known-label": Rule(ValueError, "{name}: expected labels among {known}, found {value!r}"),
+    "classes-missing": Rule(
+        ValueError,
+        "{name}: expected every class label on the first call to partial_fit, found None",
+    ),
+    "classes-changed": Rule(
+        ValueError, "{name}: expected {known} as in the first call, found {value}"
+    ),
+    "weight-positive": Rule(
+        ValueError, "{name}: expected a positive weight, found every weight zero"
+    ),
     "model-type": Rule(TypeError, "{name}: expected a fastmlp.MLP, found {type}"),
     # a training run's other arguments
     "pair": Rule(

@@ -82,9 +82,7 @@ class _Params:
         valid = self._get_param_names()
         for name, value in params.items():
             if name not in valid:
-                raise ValueError(
-                    f"set_params: expected one of {valid}, found unknown parameter {name!r}"
-                )
+                raise reject("parameter-name", "set_params", choices=valid, value=name)
             setattr(self, name, value)
         return self
 
@@ -320,10 +318,7 @@ class MLPClassifier(*_Bases):
         y = _as_label_array(y, X.shape[0])
         classes = np.unique(y)
         if classes.size < 2:
-            raise ValueError(
-                f"y: expected at least 2 classes, found 1 class ({_label(classes[0])!r}); "
-                "a classifier cannot learn from one class"
-            )
+            raise reject("two-classes", "y", value=_label(classes[0]))
         rng = as_rng(self.random_state, "random_state")
         architecture = self._architecture(X.shape[1], classes.size)
         if not warm:
@@ -336,7 +331,7 @@ class MLPClassifier(*_Bases):
         sw = None if sample_weight is None else as_array("sample_weight", sample_weight)
         numeric = sw is not None and sw.dtype.kind in "iuf"
         if numeric and sw.ndim == 1 and sw.size and not np.any(sw):
-            raise ValueError("sample_weight: expected a positive weight, found every weight zero")
+            raise reject("weight-positive", "sample_weight")
         return model, X, np.searchsorted(classes, y), sw, classes, rng
 
     def partial_fit(
@@ -380,10 +375,8 @@ class MLPClassifier(*_Bases):
             known, rng = self._next_partial_fit(X.shape[1], classes)
         unknown = ~np.isin(y, known)
         if unknown.any():
-            raise ValueError(
-                f"y: expected labels among {known.tolist()}, "
-                f"found {_label(y[np.argmax(unknown)])!r}"
-            )
+            found = _label(y[np.argmax(unknown)])
+            raise reject("known-label", "y", known=known.tolist(), value=found)
         self._train(
             *(model, X, np.searchsorted(known, y), sample_weight),
             seed=_seed(rng),
@@ -400,12 +393,10 @@ class MLPClassifier(*_Bases):
     def _first_partial_fit(self, n_features, classes):
         """Return the first ``partial_fit``'s ``(classes, new model, random stream)``."""
         if classes is None:
-            raise ValueError(
-                "classes: expected every class label on the first call to partial_fit, found None"
-            )
+            raise reject("classes-missing", "classes")
         known = np.unique(_as_label_array(classes, None))
         if known.size < 2:
-            raise ValueError(f"classes: expected at least 2 classes, found {known.tolist()}")
+            raise reject("class-list", "classes", value=known.tolist())
         rng = as_rng(self.random_state, "random_state")
         return known, MLP(*self._architecture(n_features, known.size), _seed(rng)), rng
 
@@ -416,10 +407,8 @@ class MLPClassifier(*_Bases):
         if classes is not None and not np.array_equal(
             np.unique(_as_label_array(classes, None)), known
         ):
-            raise ValueError(
-                f"classes: expected {known.tolist()} as in the first call, "
-                f"found {np.unique(classes).tolist()}"
-            )
+            found = np.unique(classes).tolist()
+            raise reject("classes-changed", "classes", known=known.tolist(), value=found)
         check_random_state(self.random_state, "random_state")  # unused until a fresh start
         # A copy: the estimator's stream advances only when the call succeeds.
         return known, copy.deepcopy(self._rng)

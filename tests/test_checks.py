@@ -53,6 +53,12 @@ W, B = np.zeros((3, 4)), np.zeros(4)
 X, Y = np.zeros((4, 3)), np.zeros(4, np.int64)
 
 
+def partial_fit_with_other_classes():
+    classifier = estimator.MLPClassifier(max_epochs=1, batch_size=4)
+    classifier.partial_fit(X, [0, 1, 0, 1], classes=[0, 1])
+    classifier.partial_fit(X, [0, 1, 0, 1], classes=[0, 2])
+
+
 def broken_model(sizes=(3, 4, 2), **private):
     """Check an ``MLP(sizes)`` whose private state was changed by hand."""
     model = MLP(sizes)
@@ -173,6 +179,22 @@ BREAKS = {
     "default-rng": ("seed", lambda: TrainSettings(seed=-1)),
     "default-rng-type": ("seed", lambda: TrainSettings(seed=1.5)),
     "model-type": ("model", lambda: objective._check_model("not a model")),
+    "parameter-name": (
+        "set_params",
+        lambda: estimator._Params.set_params(estimator.MLPClassifier(), nope=1),
+    ),
+    "two-classes": ("y", lambda: estimator.MLPClassifier().fit(X, [1, 1, 1, 1])),
+    "class-list": ("classes", lambda: estimator.MLPClassifier().partial_fit(X, Y, classes=[1])),
+    "known-label": (
+        "y",
+        lambda: estimator.MLPClassifier().partial_fit(X, [0, 5, 0, 1], classes=[0, 1]),
+    ),
+    "classes-missing": ("classes", lambda: estimator.MLPClassifier().partial_fit(X, Y)),
+    "classes-changed": ("classes", partial_fit_with_other_classes),
+    "weight-positive": (
+        "sample_weight",
+        lambda: estimator.MLPClassifier().fit(X, [0, 1, 0, 1], sample_weight=np.zeros(4)),
+    ),
     "pair": ("validation", lambda: train(MLP([3, 2]), X, Y, validation=(X,))),
     "orders": ("orders", lambda: Trainer(MLP([3, 2]), orders=5).fit(X, Y)),
     "order-length": ("orders", lambda: Trainer(MLP([3, 2]), orders=[[0, 1, 2]]).fit(X, Y)),
