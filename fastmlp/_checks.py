@@ -294,6 +294,26 @@ RULES: dict[str, Rule] = {
     "schedule-type": Rule(
         TypeError, "{name}: expected a name, a Schedule or a callable, found {value!r}"
     ),
+    # warmup's lists of dtypes and hidden layer counts
+    "dtype-names-type": Rule(
+        TypeError, "{name}: expected a dtype name or a sequence of them, found {value!r}"
+    ),
+    "dtype-names": Rule(
+        ValueError, "{name}: expected names from {choices}, found {value!r} in {given!r}"
+    ),
+    "dtype-names-empty": Rule(
+        ValueError, "{name}: expected at least one of {choices}, found {value!r}"
+    ),
+    "jobs": Rule(ValueError, "{name}: expected an integer >= 1 or None, found {value!r}"),
+    "layer-counts-type": Rule(
+        TypeError, "{name}: expected an integer >= 0 or a sequence of them, found {value!r}"
+    ),
+    "layer-counts": Rule(
+        ValueError, "{name}: expected integers >= 0, found {value!r} in {given!r}"
+    ),
+    "layer-counts-empty": Rule(
+        ValueError, "{name}: expected at least one integer >= 0, found {value!r}"
+    ),
     # layer sizes: a model's sizes, an estimator's hidden layers
     "sizes-type": Rule(TypeError, "{name}: expected a sequence of layer sizes, found {value!r}"),
     "sizes-length": Rule(
