@@ -314,6 +314,67 @@ RULES: dict[str, Rule] = {
     "layer-counts-empty": Rule(
         ValueError, "{name}: expected at least one integer >= 0, found {value!r}"
     ),
+    # experiments: configurations, grids and sweeps
+    "hidden-sequence": Rule(
+        TypeError, "{name}: expected a sequence of hidden layer sizes, found {value!r}"
+    ),
+    "one-swept": Rule(
+        ValueError, "{name}: expected a sweep of exactly one parameter, found {swept} swept"
+    ),
+    "swept-name": Rule(
+        ValueError, "{name}: expected the swept parameter {swept!r}, found {value!r}"
+    ),
+    "swept-distinct": Rule(ValueError, "{name}: expected distinct swept values, found {value!r}"),
+    "label-table": Rule(
+        ValueError,
+        "{name}: expected a .csv data file to pick the label column of, found data {value!r}",
+    ),
+    "data-name": Rule(
+        ValueError, "{name}: expected one of {choices} or a {suffixes} file, found {value!r}"
+    ),
+    "rows-available": Rule(
+        ValueError, "{name}: expected at most the {available} rows there are, found {value}"
+    ),
+    "grid-field": Rule(ValueError, "{name}: expected Config fields ({fields}), found {value!r}"),
+    "grid-values": Rule(TypeError, "{name}: expected a list of values, found {value!r}"),
+    "grid-empty": Rule(ValueError, "{name}: expected a non-empty list of values, found {value!r}"),
+    # plots
+    "step-losses": Rule(
+        ValueError,
+        "{name}: expected a History or a non-empty 1-D array of step losses, found shape {shape}",
+    ),
+    "window": Rule(ValueError, "{name}: expected an integer in [1, {most}], found {value!r}"),
+    "epochs-none": Rule(ValueError, "{name}: expected at least one epoch, found none"),
+    "rates-none": Rule(ValueError, "{name}: expected at least one learning rate, found none"),
+    "rates-positive": Rule(ValueError, "{name}: expected learning rates > 0, found {value!r}"),
+    "histories-none": Rule(ValueError, "{name}: expected at least one History, found none"),
+    "curve-empty": Rule(
+        ValueError, "{name}: expected every run to record {key}, found an empty one"
+    ),
+    "two-inputs": Rule(
+        ValueError, "{name}: expected 2 inputs to draw a decision boundary, found sizes {sizes}"
+    ),
+    "digit-images": Rule(
+        ValueError,
+        "{name}: expected shape (m, 784) or (m, 28, 28) with m >= 1, found {shape}",
+    ),
+    "images-none": Rule(ValueError, "{name}: expected at least 1 image to show, found {value!r}"),
+    "image-labels": Rule(
+        ValueError,
+        "{name}: expected {n} labels each (one per image), found shapes {shape} and {other}",
+    ),
+    "label-pair": Rule(
+        ValueError,
+        "{name}: expected two non-empty 1-D arrays of equal length, found shapes {shape} and "
+        "{other}",
+    ),
+    "positive-outputs": Rule(
+        ValueError, "{name}: expected a non-empty 1-D array of positive values"
+    ),
+    "binary-target": Rule(ValueError, "{name}: expected 0 or 1, found {value!r}"),
+    "format-suffix": Rule(
+        ValueError, "{name}: expected a suffix naming the format (.png, .pdf, ...), found {path}"
+    ),
     # layer sizes: a model's sizes, an estimator's hidden layers
     "sizes-type": Rule(TypeError, "{name}: expected a sequence of layer sizes, found {value!r}"),
     "sizes-length": Rule(
@@ -333,7 +394,7 @@ def describe(arr):
     return f"{type(arr).__name__} {getattr(arr, 'dtype', '')} {np.shape(arr)}"
 
 
-def reject(key: str, name: str, **fields) -> Exception:
+def reject(key: str, name: str, /, **fields) -> Exception:
     """Return the exception of rule ``RULES[key]`` for argument ``name``; the caller raises it.
 
     ``fields`` fill the rule's template (what was expected and found).

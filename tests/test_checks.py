@@ -22,6 +22,7 @@ from fastmlp import (
     _warmup,
     callbacks,
     estimator,
+    experiments,
     gradient_check,
     objective,
     optimizers,
@@ -30,6 +31,8 @@ from fastmlp import (
     train,
 )
 from fastmlp._checks import RULES, reject
+from fastmlp.experiments import Config, SweepResult
+from fastmlp.history import History
 from fastmlp.model import check_forward
 from fastmlp.names import LOGISTIC, POISSON
 from fastmlp.settings import TrainSettings
@@ -58,6 +61,10 @@ def partial_fit_with_other_classes():
     classifier = estimator.MLPClassifier(max_epochs=1, batch_size=4)
     classifier.partial_fit(X, [0, 1, 0, 1], classes=[0, 1])
     classifier.partial_fit(X, [0, 1, 0, 1], classes=[0, 2])
+
+
+def sweep_result(params):
+    return SweepResult(Config(), params, [None] * len(params))
 
 
 def broken_model(sizes=(3, 4, 2), **private):
@@ -234,6 +241,31 @@ BREAKS = {
     "layer-counts-type": ("hidden_layers", lambda: _warmup._as_hidden_layers(1.5)),
     "layer-counts": ("hidden_layers", lambda: _warmup._as_hidden_layers([1, -1])),
     "layer-counts-empty": ("hidden_layers", lambda: _warmup._as_hidden_layers([])),
+    "hidden-sequence": ("hidden", lambda: Config(hidden=5)),
+    "one-swept": ("by", lambda: sweep_result([{"lr": 0.1, "epochs": 1}]).by("lr")),
+    "swept-name": ("name", lambda: sweep_result([{"lr": 0.1}]).by("epochs")),
+    "swept-distinct": ("lr", lambda: sweep_result([{"lr": 0.1}, {"lr": 0.1}]).by("lr")),
+    "label-table": ("label", lambda: experiments.load_data(Config(label="y"))),
+    "data-name": ("data", lambda: experiments.load_data(Config(data="nope"))),
+    "rows-available": ("num_train", lambda: experiments._rows("num_train", 5, 3)),
+    "grid-field": ("grid", lambda: experiments.sweep(Config(), nope=[1])),
+    "grid-values": ("lr", lambda: experiments.sweep(Config(), lr=0.1)),
+    "grid-empty": ("lr", lambda: experiments.sweep(Config(), lr=[])),
+    "step-losses": ("history", lambda: plots.step_loss(np.zeros(0))),
+    "window": ("window", lambda: plots.step_loss(np.ones(5), window=9)),
+    "epochs-none": ("history", lambda: plots.epoch_loss(History())),
+    "rates-none": ("results", lambda: plots.lr_comparison({})),
+    "rates-positive": ("results", lambda: plots.lr_comparison({0.0: []})),
+    "histories-none": ("histories", lambda: plots._runs("histories", [])),
+    "curve-empty": ("histories", lambda: plots._curves("histories", [History()], "val_loss")),
+    "two-inputs": ("model", lambda: plots.decision_boundary(MLP([3, 2]), np.zeros((2, 3)), [0, 1])),
+    "digit-images": ("images", lambda: plots._digits(np.zeros((0, 784)), [], [], 1)),
+    "images-none": ("n", lambda: plots._digits(np.zeros((1, 784)), [0], [0], 0)),
+    "image-labels": ("y_true, y_pred", lambda: plots._digits(np.zeros((1, 784)), [0, 1], [0], 1)),
+    "label-pair": ("y_true, y_pred", lambda: plots.confusion_counts([0, 1], [0])),
+    "positive-outputs": ("outputs", lambda: plots.softmax_vs_normalisation([-1.0])),
+    "binary-target": ("target", lambda: plots.softmax_vs_normalisation(target=2)),
+    "format-suffix": ("path", lambda: plots.save(None, "figure")),
     "sizes-type": ("sizes", lambda: MLP(5)),
     "sizes-length": ("sizes", lambda: MLP([3])),
     "sizes-value": ("sizes", lambda: MLP([3, 0, 2])),
