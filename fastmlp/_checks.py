@@ -230,6 +230,27 @@ RULES: dict[str, Rule] = {
     "weight-positive": Rule(
         ValueError, "{name}: expected a positive weight, found every weight zero"
     ),
+    # an estimator's assigned coefs_ and intercepts_
+    "layer-list": Rule(TypeError, "{name}: expected a list of arrays, one per layer, found {type}"),
+    "layer-lists": Rule(
+        ValueError,
+        "{name}: expected two lists of the same length >= 1, one array per layer, found lengths "
+        "{count} and {other}",
+    ),
+    "coef-rows": Rule(ValueError, "{name}: expected {rows} rows ({source}), found shape {shape}"),
+    "intercept-shape": Rule(
+        ValueError, "{name}: expected shape {shape} (the columns of {coefs}), found {found}"
+    ),
+    "coef-columns": Rule(
+        ValueError,
+        "{name}: expected {n_classes} columns (one per class of classes_), found shape {shape}",
+    ),
+    # the twins' scalar helpers
+    "outputs-vector": Rule(
+        ValueError, "{name}: expected a non-empty 1-D array, found shape {shape}"
+    ),
+    "outputs-positive": Rule(ValueError, "{name}: expected positive outputs, found {value}"),
+    "class-index": Rule(ValueError, "{name}: expected a class in [0, {size}), found {value!r}"),
     "model-type": Rule(TypeError, "{name}: expected a fastmlp.MLP, found {type}"),
     # a training run's other arguments
     "pair": Rule(

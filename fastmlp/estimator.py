@@ -730,32 +730,30 @@ def _as_network(coefs, intercepts, n_features, n_classes, dtype):
     """
     for name, arrays in (("coefs_", coefs), ("intercepts_", intercepts)):
         if not isinstance(arrays, (list, tuple)):
-            raise TypeError(
-                f"{name}: expected a list of arrays, one per layer, found {type(arrays).__name__}"
-            )
+            raise reject("layer-list", name, type=type(arrays).__name__)
     if not coefs or len(intercepts) != len(coefs):
-        raise ValueError(
-            f"coefs_, intercepts_: expected two lists of the same length >= 1, one array per "
-            f"layer, found lengths {len(coefs)} and {len(intercepts)}"
-        )
+        raise reject("layer-lists", "coefs_, intercepts_", count=len(coefs), other=len(intercepts))
     weights = [as_float_array(f"coefs_[{l}]", W, dtype, 2) for l, W in enumerate(coefs)]
     biases = [as_float_array(f"intercepts_[{l}]", b, dtype, 1) for l, b in enumerate(intercepts)]
     width, source = n_features, f"n_features_in_ = {n_features}"
     for l, (W, b) in enumerate(zip(weights, biases)):
         if W.shape[0] != width:
-            raise ValueError(
-                f"coefs_[{l}]: expected {width} rows ({source}), found shape {W.shape}"
-            )
+            raise reject("coef-rows", f"coefs_[{l}]", rows=width, source=source, shape=W.shape)
         if b.shape != W.shape[1:]:
-            raise ValueError(
-                f"intercepts_[{l}]: expected shape {W.shape[1:]} (the columns of coefs_[{l}]), "
-                f"found {b.shape}"
+            raise reject(
+                "intercept-shape",
+                f"intercepts_[{l}]",
+                shape=W.shape[1:],
+                coefs=f"coefs_[{l}]",
+                found=b.shape,
             )
         width, source = W.shape[1], f"the columns of coefs_[{l}]"
     if width != n_classes:
-        raise ValueError(
-            f"coefs_[{len(weights) - 1}]: expected {n_classes} columns (one per class of "
-            f"classes_), found shape {weights[-1].shape}"
+        raise reject(
+            "coef-columns",
+            f"coefs_[{len(weights) - 1}]",
+            n_classes=n_classes,
+            shape=weights[-1].shape,
         )
     return weights, biases
 

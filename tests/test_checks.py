@@ -27,6 +27,7 @@ from fastmlp import (
     objective,
     optimizers,
     plots,
+    reference,
     schedules,
     train,
 )
@@ -65,6 +66,11 @@ def partial_fit_with_other_classes():
 
 def sweep_result(params):
     return SweepResult(Config(), params, [None] * len(params))
+
+
+def net(coefs, intercepts):
+    """Check assigned ``coefs_`` and ``intercepts_`` of a classifier of 3 features, 2 classes."""
+    return estimator._as_network(coefs, intercepts, 3, 2, np.float64)
 
 
 def broken_model(sizes=(3, 4, 2), **private):
@@ -266,6 +272,14 @@ BREAKS = {
     "positive-outputs": ("outputs", lambda: plots.softmax_vs_normalisation([-1.0])),
     "binary-target": ("target", lambda: plots.softmax_vs_normalisation(target=2)),
     "format-suffix": ("path", lambda: plots.save(None, "figure")),
+    "layer-list": ("coefs_", lambda: net(np.zeros((3, 2)), [np.zeros(2)])),
+    "layer-lists": ("coefs_, intercepts_", lambda: net([np.zeros((3, 2))], [])),
+    "coef-rows": ("coefs_[0]", lambda: net([np.zeros((4, 2))], [np.zeros(2)])),
+    "intercept-shape": ("intercepts_[0]", lambda: net([np.zeros((3, 2))], [np.zeros(3)])),
+    "coef-columns": ("coefs_[0]", lambda: net([np.zeros((3, 4))], [np.zeros(4)])),
+    "outputs-vector": ("z", lambda: reference.normalised_xent_backward([], 0)),
+    "outputs-positive": ("z", lambda: reference.normalised_xent_backward([1.0, -1.0], 0)),
+    "class-index": ("t", lambda: reference.normalised_xent_backward([1.0, 2.0], 2)),
     "sizes-type": ("sizes", lambda: MLP(5)),
     "sizes-length": ("sizes", lambda: MLP([3])),
     "sizes-value": ("sizes", lambda: MLP([3, 0, 2])),
