@@ -396,6 +396,11 @@ RULES: dict[str, Rule] = {
     "format-suffix": Rule(
         ValueError, "{name}: expected a suffix naming the format (.png, .pdf, ...), found {path}"
     ),
+    # data sets: folders, mirrors and feature scaling
+    "folder-type": Rule(TypeError, "{name}: expected a folder as str or os.PathLike, found {type}"),
+    "mirrors": Rule(ValueError, "{name}: expected a non-empty list of base URLs, found {value!r}"),
+    "arrays-none": Rule(ValueError, "{name}: expected at least one array to scale, found none"),
+    "feature-shape": Rule(ValueError, "{name}: expected one feature shape, found {shapes}"),
     # layer sizes: a model's sizes, an estimator's hidden layers
     "sizes-type": Rule(TypeError, "{name}: expected a sequence of layer sizes, found {value!r}"),
     "sizes-length": Rule(

@@ -32,6 +32,7 @@ from fastmlp import (
     train,
 )
 from fastmlp._checks import RULES, reject
+from fastmlp.datasets import mnist, preprocessing
 from fastmlp.experiments import Config, SweepResult
 from fastmlp.history import History
 from fastmlp.model import check_forward
@@ -280,6 +281,13 @@ BREAKS = {
     "outputs-vector": ("z", lambda: reference.normalised_xent_backward([], 0)),
     "outputs-positive": ("z", lambda: reference.normalised_xent_backward([1.0, -1.0], 0)),
     "class-index": ("t", lambda: reference.normalised_xent_backward([1.0, 2.0], 2)),
+    "folder-type": ("data_dir", lambda: mnist.mnist_dir(5)),
+    "mirrors": ("mirrors", lambda: mnist.mirrors_to_try("https://example.org/")),
+    "arrays-none": ("arrays", lambda: preprocessing._stats_source([], None)),
+    "feature-shape": (
+        "arrays",
+        lambda: preprocessing._stats_source([np.zeros((2, 3)), np.zeros((2, 4))], None),
+    ),
     "sizes-type": ("sizes", lambda: MLP(5)),
     "sizes-length": ("sizes", lambda: MLP([3])),
     "sizes-value": ("sizes", lambda: MLP([3, 0, 2])),

@@ -16,7 +16,7 @@ non-finite), with the model back at finite parameters.
 
 The classes of bad input and what each gets (``BAD_INPUT_CLASSES``;
 ``test_bad_input_census`` checks that every class is tried and prints how often).
-The classes of argument validation (ragged to estimator-param) take their
+The classes of argument validation (ragged to estimator-param, and data-dir-type) take their
 exception classes and whole messages from the rules table,
 ``fastmlp._checks.RULES``; the fragments below are the start of those messages:
 
@@ -152,7 +152,7 @@ TOO_LARGE = r"^{name}: \[[\d, ]+\] needs \d+ parameters \(.* GiB\), more than ca
 #: key -> (bad input, exception types, regex the message must match; {name} is the argument).
 #: The classes of argument validation take their exceptions and messages from the table of
 #: rules, ``fastmlp._checks.RULES``; the others are not argument checks and keep their own:
-#: model-file (a file's format), mnist-* and data-dir-type (the data set's files),
+#: model-file (a file's format), mnist-* (the data set's files),
 #: estimator-data (scikit-learn's wording) and diverged (a run's outcome).
 BAD_INPUT_CLASSES = {
     "ragged": ("ragged nested lists", *rules("unconvertible", kind="list")),
@@ -214,7 +214,7 @@ BAD_INPUT_CLASSES = {
         r"^{name}.*: (SHA-256 of the decompressed|not a readable gzip file|cannot read the file)",
     ),
     "mnist-not-dir": ("data_dir is a file", (DatasetError,), r"^data_dir: expected a folder"),
-    "data-dir-type": ("data_dir of a wrong type", (TypeError,), r"^data_dir: expected a folder"),
+    "data-dir-type": ("data_dir of a wrong type", *rules("folder-type")),
     "diverged": ("training diverged", (TrainingDivergedError,), r"training diverged in epoch \d+"),
 }
 #: How many drawn inputs of each class were tried (and got the documented error).
