@@ -2,11 +2,14 @@
 
 Numba does not bounds-check, so everything a kernel indexes with is checked
 here first. Every error names the argument, what was expected and what was
-found.
+found: ``RULES`` holds each rule's exception class and message template,
+and every check builds its error with ``reject``, so a message is written
+once and the tests derive what they expect from the same table.
 """
 
 import math
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,15 +20,422 @@ from .names import LOGISTIC, POISSON, SOFTMAX
 MAX_COUNT = int(np.iinfo(np.int64).max)
 
 
+class Rule(NamedTuple):
+    """A validation rule: the exception it raises and its message template.
+
+    The template is a ``str.format`` string starting ``"{name}: expected"``;
+    ``{name}`` is the argument, the other fields what was found.
+    """
+
+    error: type[Exception]
+    message: str
+
+
+_UNCONVERTIBLE = "{name}: expected an array, found a {kind} numpy cannot convert to one ({error})"
+_RANDOM_STATE = (
+    "{name}: expected None, an integer >= 0, a numpy Generator or RandomState, found {value!r}"
+)
+_CHOICE = "{name}: expected one of {choices}, found {value!r}"
+_DEFAULT_RNG = "{name}: expected None or an integer >= 0, found {value!r} ({error})"
+_HIDDEN_TYPE = "{name}: expected a sequence of positive integers, found {value!r}"
+
+#: Every rule of argument validation, by key.
+RULES: dict[str, Rule] = {
+    # arrays
+    "unconvertible": Rule(ValueError, _UNCONVERTIBLE),
+    "unconvertible-type": Rule(TypeError, _UNCONVERTIBLE),
+    "numeric": Rule(TypeError, "{name}: expected a numeric array, found dtype {dtype}"),
+    "ndim": Rule(ValueError, "{name}: expected a {ndim}-D array, found shape {shape}"),
+    "non-empty": Rule(ValueError, "{name}: expected a non-empty array, found shape {shape}"),
+    "axis-size": Rule(
+        ValueError, "{name}: expected size {size} on axis {axis}, found shape {shape}"
+    ),
+    "finite": Rule(
+        ValueError,
+        "{name}: expected finite values, found {count} non-finite (first at index {index}: "
+        "{value}); NaN and inf are not accepted",
+    ),
+    "dtype-range": Rule(
+        ValueError,
+        "{name}: expected values within the range of {dtype} (|x| <= {limit:.4g}), found "
+        "{count} beyond it (first at index {index}: {value})",
+    ),
+    "images": Rule(
+        ValueError,
+        "{name}: expected a 2-D array of shape (n, {width}) or 3-D images (n, h, w) of "
+        "h * w = {width} pixels, found shape {shape} ({h} * {w} = {pixels} pixels)",
+    ),
+    "weights": Rule(ValueError, "{name}: expected weights >= 0, found {value} at index {index}"),
+    "shape": Rule(ValueError, "{name}: expected shape {shape}, found {found}"),
+    # a network's arrays, as the kernel wrappers take them
+    "in-place-type": Rule(
+        TypeError, "{name}: expected a C-contiguous numpy array to update in place, found {found}"
+    ),
+    "in-place-readonly": Rule(
+        ValueError, "{name}: expected a writeable array to update in place, found it read-only"
+    ),
+    "float-pair": Rule(
+        TypeError, "{name}: expected float32 or float64 arrays of one dtype, found {dtype}, {other}"
+    ),
+    "float-array": Rule(TypeError, "{name}: expected a float32 or float64 array, found {dtype}"),
+    "layer-sequence": Rule(
+        TypeError, "{name}: expected a sequence of arrays, one per layer, found {type}"
+    ),
+    "layer-pairs": Rule(
+        ValueError,
+        "{name}: expected two equally long, non-empty sequences, found {count} and {other}",
+    ),
+    "layer-array": Rule(
+        TypeError, "{name}: expected a {ndim}-D {dtype} numpy array, found {found}"
+    ),
+    "writeable": Rule(ValueError, "{name}: expected a writeable C-contiguous array"),
+    "layer-rows": Rule(
+        ValueError, "{name}: expected {rows} rows to follow {previous}, found shape {shape}"
+    ),
+    "velocities-pair": Rule(
+        TypeError,
+        "{name}: expected a pair (VWs, vbs) of arrays shaped like the weights and biases, "
+        "found {type}",
+    ),
+    "velocities-sequence": Rule(
+        TypeError, "{name}: expected a sequence of {kind} arrays, found {type}"
+    ),
+    "velocities-count": Rule(ValueError, "{name}: expected {count} {kind} arrays, found {found}"),
+    "buffer-array": Rule(
+        ValueError,
+        "{name}: expected {what} as a writeable C-contiguous {dtype} array of shape {shape}, "
+        "found {found}",
+    ),
+    "model-dtype": Rule(
+        TypeError,
+        "{name}: expected float32 or float64, the dtype of the weights ({weights}), "
+        "found {value!r}",
+    ),
+    "params-array": Rule(
+        ValueError,
+        "{name}: expected a writeable C-contiguous 1-D {dtype} array of the {n} parameters of "
+        "sizes {sizes}, found {found}",
+    ),
+    "layer-count": Rule(
+        ValueError, "{name}: expected {count} layers for sizes {sizes}, found {found}"
+    ),
+    "param-view": Rule(
+        ValueError,
+        "{name}: expected the view of shape {shape} into model.params at offset {offset} "
+        "(sizes {sizes}), found an array of shape {found}{where}",
+    ),
+    "state-type": Rule(TypeError, "{name}: expected a fastmlp.optimizers.State, found {value!r}"),
+    "state-names": Rule(ValueError, "{name}: expected arrays named {names}, found {found}"),
+    "momentum-beside": Rule(
+        ValueError, "{name}: expected 0 beside an optimizer (set its own), found {value!r}"
+    ),
+    "rate-beside": Rule(
+        ValueError, "{name}: expected the optimizer's rate {rate!r}, found {value!r}"
+    ),
+    "velocities-beside": Rule(
+        ValueError, "{name}: expected None beside state (the state holds them)"
+    ),
+    "step-weights": Rule(
+        ValueError,
+        "{name}: expected a positive weight sum in every step (average='weights'), found 0 in "
+        "step {step} (order[{start}:{stop}])",
+    ),
+    # class labels, targets and sample orders
+    "label-ndim": Rule(
+        ValueError, "{name}: expected a 1-D array of class labels, found shape {shape}"
+    ),
+    "label-count": Rule(
+        ValueError, "{name}: expected {n} labels (one per row of X), found {count}"
+    ),
+    "label-whole": Rule(
+        ValueError, "{name}: expected whole-number class labels, found {value!r} at index {index}"
+    ),
+    "label-dtype": Rule(TypeError, "{name}: expected integer class labels, found dtype {dtype}"),
+    "label-vector": Rule(ValueError, "{name}: expected a 1-D array of labels, found shape {shape}"),
+    "label-span": Rule(
+        ValueError, "{name}: expected labels in [0, {n_classes}), found range [{low}, {high}]"
+    ),
+    "label-range": Rule(
+        ValueError, "{name}: expected labels in [0, {n_classes}), found {value!r} at index {index}"
+    ),
+    "target-ndim": Rule(
+        ValueError,
+        "{name}: expected a 2-D array of targets, shape (n, {n_outputs}) (or (n,) for one "
+        "output unit), found shape {shape}",
+    ),
+    "target-binary": Rule(
+        ValueError,
+        "{name}: expected targets 0 or 1 (logistic output), found {value} at index {index}",
+    ),
+    "target-count": Rule(
+        ValueError, "{name}: expected targets >= 0 (exp output), found {value} at index {index}"
+    ),
+    "order-type": Rule(
+        TypeError, "{name}: expected a 1-D integer array, found dtype {dtype}, shape {shape}"
+    ),
+    "order-empty": Rule(ValueError, "{name}: expected at least one index, found none"),
+    "order-range": Rule(
+        ValueError, "{name}: expected indices in [0, {n}), found range [{low}, {high}]"
+    ),
+    # scalars
+    "integer": Rule(TypeError, "{name}: expected an integer, found {value!r}"),
+    "real": Rule(TypeError, "{name}: expected a real number, found {value!r}"),
+    "bool": Rule(TypeError, "{name}: expected True or False, found {value!r}"),
+    "positive": Rule(ValueError, "{name}: expected a finite value > 0, found {value!r}"),
+    "nonnegative": Rule(ValueError, "{name}: expected a finite value >= 0, found {value!r}"),
+    "unit-interval": Rule(ValueError, "{name}: expected a value in [0, 1), found {value!r}"),
+    "at-least": Rule(ValueError, "{name}: expected a value >= {low}, found {value!r}"),
+    "int64": Rule(
+        ValueError, f"{{name}}: expected a value <= {MAX_COUNT} (int64), found {{value!r}}"
+    ),
+    # scikit-learn's parameter checks raise ValueError whatever the type
+    "integer-min-1": Rule(ValueError, "{name}: expected an integer >= 1, found {value!r}"),
+    "integer-or-auto": Rule(ValueError, "{name}: expected an integer or 'auto', found {value!r}"),
+    "real-min-0": Rule(ValueError, "{name}: expected a real number >= 0, found {value!r}"),
+    "open-interval": Rule(ValueError, "{name}: expected a number in (0, 1), found {value!r}"),
+    "choice": Rule(ValueError, _CHOICE),
+    "optimizer-type": Rule(TypeError, _CHOICE),
+    "momentum-unused": Rule(
+        ValueError, "{name}: expected 0 with optimizer={optimizer!r}, found {value}"
+    ),
+    "rate-conflict": Rule(
+        ValueError, "{name}: expected None or the rate of optimizer={optimizer!r}, found {value!r}"
+    ),
+    "momentum-conflict": Rule(
+        ValueError,
+        "{name}: expected 0 or the momentum of optimizer={optimizer!r}, found {value!r}",
+    ),
+    "random-state": Rule(ValueError, _RANDOM_STATE),
+    "random-state-type": Rule(TypeError, _RANDOM_STATE),
+    "default-rng": Rule(ValueError, _DEFAULT_RNG),
+    "default-rng-type": Rule(TypeError, _DEFAULT_RNG),
+    # an estimator's classes and parameter names
+    "parameter-name": Rule(
+        ValueError, "{name}: expected one of {choices}, found unknown parameter {value!r}"
+    ),
+    "two-classes": Rule(
+        ValueError,
+        "{name}: expected at least 2 classes, found 1 class ({value!r}); a classifier cannot "
+        "learn from one class",
+    ),
+    "class-list": Rule(ValueError, "{name}: expected at least 2 classes, found {value}"),
+    "known-label": Rule(ValueError, "{name}: expected labels among {known}, found {value!r}"),
+    "classes-missing": Rule(
+        ValueError,
+        "{name}: expected every class label on the first call to partial_fit, found None",
+    ),
+    "classes-changed": Rule(
+        ValueError, "{name}: expected {known} as in the first call, found {value}"
+    ),
+    "weight-positive": Rule(
+        ValueError, "{name}: expected a positive weight, found every weight zero"
+    ),
+    # an estimator's assigned coefs_ and intercepts_
+    "layer-list": Rule(TypeError, "{name}: expected a list of arrays, one per layer, found {type}"),
+    "layer-lists": Rule(
+        ValueError,
+        "{name}: expected two lists of the same length >= 1, one array per layer, found lengths "
+        "{count} and {other}",
+    ),
+    "coef-rows": Rule(ValueError, "{name}: expected {rows} rows ({source}), found shape {shape}"),
+    "intercept-shape": Rule(
+        ValueError, "{name}: expected shape {shape} (the columns of {coefs}), found {found}"
+    ),
+    "coef-columns": Rule(
+        ValueError,
+        "{name}: expected {n_classes} columns (one per class of classes_), found shape {shape}",
+    ),
+    # the twins' scalar helpers
+    "outputs-vector": Rule(
+        ValueError, "{name}: expected a non-empty 1-D array, found shape {shape}"
+    ),
+    "outputs-positive": Rule(ValueError, "{name}: expected positive outputs, found {value}"),
+    "class-index": Rule(ValueError, "{name}: expected a class in [0, {size}), found {value!r}"),
+    "model-type": Rule(TypeError, "{name}: expected a fastmlp.MLP, found {type}"),
+    # a training run's other arguments
+    "pair": Rule(
+        TypeError, "{name}: expected a pair (X_val, y_val), found {type} of length {length}"
+    ),
+    "orders": Rule(
+        TypeError,
+        "{name}: expected None, a callable (epoch, n) -> order or an iterable of orders, "
+        "found {value!r}",
+    ),
+    "order-length": Rule(
+        ValueError, "{name}: expected {n} indices for epoch {epoch}, found {size}"
+    ),
+    "order-missing": Rule(ValueError, "{name}: expected an order for epoch {epoch}, found none"),
+    "settings-type": Rule(TypeError, "{name}: expected TrainSettings, found {value!r}"),
+    "callback-objects": Rule(TypeError, "{name}: expected Callback objects, found {value!r}"),
+    "callback-callables": Rule(TypeError, "{name}: expected callables, found {value!r}"),
+    "callback-sequence": Rule(
+        TypeError, "{name}: expected a sequence of callables, found {value!r}"
+    ),
+    "early-stopping": Rule(
+        TypeError,
+        "{name}: expected None, a bool, a patience or an EarlyStopping, found {value!r}",
+    ),
+    "epochs-steps": Rule(
+        ValueError,
+        "{name}: expected at most {most} epochs of {steps} steps (each step's loss is kept), "
+        "found {value}",
+    ),
+    "velocities-unused": Rule(
+        ValueError,
+        "{name}: expected None for optimizer={optimizer!r} (they are SGD momentum's), "
+        "found velocities",
+    ),
+    "weight-sum": Rule(
+        ValueError, "{name}: expected a positive sum of weights to average over, found {value}"
+    ),
+    "forward-overflow": Rule(
+        ValueError,
+        "{name}: expected inputs the forward pass can carry in {dtype}, found {count} of {rows} "
+        "rows (first row {first}) whose outputs overflowed to NaN or infinity; scale X down "
+        "(or use float64)",
+    ),
+    "gradient-overflow": Rule(
+        ValueError,
+        "{name}: expected inputs whose gradients {dtype} can carry, found NaN or infinite "
+        "gradients (the forward or backward pass overflowed); scale X down (or use float64)",
+    ),
+    "step-max": Rule(ValueError, "{name}: expected a step <= {most}, found {value!r}"),
+    "step-rounding": Rule(
+        ValueError,
+        "{name}: expected a step that changes every logit, found {value!r} lost in rounding "
+        "against a logit of {logit!r}",
+    ),
+    "rates": Rule(
+        ValueError, "{name}: expected a dict of epoch -> lr starting at epoch 0, found {value!r}"
+    ),
+    "schedule-name": Rule(
+        ValueError,
+        "{name}: expected one of {choices}, a Schedule or a callable, found {value!r}",
+    ),
+    "schedule-type": Rule(
+        TypeError, "{name}: expected a name, a Schedule or a callable, found {value!r}"
+    ),
+    # warmup's lists of dtypes and hidden layer counts
+    "dtype-names-type": Rule(
+        TypeError, "{name}: expected a dtype name or a sequence of them, found {value!r}"
+    ),
+    "dtype-names": Rule(
+        ValueError, "{name}: expected names from {choices}, found {value!r} in {given!r}"
+    ),
+    "dtype-names-empty": Rule(
+        ValueError, "{name}: expected at least one of {choices}, found {value!r}"
+    ),
+    "jobs": Rule(ValueError, "{name}: expected an integer >= 1 or None, found {value!r}"),
+    "layer-counts-type": Rule(
+        TypeError, "{name}: expected an integer >= 0 or a sequence of them, found {value!r}"
+    ),
+    "layer-counts": Rule(
+        ValueError, "{name}: expected integers >= 0, found {value!r} in {given!r}"
+    ),
+    "layer-counts-empty": Rule(
+        ValueError, "{name}: expected at least one integer >= 0, found {value!r}"
+    ),
+    # experiments: configurations, grids and sweeps
+    "hidden-sequence": Rule(
+        TypeError, "{name}: expected a sequence of hidden layer sizes, found {value!r}"
+    ),
+    "one-swept": Rule(
+        ValueError, "{name}: expected a sweep of exactly one parameter, found {swept} swept"
+    ),
+    "swept-name": Rule(
+        ValueError, "{name}: expected the swept parameter {swept!r}, found {value!r}"
+    ),
+    "swept-distinct": Rule(ValueError, "{name}: expected distinct swept values, found {value!r}"),
+    "label-table": Rule(
+        ValueError,
+        "{name}: expected a .csv data file to pick the label column of, found data {value!r}",
+    ),
+    "data-name": Rule(
+        ValueError, "{name}: expected one of {choices} or a {suffixes} file, found {value!r}"
+    ),
+    "rows-available": Rule(
+        ValueError, "{name}: expected at most the {available} rows there are, found {value}"
+    ),
+    "grid-field": Rule(ValueError, "{name}: expected Config fields ({fields}), found {value!r}"),
+    "grid-values": Rule(TypeError, "{name}: expected a list of values, found {value!r}"),
+    "grid-empty": Rule(ValueError, "{name}: expected a non-empty list of values, found {value!r}"),
+    # plots
+    "step-losses": Rule(
+        ValueError,
+        "{name}: expected a History or a non-empty 1-D array of step losses, found shape {shape}",
+    ),
+    "window": Rule(ValueError, "{name}: expected an integer in [1, {most}], found {value!r}"),
+    "epochs-none": Rule(ValueError, "{name}: expected at least one epoch, found none"),
+    "rates-none": Rule(ValueError, "{name}: expected at least one learning rate, found none"),
+    "rates-positive": Rule(ValueError, "{name}: expected learning rates > 0, found {value!r}"),
+    "histories-none": Rule(ValueError, "{name}: expected at least one History, found none"),
+    "curve-empty": Rule(
+        ValueError, "{name}: expected every run to record {key}, found an empty one"
+    ),
+    "two-inputs": Rule(
+        ValueError, "{name}: expected 2 inputs to draw a decision boundary, found sizes {sizes}"
+    ),
+    "digit-images": Rule(
+        ValueError,
+        "{name}: expected shape (m, 784) or (m, 28, 28) with m >= 1, found {shape}",
+    ),
+    "images-none": Rule(ValueError, "{name}: expected at least 1 image to show, found {value!r}"),
+    "image-labels": Rule(
+        ValueError,
+        "{name}: expected {n} labels each (one per image), found shapes {shape} and {other}",
+    ),
+    "label-pair": Rule(
+        ValueError,
+        "{name}: expected two non-empty 1-D arrays of equal length, found shapes {shape} and "
+        "{other}",
+    ),
+    "positive-outputs": Rule(
+        ValueError, "{name}: expected a non-empty 1-D array of positive values"
+    ),
+    "binary-target": Rule(ValueError, "{name}: expected 0 or 1, found {value!r}"),
+    "format-suffix": Rule(
+        ValueError, "{name}: expected a suffix naming the format (.png, .pdf, ...), found {path}"
+    ),
+    # data sets: folders, mirrors and feature scaling
+    "folder-type": Rule(TypeError, "{name}: expected a folder as str or os.PathLike, found {type}"),
+    "mirrors": Rule(ValueError, "{name}: expected a non-empty list of base URLs, found {value!r}"),
+    "arrays-none": Rule(ValueError, "{name}: expected at least one array to scale, found none"),
+    "feature-shape": Rule(ValueError, "{name}: expected one feature shape, found {shapes}"),
+    # layer sizes: a model's sizes, an estimator's hidden layers
+    "sizes-type": Rule(TypeError, "{name}: expected a sequence of layer sizes, found {value!r}"),
+    "sizes-length": Rule(
+        ValueError, "{name}: expected at least an input and an output size, found {value!r}"
+    ),
+    "sizes-value": Rule(ValueError, "{name}: expected integers >= 1, found {value!r}"),
+    "hidden-type": Rule(TypeError, _HIDDEN_TYPE),
+    "hidden-item-type": Rule(TypeError, _HIDDEN_TYPE + " in {sizes!r}"),
+    "hidden-value": Rule(
+        ValueError, "{name}: expected layer sizes >= 1, found {value!r} in {sizes!r}"
+    ),
+}
+
+
+def describe(arr):
+    """Return what an array argument was found to be: its type, dtype and shape."""
+    return f"{type(arr).__name__} {getattr(arr, 'dtype', '')} {np.shape(arr)}"
+
+
+def reject(key: str, name: str, /, **fields) -> Exception:
+    """Return the exception of rule ``RULES[key]`` for argument ``name``; the caller raises it.
+
+    ``fields`` fill the rule's template (what was expected and found).
+    """
+    rule = RULES[key]
+    return rule.error(rule.message.format(name=name, **fields))
+
+
 def as_array(name, a):
     """Return ``np.asarray(a)``; numpy's errors for ragged or unconvertible input name ``name``."""
     try:
         return np.asarray(a)
     except (TypeError, ValueError) as error:
-        raise type(error)(
-            f"{name}: expected an array, found a {type(a).__name__} numpy cannot convert "
-            f"to one ({error})"
-        ) from error
+        key = "unconvertible-type" if isinstance(error, TypeError) else "unconvertible"
+        raise reject(key, name, kind=type(a).__name__, error=error) from error
 
 
 def _as_float(value):
@@ -43,7 +453,7 @@ def as_dtype(dtype):
     except (TypeError, ValueError):
         name = None
     if name not in DTYPES:
-        raise ValueError(f"dtype: expected one of {sorted(DTYPES)}, found {dtype!r}")
+        raise reject("choice", "dtype", choices=sorted(DTYPES), value=dtype)
     return DTYPES[name]
 
 
@@ -58,39 +468,46 @@ def as_float_array(name, a, dtype, ndim, shape=None):
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
     ):
-        raise TypeError(f"{name}: expected a numeric array, found dtype {arr.dtype}")
+        raise reject("numeric", name, dtype=arr.dtype)
     if arr.ndim != ndim:
-        raise ValueError(f"{name}: expected a {ndim}-D array, found shape {arr.shape}")
+        raise reject("ndim", name, ndim=ndim, shape=arr.shape)
     if arr.size == 0:
-        raise ValueError(f"{name}: expected a non-empty array, found shape {arr.shape}")
+        raise reject("non-empty", name, shape=arr.shape)
     if shape is not None:
         for axis, (want, got) in enumerate(zip(shape, arr.shape)):
             if want is not None and want != got:
-                raise ValueError(
-                    f"{name}: expected size {want} on axis {axis}, found shape {arr.shape}"
-                )
+                raise reject("axis-size", name, size=want, axis=axis, shape=arr.shape)
     if arr.dtype.kind == "f":
-        # Check before converting: a value beyond the range of ``dtype`` would
-        # become inf (with numpy's overflow warning) and hide what was given.
-        finite = np.isfinite(arr)
-        if not finite.all():
-            bad = np.argwhere(~finite)
-            raise ValueError(
-                f"{name}: expected finite values, found {len(bad)} non-finite "
-                f"(first at index {tuple(int(i) for i in bad[0])}: {arr[tuple(bad[0])]}); "
-                "NaN and inf are not accepted"
-            )
-        limit = np.finfo(dtype).max
-        if np.finfo(arr.dtype).max > limit:
-            too_big = np.abs(arr) > limit
-            if too_big.any():
-                first = tuple(int(i) for i in np.argwhere(too_big)[0])
-                raise ValueError(
-                    f"{name}: expected values within the range of {dtype} (|x| <= {limit:.4g}), "
-                    f"found {int(too_big.sum())} beyond it (first at index {first}: {arr[first]})"
-                )
+        _check_float_values(name, arr, dtype)
     with np.errstate(all="ignore"):  # underflow to 0 is not an error
         return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _check_float_values(name, arr, dtype):
+    """Raise unless every value of the float array ``arr`` is finite and fits in ``dtype``.
+
+    Checked before converting: a value beyond the range of ``dtype`` would
+    become inf (with numpy's overflow warning) and hide what was given.
+    """
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad = np.argwhere(~finite)
+        first = tuple(int(i) for i in bad[0])
+        raise reject("finite", name, count=len(bad), index=first, value=arr[first])
+    limit = np.finfo(dtype).max
+    if np.finfo(arr.dtype).max > limit:
+        too_big = np.abs(arr) > limit
+        if too_big.any():
+            first = tuple(int(i) for i in np.argwhere(too_big)[0])
+            raise reject(
+                "dtype-range",
+                name,
+                dtype=dtype,
+                limit=limit,
+                count=int(too_big.sum()),
+                index=first,
+                value=arr[first],
+            )
 
 
 def as_labels(name, y, n, n_classes):
@@ -101,28 +518,22 @@ def as_labels(name, y, n, n_classes):
     """
     arr = as_array(name, y)
     if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D array of class labels, found shape {arr.shape}")
+        raise reject("label-ndim", name, shape=arr.shape)
     if len(arr) != n:
-        raise ValueError(f"{name}: expected {n} labels (one per row of X), found {len(arr)}")
+        raise reject("label-count", name, n=n, count=len(arr))
     if np.issubdtype(arr.dtype, np.floating):
         whole = np.isfinite(arr) & (arr == np.round(arr))
         if not whole.all():
             first = int(np.argmin(whole))
-            found = arr[first].item()
-            raise ValueError(
-                f"{name}: expected whole-number class labels, found {found!r} at index {first}"
-            )
+            raise reject("label-whole", name, value=arr[first].item(), index=first)
     elif not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"{name}: expected integer class labels, found dtype {arr.dtype}")
+        raise reject("label-dtype", name, dtype=arr.dtype)
     # Compare before converting: 1e20 or a uint64 above 2**63 does not fit in int64.
     values = arr.astype(np.float64) if arr.dtype.kind == "f" else arr
     outside = (values < 0) | (values >= n_classes)
     if outside.any():
         first = int(np.argmax(outside))
-        found = arr[first].item()
-        raise ValueError(
-            f"{name}: expected labels in [0, {n_classes}), found {found!r} at index {first}"
-        )
+        raise reject("label-range", name, n_classes=n_classes, value=arr[first].item(), index=first)
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
@@ -130,17 +541,29 @@ def as_order(name, order, n):
     """Return a sample order (indices into ``n`` rows) as C-contiguous int64."""
     arr = as_array(name, order)
     if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(
-            f"{name}: expected a 1-D integer array, found dtype {arr.dtype}, shape {arr.shape}"
-        )
+        raise reject("order-type", name, dtype=arr.dtype, shape=arr.shape)
     if arr.size == 0:
-        raise ValueError(f"{name}: expected at least one index, found none")
+        raise reject("order-empty", name)
     # Compare before converting: a uint64 above 2**63 would wrap to a negative int64.
     if arr.min() < 0 or arr.max() >= n:
-        raise ValueError(
-            f"{name}: expected indices in [0, {n}), found range [{arr.min()}, {arr.max()}]"
-        )
+        raise reject("order-range", name, n=n, low=arr.min(), high=arr.max())
     return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _as_real(name, value):
+    """Return ``value`` as float (inf when too large for one) if it is a real number, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise reject("real", name, value=value)
+    return _as_float(value)
+
+
+def _as_integer(name, value):
+    """Return ``value`` if it is an integer (not a bool) that fits in int64, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise reject("integer", name, value=value)
+    if value > MAX_COUNT:
+        raise reject("int64", name, value=value)
+    return value
 
 
 def as_positive(name, value, kind=numbers.Real):
@@ -149,39 +572,56 @@ def as_positive(name, value, kind=numbers.Real):
     Integers (``kind=numbers.Integral``) must also fit in int64, as the
     kernels take them; reals must be finite as floats.
     """
-    if isinstance(value, bool) or not isinstance(value, kind):
-        what = "an integer" if kind is numbers.Integral else "a real number"
-        raise TypeError(f"{name}: expected {what}, found {value!r}")
     if kind is numbers.Integral:
-        if value > MAX_COUNT:
-            raise ValueError(f"{name}: expected a value <= {MAX_COUNT} (int64), found {value!r}")
-        positive = value > 0
+        positive = _as_integer(name, value) > 0
     else:
-        as_float = _as_float(value)
+        as_float = _as_real(name, value)
         positive = math.isfinite(as_float) and as_float > 0
     if not positive:
-        raise ValueError(f"{name}: expected a finite value > 0, found {value!r}")
+        raise reject("positive", name, value=value)
     return value
+
+
+def as_unit_interval(name, value):
+    """Return a real ``value`` in [0, 1) (a momentum or an Adam beta) as float."""
+    as_float = _as_real(name, value)
+    if not 0 <= as_float < 1:
+        raise reject("unit-interval", name, value=value)
+    return as_float
 
 
 def as_momentum(value):
     """Return a momentum coefficient in [0, 1) as float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"momentum: expected a real number, found {value!r}")
-    as_float = _as_float(value)
-    if not 0 <= as_float < 1:
-        raise ValueError(f"momentum: expected a value in [0, 1), found {value!r}")
-    return as_float
+    return as_unit_interval("momentum", value)
 
 
-def as_weight_decay(value):
-    """Return an L2 weight-decay coefficient >= 0 as float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"weight_decay: expected a real number, found {value!r}")
-    as_float = _as_float(value)
+def as_nonnegative(name, value):
+    """Return a finite real ``value >= 0`` (such as an L2 coefficient) as float."""
+    as_float = _as_real(name, value)
     if not math.isfinite(as_float) or as_float < 0:
-        raise ValueError(f"weight_decay: expected a finite value >= 0, found {value!r}")
+        raise reject("nonnegative", name, value=value)
     return as_float
+
+
+def as_count(name, value, low=0):
+    """Return an integer ``value >= low`` (not a bool) that fits in int64, else raise."""
+    if _as_integer(name, value) < low:
+        raise reject("at-least", name, low=low, value=value)
+    return int(value)
+
+
+def as_bool(name, value):
+    """Return ``value`` if it is a bool (numpy's included) as bool, else raise."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise reject("bool", name, value=value)
+    return bool(value)
+
+
+def as_choice(name, value, choices):
+    """Return ``value`` if it is one of ``choices``, else raise naming them."""
+    if not isinstance(value, str) or value not in choices:
+        raise reject("choice", name, choices=list(choices), value=value)
+    return value
 
 
 def as_sample_weight(sample_weight, n, dtype):
@@ -191,9 +631,7 @@ def as_sample_weight(sample_weight, n, dtype):
     sw = as_float_array("sample_weight", sample_weight, dtype, 1, shape=(n,))
     if (sw < 0).any():
         first = int(np.argmax(sw < 0))
-        raise ValueError(
-            f"sample_weight: expected weights >= 0, found {sw[first]} at index {first}"
-        )
+        raise reject("weights", "sample_weight", value=sw[first], index=first)
     return sw
 
 
@@ -204,12 +642,11 @@ def check_random_state(seed, name="seed"):
     is) or a legacy ``numpy.random.RandomState`` (a Generator is seeded from
     its stream, so a caller's shared RandomState advances as scikit-learn's does).
     """
-    expected = f"{name}: expected None, an integer >= 0, a numpy Generator or RandomState"
     kinds = (numbers.Integral, np.random.Generator, np.random.RandomState)
     if seed is not None and not isinstance(seed, kinds):
-        raise TypeError(f"{expected}, found {seed!r}")
+        raise reject("random-state-type", name, value=seed)
     if isinstance(seed, numbers.Integral) and seed < 0:
-        raise ValueError(f"{expected}, found {seed!r}")
+        raise reject("random-state", name, value=seed)
     return seed
 
 
@@ -237,49 +674,44 @@ def as_targets(name, y, n, n_outputs, out, dtype):
     if arr.ndim == 1 and n_outputs == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2:
-        raise ValueError(
-            f"{name}: expected a 2-D array of targets, shape (n, {n_outputs}) (or (n,) for "
-            f"one output unit), found shape {arr.shape}"
-        )
+        raise reject("target-ndim", name, n_outputs=n_outputs, shape=arr.shape)
     Y = as_float_array(name, arr, dtype, 2, shape=(n, n_outputs))
     bad = ~((Y == 0) | (Y == 1)) if out == LOGISTIC else (Y < 0) if out == POISSON else None
     if bad is not None and bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        wanted = "0 or 1 (logistic output)" if out == LOGISTIC else ">= 0 (exp output)"
-        raise ValueError(f"{name}: expected targets {wanted}, found {Y[first]} at index {first}")
+        key = "target-binary" if out == LOGISTIC else "target-count"
+        raise reject(key, name, value=Y[first], index=first)
     return Y
 
 
-def as_nonnegative(name, value):
-    """Return a finite real ``value >= 0`` (such as an L2 coefficient) as float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, found {value!r}")
-    as_float = _as_float(value)
-    if not math.isfinite(as_float) or as_float < 0:
-        raise ValueError(f"{name}: expected a finite value >= 0, found {value!r}")
-    return as_float
+def as_sizes(sizes, name="sizes"):
+    """Return a network's layer sizes (input, hidden..., output) as a tuple of ints >= 1."""
+    try:
+        checked = tuple(sizes)
+    except TypeError:
+        raise reject("sizes-type", name, value=sizes) from None
+    if len(checked) < 2:
+        raise reject("sizes-length", name, value=sizes)
+    for size in checked:
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+            raise reject("sizes-value", name, value=sizes)
+    return tuple(int(size) for size in checked)
 
 
-def as_count(name, value, low=0):
-    """Return an integer ``value >= low`` (not a bool) that fits in int64, else raise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer, found {value!r}")
-    if value < low:
-        raise ValueError(f"{name}: expected a value >= {low}, found {value!r}")
-    if value > MAX_COUNT:
-        raise ValueError(f"{name}: expected a value <= {MAX_COUNT} (int64), found {value!r}")
-    return int(value)
-
-
-def as_bool(name, value):
-    """Return ``value`` if it is a bool (numpy's included) as bool, else raise."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected True or False, found {value!r}")
-    return bool(value)
-
-
-def as_choice(name, value, choices):
-    """Return ``value`` if it is one of ``choices``, else raise naming them."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name}: expected one of {list(choices)}, found {value!r}")
-    return value
+def as_hidden_sizes(hidden, name="hidden_layer_sizes"):
+    """Return hidden layer sizes (an integer or a sequence of them, each >= 1) as a list of ints."""
+    given = hidden
+    if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+        hidden = (hidden,)
+    if isinstance(hidden, (str, bytes)):
+        raise reject("hidden-type", name, value=given)
+    try:
+        hidden = list(hidden)
+    except TypeError:
+        raise reject("hidden-type", name, value=given) from None
+    for h in hidden:
+        if isinstance(h, bool) or not isinstance(h, numbers.Integral):
+            raise reject("hidden-item-type", name, value=h, sizes=given)
+        if h < 1:
+            raise reject("hidden-value", name, value=h, sizes=given)
+    return [int(h) for h in hidden]

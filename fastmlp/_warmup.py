@@ -47,6 +47,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import as_bool, reject
 from .config import DEFAULT_DTYPE, DTYPES, PARALLEL_MIN_BATCH, cache_dir
 from .kernels.network import parallel_rows
 from .model import MLP, parameter_count
@@ -191,8 +192,7 @@ def warmup(
     """
     dtypes, hidden_layers = _as_dtypes(dtypes), _as_hidden_layers(hidden_layers)
     _check_fits(dtypes, hidden_layers)
-    if not isinstance(verbose, bool):
-        raise TypeError(f"verbose: expected True or False, found {verbose!r}")
+    as_bool("verbose", verbose)
     before, start = _kernel_state(), time.perf_counter()
     done = _exercise_cases(dtypes, hidden_layers, jobs, verbose)
     report = _report(time.perf_counter() - start, dtypes, hidden_layers, before, done)
@@ -394,9 +394,7 @@ def _as_dtypes(value):
     try:
         items = list(items)
     except TypeError:
-        raise TypeError(
-            f"dtypes: expected a dtype name or a sequence of them, found {value!r}"
-        ) from None
+        raise reject("dtype-names-type", "dtypes", value=value) from None
     names = []
     for item in items:
         try:
@@ -404,13 +402,11 @@ def _as_dtypes(value):
         except (TypeError, ValueError):
             name = None
         if name not in DTYPES:
-            raise ValueError(
-                f"dtypes: expected names from {sorted(DTYPES)}, found {item!r} in {value!r}"
-            )
+            raise reject("dtype-names", "dtypes", choices=sorted(DTYPES), value=item, given=value)
         if name not in names:
             names.append(name)
     if not names:
-        raise ValueError(f"dtypes: expected at least one of {sorted(DTYPES)}, found {value!r}")
+        raise reject("dtype-names-empty", "dtypes", choices=sorted(DTYPES), value=value)
     return tuple(names)
 
 
@@ -419,7 +415,7 @@ def _as_jobs(value):
     if value is None:
         return os.cpu_count() or 1
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"jobs: expected an integer >= 1 or None, found {value!r}")
+        raise reject("jobs", "jobs", value=value)
     return int(value)
 
 
@@ -429,12 +425,10 @@ def _as_hidden_layers(value):
     try:
         items = list(items)
     except TypeError:
-        raise TypeError(
-            f"hidden_layers: expected an integer >= 0 or a sequence of them, found {value!r}"
-        ) from None
+        raise reject("layer-counts-type", "hidden_layers", value=value) from None
     for item in items:
         if isinstance(item, bool) or not isinstance(item, numbers.Integral) or item < 0:
-            raise ValueError(f"hidden_layers: expected integers >= 0, found {item!r} in {value!r}")
+            raise reject("layer-counts", "hidden_layers", value=item, given=value)
     if not items:
-        raise ValueError(f"hidden_layers: expected at least one integer >= 0, found {value!r}")
+        raise reject("layer-counts-empty", "hidden_layers", value=value)
     return tuple(sorted({int(item) for item in items}))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import checkpoint as checkpoints
-from ._checks import as_choice, as_positive
+from ._checks import as_choice, as_positive, reject
 
 #: With a progress bar, an epoch of at least this many samples gets a bar of
 #: its own, updated between this many chunks (each chunk one kernel call).
@@ -132,7 +132,7 @@ class EarlyStopping(Callback):
         as_positive("early_stopping.patience", self.patience, numbers.Integral)
         delta = self.min_delta
         if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta >= 0:
-            raise ValueError(f"early_stopping.min_delta: expected a value >= 0, found {delta!r}")
+            raise reject("at-least", "early_stopping.min_delta", low=0, value=delta)
         as_choice("early_stopping.monitor", self.monitor, MONITORS)
         as_choice("early_stopping.rule", self.rule, RULES)
         if self.adaptive and self.rule != "sklearn":
@@ -246,9 +246,7 @@ def as_early_stopping(value: Any) -> EarlyStopping | None:
         return EarlyStopping(patience=as_positive("early_stopping", value, numbers.Integral))
     if isinstance(value, EarlyStopping):
         return value.check()
-    raise TypeError(
-        f"early_stopping: expected None, a bool, a patience or an EarlyStopping, found {value!r}"
-    )
+    raise reject("early-stopping", "early_stopping", value=value)
 
 
 class Checkpointing(Callback):
@@ -363,7 +361,7 @@ class FunctionCallback(Callback):
 
     def __init__(self, function: Callable[..., Any]) -> None:
         if not callable(function):
-            raise TypeError(f"callbacks: expected callables, found {function!r}")
+            raise reject("callback-callables", "callbacks", value=function)
         self.function = function
 
     def on_epoch_end(self, trainer: Any, epoch: int) -> bool:

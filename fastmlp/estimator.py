@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import io
-from ._checks import as_array, as_dtype, as_float_array, as_positive, as_rng, check_random_state
+from ._checks import (
+    as_array,
+    as_dtype,
+    as_float_array,
+    as_hidden_sizes,
+    as_positive,
+    as_rng,
+    check_random_state,
+    reject,
+)
 from .callbacks import EarlyStopping
 from .model import MLP
 from .names import activation_code
@@ -73,9 +82,7 @@ class _Params:
         valid = self._get_param_names()
         for name, value in params.items():
             if name not in valid:
-                raise ValueError(
-                    f"set_params: expected one of {valid}, found unknown parameter {name!r}"
-                )
+                raise reject("parameter-name", "set_params", choices=valid, value=name)
             setattr(self, name, value)
         return self
 
@@ -311,10 +318,7 @@ class MLPClassifier(*_Bases):
         y = _as_label_array(y, X.shape[0])
         classes = np.unique(y)
         if classes.size < 2:
-            raise ValueError(
-                f"y: expected at least 2 classes, found 1 class ({_label(classes[0])!r}); "
-                "a classifier cannot learn from one class"
-            )
+            raise reject("two-classes", "y", value=_label(classes[0]))
         rng = as_rng(self.random_state, "random_state")
         architecture = self._architecture(X.shape[1], classes.size)
         if not warm:
@@ -327,7 +331,7 @@ class MLPClassifier(*_Bases):
         sw = None if sample_weight is None else as_array("sample_weight", sample_weight)
         numeric = sw is not None and sw.dtype.kind in "iuf"
         if numeric and sw.ndim == 1 and sw.size and not np.any(sw):
-            raise ValueError("sample_weight: expected a positive weight, found every weight zero")
+            raise reject("weight-positive", "sample_weight")
         return model, X, np.searchsorted(classes, y), sw, classes, rng
 
     def partial_fit(
@@ -371,10 +375,8 @@ class MLPClassifier(*_Bases):
             known, rng = self._next_partial_fit(X.shape[1], classes)
         unknown = ~np.isin(y, known)
         if unknown.any():
-            raise ValueError(
-                f"y: expected labels among {known.tolist()}, "
-                f"found {_label(y[np.argmax(unknown)])!r}"
-            )
+            found = _label(y[np.argmax(unknown)])
+            raise reject("known-label", "y", known=known.tolist(), value=found)
         self._train(
             *(model, X, np.searchsorted(known, y), sample_weight),
             seed=_seed(rng),
@@ -391,12 +393,10 @@ class MLPClassifier(*_Bases):
     def _first_partial_fit(self, n_features, classes):
         """Return the first ``partial_fit``'s ``(classes, new model, random stream)``."""
         if classes is None:
-            raise ValueError(
-                "classes: expected every class label on the first call to partial_fit, found None"
-            )
+            raise reject("classes-missing", "classes")
         known = np.unique(_as_label_array(classes, None))
         if known.size < 2:
-            raise ValueError(f"classes: expected at least 2 classes, found {known.tolist()}")
+            raise reject("class-list", "classes", value=known.tolist())
         rng = as_rng(self.random_state, "random_state")
         return known, MLP(*self._architecture(n_features, known.size), _seed(rng)), rng
 
@@ -407,10 +407,8 @@ class MLPClassifier(*_Bases):
         if classes is not None and not np.array_equal(
             np.unique(_as_label_array(classes, None)), known
         ):
-            raise ValueError(
-                f"classes: expected {known.tolist()} as in the first call, "
-                f"found {np.unique(classes).tolist()}"
-            )
+            found = np.unique(classes).tolist()
+            raise reject("classes-changed", "classes", known=known.tolist(), value=found)
         check_random_state(self.random_state, "random_state")  # unused until a fresh start
         # A copy: the estimator's stream advances only when the call succeeds.
         return known, copy.deepcopy(self._rng)
@@ -448,7 +446,7 @@ class MLPClassifier(*_Bases):
         batch_size = self.batch_size
         if isinstance(batch_size, str):
             if batch_size != "auto":
-                raise ValueError(f"batch_size: expected an integer or 'auto', found {batch_size!r}")
+                raise reject("integer-or-auto", "batch_size", value=batch_size)
             batch_size = min(AUTO_BATCH_SIZE, X.shape[0])
         history = train(
             *(model, X, codes),
@@ -483,28 +481,7 @@ class MLPClassifier(*_Bases):
         return self._sizes(n_features, n_classes), self.activation, as_dtype(self.dtype)
 
     def _sizes(self, n_features, n_classes):
-        given = hidden = self.hidden_layer_sizes
-        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
-            hidden = (hidden,)
-        try:
-            if isinstance(hidden, (str, bytes)):
-                raise TypeError
-            hidden = list(hidden)
-        except TypeError:
-            raise TypeError(
-                f"hidden_layer_sizes: expected a sequence of positive integers, found {given!r}"
-            ) from None
-        for h in hidden:
-            if isinstance(h, bool) or not isinstance(h, numbers.Integral):
-                raise TypeError(
-                    f"hidden_layer_sizes: expected a sequence of positive integers, found {h!r} "
-                    f"in {given!r}"
-                )
-            if h < 1:
-                raise ValueError(
-                    f"hidden_layer_sizes: expected layer sizes >= 1, found {h!r} in {given!r}"
-                )
-        return [n_features, *(int(h) for h in hidden), n_classes]
+        return [n_features, *as_hidden_sizes(self.hidden_layer_sizes), n_classes]
 
     # -- prediction --------------------------------------------------------------------------
 
@@ -753,32 +730,30 @@ def _as_network(coefs, intercepts, n_features, n_classes, dtype):
     """
     for name, arrays in (("coefs_", coefs), ("intercepts_", intercepts)):
         if not isinstance(arrays, (list, tuple)):
-            raise TypeError(
-                f"{name}: expected a list of arrays, one per layer, found {type(arrays).__name__}"
-            )
+            raise reject("layer-list", name, type=type(arrays).__name__)
     if not coefs or len(intercepts) != len(coefs):
-        raise ValueError(
-            f"coefs_, intercepts_: expected two lists of the same length >= 1, one array per "
-            f"layer, found lengths {len(coefs)} and {len(intercepts)}"
-        )
+        raise reject("layer-lists", "coefs_, intercepts_", count=len(coefs), other=len(intercepts))
     weights = [as_float_array(f"coefs_[{l}]", W, dtype, 2) for l, W in enumerate(coefs)]
     biases = [as_float_array(f"intercepts_[{l}]", b, dtype, 1) for l, b in enumerate(intercepts)]
     width, source = n_features, f"n_features_in_ = {n_features}"
     for l, (W, b) in enumerate(zip(weights, biases)):
         if W.shape[0] != width:
-            raise ValueError(
-                f"coefs_[{l}]: expected {width} rows ({source}), found shape {W.shape}"
-            )
+            raise reject("coef-rows", f"coefs_[{l}]", rows=width, source=source, shape=W.shape)
         if b.shape != W.shape[1:]:
-            raise ValueError(
-                f"intercepts_[{l}]: expected shape {W.shape[1:]} (the columns of coefs_[{l}]), "
-                f"found {b.shape}"
+            raise reject(
+                "intercept-shape",
+                f"intercepts_[{l}]",
+                shape=W.shape[1:],
+                coefs=f"coefs_[{l}]",
+                found=b.shape,
             )
         width, source = W.shape[1], f"the columns of coefs_[{l}]"
     if width != n_classes:
-        raise ValueError(
-            f"coefs_[{len(weights) - 1}]: expected {n_classes} columns (one per class of "
-            f"classes_), found shape {weights[-1].shape}"
+        raise reject(
+            "coef-columns",
+            f"coefs_[{len(weights) - 1}]",
+            n_classes=n_classes,
+            shape=weights[-1].shape,
         )
     return weights, biases
 
@@ -826,9 +801,9 @@ def _as_label_array(y, n):
         )
         arr = arr.ravel()
     if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D array of labels, found shape {arr.shape}")
+        raise reject("label-vector", name, shape=arr.shape)
     if n is not None and arr.shape[0] != n:
-        raise ValueError(f"y: expected {n} labels (one per row of X), found {arr.shape[0]}")
+        raise reject("label-count", "y", n=n, count=arr.shape[0])
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all():
             raise ValueError(f"Input {name} contains NaN or infinity: labels must be finite")
@@ -851,20 +826,20 @@ def _as_label_array(y, n):
 
 def _as_count(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name}: expected an integer >= 1, found {value!r}")
+        raise reject("integer-min-1", name, value=value)
     return int(value)
 
 
 def _as_tol(tol):
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise ValueError(f"tol: expected a real number >= 0, found {tol!r}")
+        raise reject("real-min-0", "tol", value=tol)
     return float(tol)
 
 
 def _as_fraction(fraction):
     ok = isinstance(fraction, numbers.Real) and not isinstance(fraction, bool)
     if not ok or not 0 < fraction < 1:
-        raise ValueError(f"validation_fraction: expected a number in (0, 1), found {fraction!r}")
+        raise reject("open-interval", "validation_fraction", value=fraction)
     return float(fraction)
 
 
@@ -889,7 +864,7 @@ def _split(rng, n, fraction):
 def _rows(sample_weight, rows, n):
     sw = np.asarray(sample_weight)
     if sw.shape != (n,):
-        raise ValueError(f"sample_weight: expected shape ({n},), found {sw.shape}")
+        raise reject("shape", "sample_weight", shape=(n,), found=sw.shape)
     return sw[rows]
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_dtype, as_float_array, as_positive
+from ._checks import as_choice, as_dtype, as_float_array, as_positive, reject
 from .datasets import SYNTHETIC, TABLE_SUFFIXES, load_mnist, read_table
 from .errors import DatasetError
 from .history import History
@@ -126,9 +126,7 @@ class Config(TrainSettings):
         try:
             hidden = tuple(self.hidden)
         except TypeError:
-            raise TypeError(
-                f"hidden: expected a sequence of hidden layer sizes, found {self.hidden!r}"
-            ) from None
+            raise reject("hidden-sequence", "hidden", value=self.hidden) from None
         object.__setattr__(self, "hidden", hidden)
         super().__post_init__()
 
@@ -271,9 +269,7 @@ class RepeatResult:
 
 
 def _curve_key(key):
-    if key not in CURVES:
-        raise ValueError(f"key: expected one of {list(CURVES)}, found {key!r}")
-    return key
+    return as_choice("key", key, CURVES)
 
 
 @dataclasses.dataclass
@@ -309,12 +305,12 @@ class SweepResult:
         """
         swept = list(self.params[0])
         if len(swept) != 1:
-            raise ValueError(f"by: expected a sweep of exactly one parameter, found {swept} swept")
+            raise reject("one-swept", "by", swept=swept)
         if name not in swept:
-            raise ValueError(f"name: expected the swept parameter {swept[0]!r}, found {name!r}")
+            raise reject("swept-name", "name", swept=swept[0], value=name)
         values = [p[name] for p in self.params]
         if len(set(values)) < len(values):
-            raise ValueError(f"{name}: expected distinct swept values, found {values!r}")
+            raise reject("swept-distinct", name, value=values)
         return dict(zip(values, self.results))
 
     def to_dict(self) -> dict[str, Any]:
@@ -379,10 +375,7 @@ def load_data(
     """
     table = _is_table(config.data)
     if config.label is not None and not table:
-        raise ValueError(
-            f"label: expected a .csv data file to pick the label column of, "
-            f"found data {config.data!r}"
-        )
+        raise reject("label-table", "label", value=config.data)
     if config.data == "mnist" or table:
         if table:
             (X, y), (Xv, yv), classes = _load_table(config.data, config.label, config.dtype)
@@ -394,9 +387,9 @@ def load_data(
         n_val = _rows("num_val", config.num_val, len(yv))
         return (X[:n], y[:n]), (Xv[:n_val], yv[:n_val]), num_classes
     if config.data not in SYNTHETIC:
-        raise ValueError(
-            f"data: expected one of {[*SYNTHETIC, 'mnist']} or a "
-            f"{' or '.join(TABLE_SUFFIXES)} file, found {config.data!r}"
+        suffixes = " or ".join(TABLE_SUFFIXES)
+        raise reject(
+            "data-name", "data", choices=[*SYNTHETIC, "mnist"], suffixes=suffixes, value=config.data
         )
     return _load_synthetic(config.data, config.num_train, config.num_val)
 
@@ -473,7 +466,7 @@ def _rows(name, value, available):
         return available
     as_positive(name, value, numbers.Integral)
     if value > available:
-        raise ValueError(f"{name}: expected at most the {available} rows there are, found {value}")
+        raise reject("rows-available", name, available=available, value=value)
     return value
 
 
@@ -645,11 +638,11 @@ def sweep(
     names = sorted((f.name for f in dataclasses.fields(Config)), key=lambda n: n in training)
     for name, values in grid.items():
         if name not in names:
-            raise ValueError(f"grid: expected Config fields ({', '.join(names)}), found {name!r}")
+            raise reject("grid-field", "grid", fields=", ".join(names), value=name)
         if not isinstance(values, (list, tuple, range)):
-            raise TypeError(f"{name}: expected a list of values, found {values!r}")
+            raise reject("grid-values", name, value=values)
         if len(values) == 0:
-            raise ValueError(f"{name}: expected a non-empty list of values, found {values!r}")
+            raise reject("grid-empty", name, value=values)
     configs = [
         config.replace(**dict(zip(grid, point))) for point in itertools.product(*grid.values())
     ]

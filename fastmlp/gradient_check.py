@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import reference
-from ._checks import as_positive
+from ._checks import as_positive, reject
 from .config import GRADCHECK_EPS, GRADCHECK_FLOOR
 from .kernels import softmax_xent_backward
 from .model import MLP
@@ -27,7 +27,7 @@ def _check_eps(eps):
     """Return the finite-difference step as float, a finite number in ``(0, MAX_EPS]``."""
     eps = float(as_positive("eps", eps))
     if eps > MAX_EPS:
-        raise ValueError(f"eps: expected a step <= {MAX_EPS}, found {eps!r}")
+        raise reject("step-max", "eps", most=MAX_EPS, value=eps)
     return eps
 
 
@@ -180,10 +180,7 @@ def _logit_differences(Z, labels, eps):
     """Return the central differences of the reference's softmax cross-entropy in each logit."""
     steps = (Z + eps) - (Z - eps)
     if not (steps > 0).all():
-        raise ValueError(
-            f"eps: expected a step that changes every logit, found {eps!r} lost in rounding "
-            f"against a logit of {float(Z[steps <= 0][0])!r}"
-        )
+        raise reject("step-rounding", "eps", value=eps, logit=float(Z[steps <= 0][0]))
     loss = reference.softmax_xent_forward
     numeric = np.empty_like(Z)
     # No overflow: the loss overflows only for logits near 1e308, where any step is lost.

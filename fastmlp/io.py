@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _archive
-from ._checks import as_dtype
+from ._checks import as_dtype, as_sizes
 from ._version import __version__
 from .errors import ModelFileError
-from .model import MLP, _as_sizes, parameter_count, register_writer
+from .model import MLP, parameter_count, register_writer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -196,7 +196,7 @@ def _read_model(path, archive):
     """Build the model the metadata describes from the parameters, read only if they fit it."""
     metadata = archive.metadata
     try:
-        sizes = _as_sizes(metadata["sizes"])
+        sizes = as_sizes(metadata["sizes"])
         dtype = as_dtype(metadata["dtype"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: invalid model metadata ({error})") from error

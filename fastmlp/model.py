@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import numbers
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -13,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ._checks import as_array, as_dtype, as_float_array, as_targets
+from ._checks import as_array, as_dtype, as_float_array, as_sizes, as_targets, describe, reject
 from ._checks import as_rng as _as_rng
 from .kernels.network import check_network, infer, is_plain_array
 from .names import CLASSIFIER_OUTPUTS, RELU, SOFTMAX, activation_code, output_code
@@ -148,7 +147,7 @@ class MLP:
         *,
         output: str = "softmax",
     ) -> None:
-        self._sizes = _as_sizes(sizes)
+        self._sizes = as_sizes(sizes)
         self._code = activation_code(activation)
         self._activation = activation
         self._out_code = output_code(output)
@@ -211,7 +210,7 @@ class MLP:
             ``(sizes[l + 1],)`` at their offsets, layer by layer.
         """
         try:
-            sizes = _as_sizes(self._sizes)
+            sizes = as_sizes(self._sizes)
             if activation_code(self._activation) != self._code:
                 raise ValueError(
                     f"activation: {self._activation!r} does not match the model's "
@@ -227,10 +226,7 @@ class MLP:
             raise type(error)(f"model.{error}") from None
         dtype, params, n = self._dtype, self._params, parameter_count(sizes)
         if dtype not in (np.float32, np.float64) or weights[0].dtype != dtype:
-            raise TypeError(
-                f"model.dtype: expected float32 or float64, the dtype of the weights "
-                f"({weights[0].dtype}), found {dtype!r}"
-            )
+            raise reject("model-dtype", "model.dtype", weights=weights[0].dtype, value=dtype)
         if (
             not is_plain_array(params)
             or params.dtype != dtype
@@ -238,10 +234,13 @@ class MLP:
             or not params.flags.c_contiguous
             or not params.flags.writeable
         ):
-            raise ValueError(
-                f"model.params: expected a writeable C-contiguous 1-D {dtype} array of the "
-                f"{n} parameters of sizes {list(sizes)}, found {type(params).__name__} "
-                f"{getattr(params, 'dtype', '')} {np.shape(params)}"
+            raise reject(
+                "params-array",
+                "model.params",
+                dtype=dtype,
+                n=n,
+                sizes=list(sizes),
+                found=describe(params),
             )
         _check_views(params, weights, biases, sizes)
         return weights, biases
@@ -359,10 +358,7 @@ class MLP:
             return as_float_array("X", X, self.dtype, 2, shape=(None, width))
         n, h, w = X.shape
         if h * w != width:
-            raise ValueError(
-                f"X: expected a 2-D array of shape (n, {width}) or 3-D images (n, h, w) of "
-                f"h * w = {width} pixels, found shape {X.shape} ({h} * {w} = {h * w} pixels)"
-            )
+            raise reject("images", "X", width=width, shape=X.shape, h=h, w=w, pixels=h * w)
         return as_float_array("X", X, self.dtype, 3).reshape(n, width)
 
     def check_y(self, y: ArrayLike, n: int) -> np.ndarray:
@@ -550,19 +546,19 @@ def check_forward(outputs: np.ndarray, dtype: np.dtype) -> None:
     finite = np.isfinite(outputs)
     if not finite.all():
         rows = finite.reshape(len(finite), -1).all(axis=1)
-        raise ValueError(
-            f"X: expected inputs the forward pass can carry in {dtype}, found "
-            f"{np.count_nonzero(~rows)} of {len(rows)} rows (first row {int(np.argmin(rows))}) "
-            f"whose outputs overflowed to NaN or infinity; scale X down (or use float64)"
-        )
+        count, first = np.count_nonzero(~rows), int(np.argmin(rows))
+        raise reject("forward-overflow", "X", dtype=dtype, count=count, rows=len(rows), first=first)
 
 
 def _check_views(params, weights, biases, sizes):
     """Check that ``weights`` and ``biases`` are the views into ``params`` laid out by ``sizes``."""
     if len(weights) != len(sizes) - 1:
-        raise ValueError(
-            f"model.weights: expected {len(sizes) - 1} layers for sizes {list(sizes)}, "
-            f"found {len(weights)}"
+        raise reject(
+            "layer-count",
+            "model.weights",
+            count=len(sizes) - 1,
+            sizes=list(sizes),
+            found=len(weights),
         )
     address, offset = params.__array_interface__["data"][0], 0
     for l, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
@@ -572,22 +568,13 @@ def _check_views(params, weights, biases, sizes):
         ):
             there = arr.__array_interface__["data"][0] == address + offset
             if arr.shape != shape or not there:
-                raise ValueError(
-                    f"model.{name}: expected the view of shape {shape} into model.params at "
-                    f"offset {offset // params.itemsize} (sizes {list(sizes)}), found an array "
-                    f"of shape {arr.shape}{'' if there else ' elsewhere in memory'}"
+                raise reject(
+                    "param-view",
+                    f"model.{name}",
+                    shape=shape,
+                    offset=offset // params.itemsize,
+                    sizes=list(sizes),
+                    found=arr.shape,
+                    where="" if there else " elsewhere in memory",
                 )
             offset += arr.nbytes
-
-
-def _as_sizes(given):
-    try:
-        sizes = tuple(given)
-    except TypeError:
-        raise TypeError(f"sizes: expected a sequence of layer sizes, found {given!r}") from None
-    if len(sizes) < 2:
-        raise ValueError(f"sizes: expected at least an input and an output size, found {given!r}")
-    for size in sizes:
-        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-            raise ValueError(f"sizes: expected integers >= 1, found {given!r}")
-    return tuple(int(size) for size in sizes)

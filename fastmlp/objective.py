@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import reference
-from ._checks import as_sample_weight
+from ._checks import as_choice, as_sample_weight, reject
 from .kernels.network import Layout, _loss_and_gradient, gradient_work, launching
 from .model import MLP
 from .optimizers import as_average, as_l2
@@ -21,15 +21,13 @@ BACKENDS = ("numba", "numpy")
 
 
 def _check_backend(backend):
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: expected one of {list(BACKENDS)}, found {backend!r}")
-    return backend
+    return as_choice("backend", backend, BACKENDS)
 
 
 def _check_model(model):
     """Return the checked ``(weights, biases)`` of ``model`` (``MLP.check_network``)."""
     if not isinstance(model, MLP):
-        raise TypeError(f"model: expected a fastmlp.MLP, found {type(model).__name__}")
+        raise reject("model-type", "model", type=type(model).__name__)
     return model.check_network()
 
 
@@ -56,10 +54,7 @@ def _finite_gradients(dWs, dbs, dtype):
     means the forward or backward pass overflowed ``dtype``.
     """
     if not all(np.isfinite(g).all() for g in (*dWs, *dbs)):
-        raise ValueError(
-            f"X: expected inputs whose gradients {dtype} can carry, found NaN or infinite "
-            "gradients (the forward or backward pass overflowed); scale X down (or use float64)"
-        )
+        raise reject("gradient-overflow", "X", dtype=dtype)
     return dWs, dbs
 
 
@@ -169,7 +164,5 @@ def _divisor(average, sw):
     as_average(average)
     divisor = float(sw.size) if average == "rows" else float(sw.sum(dtype=np.float64))
     if not divisor > 0:
-        raise ValueError(
-            f"sample_weight: expected a positive sum of weights to average over, found {divisor}"
-        )
+        raise reject("weight-sum", "sample_weight", value=divisor)
     return divisor

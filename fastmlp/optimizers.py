@@ -24,26 +24,25 @@ advance in place, so a run resumed from saved state continues bit for bit.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_momentum, as_nonnegative, as_positive
+from ._checks import (
+    as_bool,
+    as_choice,
+    as_momentum,
+    as_nonnegative,
+    as_positive,
+    as_unit_interval,
+    describe,
+    reject,
+)
 
 #: Kernel codes of the update rules (see ``OPTIMIZERS``).
 SGD_CODE, ADAM_CODE = 0, 1
-
-
-def _as_unit_interval(name, value):
-    """Return ``value`` as a float in [0, 1), else raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, found {value!r}")
-    if not 0 <= float(value) < 1:
-        raise ValueError(f"{name}: expected a value in [0, 1), found {value!r}")
-    return float(value)
 
 
 def as_l2(value: float) -> float:
@@ -57,9 +56,7 @@ AVERAGES = ("rows", "weights")
 
 def as_average(value: str) -> str:
     """Return ``value`` if it is one of ``AVERAGES``, else raise naming ``average``."""
-    if not isinstance(value, str) or value not in AVERAGES:
-        raise ValueError(f"average: expected one of {list(AVERAGES)}, found {value!r}")
-    return value
+    return as_choice("average", value, AVERAGES)
 
 
 @dataclass(frozen=True)
@@ -84,9 +81,7 @@ class SGD:
     def __post_init__(self):
         object.__setattr__(self, "lr", float(as_positive("lr", self.lr)))
         object.__setattr__(self, "momentum", as_momentum(self.momentum))
-        if not isinstance(self.nesterov, (bool, np.bool_)):
-            raise TypeError(f"nesterov: expected True or False, found {self.nesterov!r}")
-        object.__setattr__(self, "nesterov", bool(self.nesterov))
+        object.__setattr__(self, "nesterov", as_bool("nesterov", self.nesterov))
 
     def new_state(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> State:
         """Return zeroed state for a network with these ``weights`` and ``biases``."""
@@ -126,8 +121,8 @@ class Adam:
 
     def __post_init__(self):
         object.__setattr__(self, "lr", float(as_positive("lr", self.lr)))
-        object.__setattr__(self, "beta1", _as_unit_interval("beta1", self.beta1))
-        object.__setattr__(self, "beta2", _as_unit_interval("beta2", self.beta2))
+        object.__setattr__(self, "beta1", as_unit_interval("beta1", self.beta1))
+        object.__setattr__(self, "beta2", as_unit_interval("beta2", self.beta2))
         object.__setattr__(self, "eps", float(as_positive("eps", self.eps)))
 
     new_state = SGD.new_state
@@ -211,7 +206,7 @@ def rule(optimizer: Optimizer) -> Rule:
     """Return ``optimizer``'s row of ``OPTIMIZERS``, or raise a TypeError naming the options."""
     if type(optimizer) not in OPTIMIZERS:
         names = ", ".join(f"fastmlp.{cls.__name__}" for cls in OPTIMIZERS)
-        raise TypeError(f"optimizer: expected one of {names}, found {optimizer!r}")
+        raise reject("optimizer-type", "optimizer", choices=names, value=optimizer)
     return OPTIMIZERS[type(optimizer)]
 
 
@@ -265,15 +260,18 @@ class State:
         want = cls.zeros(optimizer, weights, biases).arrays()
         if not isinstance(arrays, Mapping) or set(arrays) != set(want):
             found = sorted(arrays) if isinstance(arrays, Mapping) else type(arrays).__name__
-            raise ValueError(f"state: expected arrays named {sorted(want)}, found {found}")
+            raise reject("state-names", "state", names=sorted(want), found=found)
         for name, like in want.items():
             got = arrays[name]
             ok = type(got) is np.ndarray and got.shape == like.shape and got.dtype == like.dtype
             if not ok or not got.flags.c_contiguous or not got.flags.writeable:
-                raise ValueError(
-                    f"state: expected {name} as a writeable C-contiguous {like.dtype} array of "
-                    f"shape {like.shape}, found {type(got).__name__} {getattr(got, 'dtype', '')} "
-                    f"{np.shape(got)}"
+                raise reject(
+                    "buffer-array",
+                    "state",
+                    what=name,
+                    dtype=like.dtype,
+                    shape=like.shape,
+                    found=describe(got),
                 )
         slots = rule(optimizer).slots(optimizer)
         layers = range(len(weights))

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, MaxNLocator
 from numpy.typing import ArrayLike
 
-from ._checks import as_float_array
+from ._checks import as_choice, as_float_array, reject
 from ._files import atomic_path
 from .experiments import RepeatResult, SweepResult
 from .history import History
@@ -93,13 +93,10 @@ def step_loss(
     """
     loss = np.asarray(getattr(history, "step_loss", history), dtype=np.float64)
     if loss.ndim != 1 or loss.size == 0:
-        raise ValueError(
-            f"history: expected a History or a non-empty 1-D array of step losses, "
-            f"found shape {loss.shape}"
-        )
+        raise reject("step-losses", "history", shape=loss.shape)
     window = max(loss.size // 100, min(MIN_WINDOW, loss.size)) if window is None else window
     if not 1 <= window <= loss.size:
-        raise ValueError(f"window: expected an integer in [1, {loss.size}], found {window!r}")
+        raise reject("window", "window", most=loss.size, value=window)
     steps = np.arange(loss.size)
     smooth = np.convolve(loss, np.ones(window) / window, mode="valid")
 
@@ -165,7 +162,7 @@ def epoch_loss(history: History, title: str | None = None, held_out: str = "vali
         integers.
     """
     if not history.train_loss:
-        raise ValueError("history: expected at least one epoch, found none")
+        raise reject("epochs-none", "history")
     with_accuracy = bool(history.val_accuracy)
     fig = Figure(figsize=(11 if with_accuracy else 6, 4), layout="constrained")
     axes = fig.subplots(1, 2 if with_accuracy else 1, squeeze=False)[0]
@@ -271,10 +268,10 @@ def lr_comparison(
         the rate, on a log axis. Each axes and the figure have a title.
     """
     if not results:
-        raise ValueError("results: expected at least one learning rate, found none")
+        raise reject("rates-none", "results")
     rates = sorted(results)
     if rates[0] <= 0:
-        raise ValueError(f"results: expected learning rates > 0, found {rates[0]!r}")
+        raise reject("rates-positive", "results", value=rates[0])
     _check_key("final_key", final_key)
     fig = Figure(figsize=(11, 4), layout="constrained")
     curves_ax, final_ax = fig.subplots(1, 2)
@@ -361,14 +358,13 @@ def _mean_curves(ax, groups, key, final_key, held_out):
 
 
 def _check_key(name, key):
-    if key not in CURVES:
-        raise ValueError(f"{name}: expected one of {list(CURVES)}, found {key!r}")
+    as_choice(name, key, CURVES)
 
 
 def _runs(name, histories):
     runs = list(getattr(histories, "histories", histories))
     if not runs:
-        raise ValueError(f"{name}: expected at least one History, found none")
+        raise reject("histories-none", name)
     return runs
 
 
@@ -377,7 +373,7 @@ def _curves(name, runs, key):
     _check_key("key", key)
     curves = [np.asarray(getattr(run, key), dtype=np.float64) for run in runs]
     if min(len(curve) for curve in curves) == 0:
-        raise ValueError(f"{name}: expected every run to record {key}, found an empty one")
+        raise reject("curve-empty", name, key=key)
     return curves
 
 
@@ -442,9 +438,7 @@ def decision_boundary(
         fixed random subset.
     """
     if model.sizes[0] != 2:
-        raise ValueError(
-            f"model: expected 2 inputs to draw a decision boundary, found sizes {list(model.sizes)}"
-        )
+        raise reject("two-inputs", "model", sizes=list(model.sizes))
     X = as_float_array("X", X, np.float64, 2, shape=(None, 2))
     y = model.check_y(y, len(X))
     gx, gy = _grid(X, resolution)
@@ -583,16 +577,13 @@ def _digits(images, y_true, y_pred, n):
     if images.ndim == 2 and images.shape[1] == 28 * 28:
         images = images.reshape(-1, 28, 28)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) == 0:
-        raise ValueError(
-            f"images: expected shape (m, 784) or (m, 28, 28) with m >= 1, found {images.shape}"
-        )
+        raise reject("digit-images", "images", shape=images.shape)
     if n < 1:
-        raise ValueError(f"n: expected at least 1 image to show, found {n!r}")
+        raise reject("images-none", "n", value=n)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != (len(images),) or y_pred.shape != (len(images),):
-        raise ValueError(
-            f"y_true, y_pred: expected {len(images)} labels each (one per image), "
-            f"found shapes {y_true.shape} and {y_pred.shape}"
+        raise reject(
+            "image-labels", "y_true, y_pred", n=len(images), shape=y_true.shape, other=y_pred.shape
         )
     return images, y_true, y_pred
 
@@ -616,10 +607,7 @@ def confusion_counts(
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.ndim != 1 or y_true.shape != y_pred.shape or y_true.size == 0:
-        raise ValueError(
-            f"y_true, y_pred: expected two non-empty 1-D arrays of equal length, "
-            f"found shapes {y_true.shape} and {y_pred.shape}"
-        )
+        raise reject("label-pair", "y_true, y_pred", shape=y_true.shape, other=y_pred.shape)
     if n_classes is None:
         n_classes = int(max(y_true.max(), y_pred.max())) + 1
     y_true = _labels("y_true", y_true, n_classes)
@@ -630,11 +618,9 @@ def confusion_counts(
 
 def _labels(name, y, n_classes):
     if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"{name}: expected integer class labels, found dtype {y.dtype}")
+        raise reject("label-dtype", name, dtype=y.dtype)
     if y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(
-            f"{name}: expected labels in [0, {n_classes}), found range [{y.min()}, {y.max()}]"
-        )
+        raise reject("label-span", name, n_classes=n_classes, low=y.min(), high=y.max())
     return y.astype(np.int64)
 
 
@@ -708,9 +694,9 @@ def softmax_vs_normalisation(outputs: ArrayLike | None = None, target: int = 0) 
     """
     z_t = np.linspace(0.01, 5, 200) if outputs is None else np.asarray(outputs, dtype=np.float64)
     if z_t.ndim != 1 or z_t.size == 0 or not (z_t > 0).all():
-        raise ValueError("outputs: expected a non-empty 1-D array of positive values")
+        raise reject("positive-outputs", "outputs")
     if target not in (0, 1):
-        raise ValueError(f"target: expected 0 or 1, found {target!r}")
+        raise reject("binary-target", "target", value=target)
     Z = np.ones((z_t.size, 2))
     Z[:, target] = z_t
     _, softmax_grad = softmax_xent_backward(Z, np.full(z_t.size, target))
@@ -764,9 +750,7 @@ def save(fig: Figure, path: os.PathLike | str, dpi: float = 100) -> Path:
     """
     path = Path(path)
     if not path.suffix:
-        raise ValueError(
-            f"path: expected a suffix naming the format (.png, .pdf, ...), found {path}"
-        )
+        raise reject("format-suffix", "path", path=path)
     with atomic_path(path) as tmp:
         # The temporary file ends in .part, so name the format explicitly.
         fig.savefig(tmp, format=path.suffix[1:].lower(), dpi=dpi)

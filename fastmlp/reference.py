@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._checks import reject
 from .names import LINEAR, LOGISTIC, RELU, SIGMOID, SOFTMAX, TANH, activation_code, output_code
 from .optimizers import SGD, Optimizer, State, rule, velocity_state
 
@@ -275,12 +276,12 @@ def normalised_xent_backward(z: ArrayLike, t: int) -> tuple[float, np.ndarray]:
     """
     z = np.asarray(z, dtype=np.float64)
     if z.ndim != 1 or z.size == 0:
-        raise ValueError(f"z: expected a non-empty 1-D array, found shape {z.shape}")
+        raise reject("outputs-vector", "z", shape=z.shape)
     # Written as a negated test so that NaN is rejected too.
     if not (z > 0).all():
-        raise ValueError(f"z: expected positive outputs, found {z[~(z > 0)][0]}")
+        raise reject("outputs-positive", "z", value=z[~(z > 0)][0])
     if not 0 <= t < z.size:
-        raise ValueError(f"t: expected a class in [0, {z.size}), found {t!r}")
+        raise reject("class-index", "t", size=z.size, value=t)
     total = z.sum()
     grad = np.full(z.size, 1 / total)
     grad[t] -= 1 / z[t]

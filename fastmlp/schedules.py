@@ -11,7 +11,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Mapping
 
-from ._checks import as_positive
+from ._checks import as_positive, reject
 
 
 class Schedule:
@@ -135,9 +135,7 @@ class Piecewise(Schedule):
 
     def __init__(self, rates: Mapping[int, float]) -> None:
         if not rates or 0 not in rates:
-            raise ValueError(
-                f"rates: expected a dict of epoch -> lr starting at epoch 0, found {rates!r}"
-            )
+            raise reject("rates", "rates", value=rates)
         self.rates = {int(e): as_positive(f"rates[{e}]", r) for e, r in sorted(rates.items())}
 
     def __call__(self, epoch: int, epochs: int | None = None) -> float:
@@ -211,15 +209,12 @@ def as_schedule(
         return Constant(lr)
     if isinstance(lr_schedule, str):
         if lr_schedule not in SCHEDULES:
-            raise ValueError(
-                f"lr_schedule: expected one of {sorted(SCHEDULES)}, a Schedule or a callable, "
-                f"found {lr_schedule!r}"
+            raise reject(
+                "schedule-name", "lr_schedule", choices=sorted(SCHEDULES), value=lr_schedule
             )
         return SCHEDULES[lr_schedule](lr)
     if isinstance(lr_schedule, Schedule):
         return lr_schedule
     if callable(lr_schedule):
         return Function(lr_schedule)
-    raise TypeError(
-        f"lr_schedule: expected a name, a Schedule or a callable, found {lr_schedule!r}"
-    )
+    raise reject("schedule-type", "lr_schedule", value=lr_schedule)

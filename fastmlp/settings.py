@@ -21,7 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_bool, as_choice, as_count, as_momentum, as_positive, as_weight_decay
+from ._checks import (
+    as_bool,
+    as_choice,
+    as_count,
+    as_momentum,
+    as_nonnegative,
+    as_positive,
+    reject,
+)
 from .callbacks import EarlyStopping, as_early_stopping
 from .objective import BACKENDS
 from .optimizers import AVERAGES, BY_NAME, Optimizer, as_average, as_l2, rule
@@ -101,9 +109,8 @@ def _seed(value):
     try:
         np.random.default_rng(value)
     except (TypeError, ValueError) as error:
-        raise type(error)(
-            f"seed: expected None or an integer >= 0, found {value!r} ({error})"
-        ) from None
+        key = "default-rng-type" if isinstance(error, TypeError) else "default-rng"
+        raise reject(key, "seed", value=value, error=error) from None
     return value
 
 
@@ -130,19 +137,14 @@ def _resolve_optimizer(checked):
         kind = BY_NAME[optimizer]
         with_momentum = "momentum" in {f.name for f in dataclasses.fields(kind)}
         if momentum and not with_momentum:
-            raise ValueError(f"momentum: expected 0 with optimizer={optimizer!r}, found {momentum}")
+            raise reject("momentum-unused", "momentum", optimizer=optimizer, value=momentum)
         given = {"lr": lr} if lr is not None else {}
         optimizer = kind(**given, **({"momentum": momentum} if with_momentum else {}))
     else:
         if lr is not None and lr != optimizer.lr:
-            raise ValueError(
-                f"lr: expected None or the rate of optimizer={optimizer!r}, found {lr!r}"
-            )
+            raise reject("rate-conflict", "lr", optimizer=optimizer, value=lr)
         if momentum and momentum != getattr(optimizer, "momentum", None):
-            raise ValueError(
-                f"momentum: expected 0 or the momentum of optimizer={optimizer!r}, "
-                f"found {momentum!r}"
-            )
+            raise reject("momentum-conflict", "momentum", optimizer=optimizer, value=momentum)
     return {
         "optimizer": optimizer,
         "lr": optimizer.lr,
@@ -249,7 +251,7 @@ class TrainSettings:
         default=0.0,
         metadata=hyperparameter(
             "L2 weight-decay coefficient, >= 0",
-            as_weight_decay,
+            functools.partial(as_nonnegative, "weight_decay"),
             doc=("float", "L2 penalty ``weight_decay / 2 * |W|^2`` on the weights (not biases)."),
         ),
     )

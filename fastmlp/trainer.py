@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 
 from . import checkpoint as checkpoints
 from . import reference
-from ._checks import as_order, as_positive, as_rng, as_sample_weight
+from ._checks import as_order, as_positive, as_rng, as_sample_weight, reject
 from .callbacks import Callback, Checkpointing
 from .errors import TrainingDivergedError
 from .history import History
@@ -137,10 +137,7 @@ def _optimizer_state(model, optimizer, velocities):
     if velocities is not None:
         velocities = _check_velocities(velocities, model.weights, model.biases)
         if type(optimizer) is not SGDOptimizer:
-            raise ValueError(
-                f"velocities: expected None for optimizer={optimizer!r} (they are SGD "
-                "momentum's), found velocities"
-            )
+            raise reject("velocities-unused", "velocities", optimizer=optimizer)
         if optimizer.momentum:
             return velocity_state(optimizer, model.weights, model.biases, velocities)
     return optimizer.new_state(model.weights, model.biases)
@@ -177,10 +174,8 @@ def _checked_validation(model, validation):
     if validation is None:
         return None
     if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-        raise TypeError(
-            f"validation: expected a pair (X_val, y_val), found {type(validation).__name__}"
-            f" of length {len(validation) if hasattr(validation, '__len__') else '-'}"
-        )
+        length = len(validation) if hasattr(validation, "__len__") else "-"
+        raise reject("pair", "validation", type=type(validation).__name__, length=length)
     Xv = model.check_X(validation[0])
     return Xv, model.check_y(validation[1], Xv.shape[0])
 
@@ -188,7 +183,7 @@ def _checked_validation(model, validation):
 def _network(model):
     """Return what a run relies on staying the same: the checked model and its arrays."""
     if not isinstance(model, MLP):
-        raise TypeError(f"model: expected a fastmlp.MLP, found {type(model).__name__}")
+        raise reject("model-type", "model", type=type(model).__name__)
     weights, biases = model.check_network()
     return (model.sizes, model.activation, model.dtype, *weights, *biases)
 
@@ -237,10 +232,7 @@ def _order_source(orders, rng, shuffle):
     if isinstance(orders, Iterable) and not isinstance(orders, (str, np.ndarray)):
         iterator = iter(orders)
         return lambda epoch, n: next(iterator)
-    raise TypeError(
-        f"orders: expected None, a callable (epoch, n) -> order or an iterable of orders, "
-        f"found {orders!r}"
-    )
+    raise reject("orders", "orders", value=orders)
 
 
 class Trainer:
@@ -291,13 +283,13 @@ class Trainer:
         self.model = model
         self.settings = TrainSettings() if settings is None else settings
         if not isinstance(self.settings, TrainSettings):
-            raise TypeError(f"settings: expected TrainSettings, found {settings!r}")
+            raise reject("settings-type", "settings", value=settings)
         # As given: a run on fewer rows than a batch uses settings with one full batch.
         self._given = self.settings
         callbacks = list(callbacks)
         for callback in callbacks:
             if not isinstance(callback, Callback):
-                raise TypeError(f"callbacks: expected Callback objects, found {callback!r}")
+                raise reject("callback-objects", "callbacks", value=callback)
         stopping = self.settings.checked["early_stopping"]
         callbacks = [*([stopping] if stopping is not None else []), *callbacks]
         # Stable: the checkpoint comes after every callback that may stop the run.
@@ -364,10 +356,8 @@ class Trainer:
             raise ValueError("orders: a checkpointed run draws its orders from seed, found orders")
         self.epochs, self.steps = hp["epochs"], -(-n // hp["batch_size"])
         if self.epochs * self.steps > MAX_STEPS:
-            raise ValueError(
-                f"epochs: expected at most {MAX_STEPS // self.steps} epochs of {self.steps} "
-                f"steps (each step's loss is kept), found {self.epochs}"
-            )
+            most = MAX_STEPS // self.steps
+            raise reject("epochs-steps", "epochs", most=most, steps=self.steps, value=self.epochs)
         self.rows = np.full(self.steps, float(hp["batch_size"]))
         self.rows[-1] = n - hp["batch_size"] * (self.steps - 1)
         self.rng = as_rng(hp["seed"])
@@ -435,9 +425,7 @@ class Trainer:
             n = self.X.shape[0]
             order = as_order("orders", self._next_order(epoch, n), n)
             if order.size != n:
-                raise ValueError(
-                    f"orders: expected {n} indices for epoch {epoch}, found {order.size}"
-                )
+                raise reject("order-length", "orders", n=n, epoch=epoch, size=order.size)
             step_loss = history.step_loss[epoch * self.steps : (epoch + 1) * self.steps]
             start = time.perf_counter()
             self._steps(epoch, order, step_loss)
@@ -463,7 +451,7 @@ class Trainer:
         try:
             return self._order(epoch, n)
         except StopIteration:
-            raise ValueError(f"orders: expected an order for epoch {epoch}, found none") from None
+            raise reject("order-missing", "orders", epoch=epoch) from None
 
     def _steps(self, epoch, order, step_loss):
         """Take the epoch's steps in the chunks the callbacks ask for; check each chunk's losses."""

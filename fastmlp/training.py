@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_sample_weight
+from ._checks import as_sample_weight, reject
 from .callbacks import (
     CHUNKS_PER_EPOCH,
     INNER_BAR_MIN_SAMPLES,
@@ -89,7 +89,7 @@ def _warm_up(model, X, y, settings, validation):
 def _callbacks(callbacks, progress, checkpoint, checkpoint_every, resume):
     """Return ``train``'s callbacks as ``Callback`` objects, the bars and checkpoint last."""
     if isinstance(callbacks, str) or not isinstance(callbacks, Iterable):
-        raise TypeError(f"callbacks: expected a sequence of callables, found {callbacks!r}")
+        raise reject("callback-sequence", "callbacks", value=callbacks)
     run = [c if isinstance(c, Callback) else FunctionCallback(c) for c in callbacks]
     every = Checkpointing(checkpoint, checkpoint_every, resume)  # checks checkpoint_every
     return [*run, Progress(progress), *([every] if checkpoint is not None else [])]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import as_float_array, as_positive
+from .._checks import as_float_array, as_positive, reject
 from ..names import activation_code
 from ..optimizers import SGD_CODE
 from ._jit import kernel
@@ -205,22 +205,13 @@ def _check_in_place(W, b):
     for name, arr in (("W", W), ("b", b)):
         if type(arr) is not np.ndarray or not arr.flags.c_contiguous:
             found = type(arr).__name__ if type(arr) is not np.ndarray else "a strided array"
-            raise TypeError(
-                f"{name}: expected a C-contiguous numpy array to update in place, found {found}"
-            )
+            raise reject("in-place-type", name, found=found)
         if not arr.flags.writeable:
-            raise ValueError(
-                f"{name}: expected a writeable array to update in place, found it read-only"
-            )
-    if W.dtype not in (np.float32, np.float64) or b.dtype != W.dtype:
-        raise TypeError(
-            f"W, b: expected float32 or float64 arrays of one dtype, found {W.dtype}, {b.dtype}"
-        )
-    W_checked, b_checked = _layer_arrays(W, b)
-    if W_checked is not W or b_checked is not b:
-        raise TypeError(
-            f"W, b: expected float32 or float64 arrays of one dtype, found {W.dtype}, {b.dtype}"
-        )
+            raise reject("in-place-readonly", name)
+    one_dtype = W.dtype in (np.float32, np.float64) and b.dtype == W.dtype
+    # _layer_arrays converts what it would not take as is: a copy is not updated in place.
+    if not one_dtype or any(c is not a for c, a in zip(_layer_arrays(W, b), (W, b))):
+        raise reject("float-pair", "W, b", dtype=W.dtype, other=b.dtype)
 
 
 def dense_backward_sgd(

@@ -38,6 +38,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from .._checks import describe, reject
 from ..config import CACHE_LINE, PARALLEL_MIN_ROWS, PARALLEL_MIN_WORK
 from ..names import IDENTITY
 from ._jit import kernel
@@ -387,34 +388,28 @@ def check_network(weights, biases):
                 raise TypeError  # one array, not a sequence of them
             layers.append(tuple(arrays))
         except TypeError:
-            raise TypeError(
-                f"{name}: expected a sequence of arrays, one per layer, "
-                f"found {type(arrays).__name__}"
-            ) from None
+            raise reject("layer-sequence", name, type=type(arrays).__name__) from None
     weights, biases = layers
     if not weights or len(weights) != len(biases):
-        raise ValueError(
-            "weights, biases: expected two equally long, non-empty sequences, "
-            f"found {len(weights)} and {len(biases)}"
-        )
+        raise reject("layer-pairs", "weights, biases", count=len(weights), other=len(biases))
     dtype = getattr(weights[0], "dtype", None)
     if dtype not in (np.float32, np.float64):
-        raise TypeError(f"weights[0]: expected a float32 or float64 array, found {dtype}")
+        raise reject("float-array", "weights[0]", dtype=dtype)
     for l, (W, b) in enumerate(zip(weights, biases)):
         for name, arr, ndim in ((f"weights[{l}]", W, 2), (f"biases[{l}]", b, 1)):
             if not is_plain_array(arr) or arr.dtype != dtype or arr.ndim != ndim:
-                raise TypeError(
-                    f"{name}: expected a {ndim}-D {dtype} numpy array, found "
-                    f"{type(arr).__name__} {getattr(arr, 'dtype', '')} {np.shape(arr)}"
-                )
+                raise reject("layer-array", name, ndim=ndim, dtype=dtype, found=describe(arr))
             if not arr.flags.c_contiguous or not arr.flags.writeable:
-                raise ValueError(f"{name}: expected a writeable C-contiguous array")
+                raise reject("writeable", name)
         if b.shape != W.shape[1:]:
-            raise ValueError(f"biases[{l}]: expected shape {W.shape[1:]}, found {b.shape}")
+            raise reject("shape", f"biases[{l}]", shape=W.shape[1:], found=b.shape)
         if l and W.shape[0] != weights[l - 1].shape[1]:
-            raise ValueError(
-                f"weights[{l}]: expected {weights[l - 1].shape[1]} rows to follow "
-                f"weights[{l - 1}], found shape {W.shape}"
+            raise reject(
+                "layer-rows",
+                f"weights[{l}]",
+                rows=weights[l - 1].shape[1],
+                previous=f"weights[{l - 1}]",
+                shape=W.shape,
             )
     return weights, biases
 

@@ -25,11 +25,13 @@ from .. import optimizers
 from .._checks import (
     as_float_array,
     as_momentum,
+    as_nonnegative,
     as_order,
     as_positive,
     as_sample_weight,
     as_targets,
-    as_weight_decay,
+    describe,
+    reject,
 )
 from ..config import PARALLEL_MIN_BATCH
 from ..names import activation_code, output_code
@@ -302,10 +304,7 @@ def check_batch_weights(sw, order, batch_size):
     if not (sums > 0).all():
         k = int(np.argmin(sums > 0))
         last = min((k + 1) * batch_size, order.size) - 1
-        raise ValueError(
-            f"sample_weight: expected a positive weight sum in every step (average='weights'), "
-            f"found 0 in step {k} (order[{k * batch_size}:{last + 1}])"
-        )
+        raise reject("step-weights", "sample_weight", step=k, start=k * batch_size, stop=last + 1)
 
 
 def _epoch_inputs(weights, biases, X, y, order, activation, lr, options):
@@ -329,24 +328,24 @@ def _runner_options(weights, biases, lr, options):
     if optimizer is None:
         optimizer = optimizers.SGD(lr, mu)
     elif optimizers.rule(optimizer) and mu:
-        raise ValueError(f"momentum: expected 0 beside an optimizer (set its own), found {mu!r}")
+        raise reject("momentum-beside", "momentum", value=mu)
     elif optimizer.lr != lr:
-        raise ValueError(f"lr: expected the optimizer's rate {optimizer.lr!r}, found {lr!r}")
+        raise reject("rate-beside", "lr", rate=optimizer.lr, value=lr)
     state, velocities = options.get("state"), options.get("velocities")
     if state is not None and velocities is not None:
-        raise ValueError("velocities: expected None beside state (the state holds them)")
+        raise reject("velocities-beside", "velocities")
     if velocities is not None:
         velocities = _check_velocities(velocities, weights, biases)
         if mu:
             state = optimizers.velocity_state(optimizer, weights, biases, velocities)
     elif state is not None:
         if not isinstance(state, optimizers.State):
-            raise TypeError(f"state: expected a fastmlp.optimizers.State, found {state!r}")
+            raise reject("state-type", "state", value=state)
         state = optimizer.load_state(weights, biases, state.arrays())
     return {
         "optimizer": optimizer,
         "state": state,
-        "weight_decay": as_weight_decay(options.get("weight_decay", 0.0)),
+        "weight_decay": as_nonnegative("weight_decay", options.get("weight_decay", 0.0)),
         "l2": optimizers.as_l2(options.get("l2", 0.0)),
         "average": optimizers.as_average(options.get("average", "rows")),
     }
@@ -359,10 +358,7 @@ def _check_velocities(velocities, weights, biases):
     the kernels update them in place. ``fastmlp.train`` checks with this too.
     """
     if not isinstance(velocities, (tuple, list)) or len(velocities) != 2:
-        raise TypeError(
-            f"velocities: expected a pair (VWs, vbs) of arrays shaped like the weights and "
-            f"biases, found {type(velocities).__name__}"
-        )
+        raise reject("velocities-pair", "velocities", type=type(velocities).__name__)
     checked = []
     for name, arrays, params in (
         ("weights", velocities[0], weights),
@@ -371,20 +367,23 @@ def _check_velocities(velocities, weights, biases):
         try:
             arrays = tuple(arrays)
         except TypeError:
-            raise TypeError(
-                f"velocities: expected a sequence of {name} arrays, found {type(arrays).__name__}"
+            raise reject(
+                "velocities-sequence", "velocities", kind=name, type=type(arrays).__name__
             ) from None
         if len(arrays) != len(params):
-            raise ValueError(
-                f"velocities: expected {len(params)} {name} arrays, found {len(arrays)}"
+            raise reject(
+                "velocities-count", "velocities", count=len(params), kind=name, found=len(arrays)
             )
         for l, (V, P) in enumerate(zip(arrays, params)):
             ok = is_plain_array(V) and V.shape == P.shape and V.dtype == P.dtype
             if not ok or not V.flags.c_contiguous or not V.flags.writeable:
-                raise ValueError(
-                    f"velocities: expected {name}[{l}] as a writeable C-contiguous "
-                    f"{P.dtype} array of shape {P.shape}, found {type(V).__name__} "
-                    f"{getattr(V, 'dtype', '')} {np.shape(V)}"
+                raise reject(
+                    "buffer-array",
+                    "velocities",
+                    what=f"{name}[{l}]",
+                    dtype=P.dtype,
+                    shape=P.shape,
+                    found=describe(V),
                 )
         checked.append(arrays)
     return tuple(checked)

@@ -4,7 +4,9 @@
 import http.server
 import itertools
 import os
+import re
 import ssl
+import string
 import struct
 import subprocess
 import sys
@@ -14,10 +16,28 @@ import time
 
 import numpy as np
 
+from fastmlp._checks import RULES
 from fastmlp.config import ATOL, RTOL
 
 DTYPES = ("float32", "float64")
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
+
+
+def rule_regex(key, **fields):
+    """Return a regex of the messages of ``fastmlp._checks.RULES[key]``, with ``{name}`` kept.
+
+    The template's text must appear as it is; the argument's name replaces
+    ``{name}`` later (``re.escape``d by the caller), ``fields`` give regexes of
+    some other fields and the rest match anything. Not anchored.
+    """
+    parts = []
+    for text, field, _, _ in string.Formatter().parse(RULES[key].message):
+        parts.append(re.escape(text))
+        if field == "name":
+            parts.append("{name}")
+        elif field is not None:
+            parts.append(fields.get(field, "(?s:.*?)"))
+    return "".join(parts)
 
 
 def child_environment(**env):

@@ -15,7 +15,10 @@ training run may also end in ``TrainingDivergedError`` (the loss turned
 non-finite), with the model back at finite parameters.
 
 The classes of bad input and what each gets (``BAD_INPUT_CLASSES``;
-``test_bad_input_census`` checks that every class is tried and prints how often):
+``test_bad_input_census`` checks that every class is tried and prints how often).
+The classes of argument validation (ragged to estimator-param, and data-dir-type) take their
+exception classes and whole messages from the rules table,
+``fastmlp._checks.RULES``; the fragments below are the start of those messages:
 
 ===============  ==========================================================================
 class            bad input -> exception: message fragment
@@ -118,83 +121,86 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import rule_regex
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fastmlp
 from fastmlp import MLP, MLPClassifier, gradients, names, train
+from fastmlp._checks import RULES
 from fastmlp.datasets import fetch_mnist, load_mnist
 from fastmlp.datasets.mnist import FILES
 from fastmlp.errors import DatasetError, ModelFileError, TrainingDivergedError
 from fastmlp.estimator import ConvergenceWarning, DataConversionWarning
 
+
+def rules(*keys, **fields):
+    """Return the exception classes and the message regex of the ``RULES`` ``keys`` (any of them).
+
+    The regex is the whole message: each rule's template as ``rule_regex``
+    writes it, ``fields`` pinning some of its fields.
+    """
+    types = tuple(dict.fromkeys(RULES[key].error for key in keys))
+    return types, r"^(?:" + "|".join(rule_regex(key, **fields) for key in keys) + r")\Z"
+
+
+SIZES_TYPES, SIZES_REGEX = rules("sizes-type", "sizes-length", "sizes-value")
+#: Not a rule of the table: the sizes are valid, the memory is short (``MLP.__init__``).
+TOO_LARGE = r"^{name}: \[[\d, ]+\] needs \d+ parameters \(.* GiB\), more than can be allocated"
+
 #: key -> (bad input, exception types, regex the message must match; {name} is the argument).
+#: The classes of argument validation take their exceptions and messages from the table of
+#: rules, ``fastmlp._checks.RULES``; the others are not argument checks and keep their own:
+#: model-file (a file's format), mnist-* (the data set's files),
+#: estimator-data (scikit-learn's wording) and diverged (a run's outcome).
 BAD_INPUT_CLASSES = {
-    "ragged": ("ragged nested lists", (ValueError,), r"^{name}: expected an array, found a list"),
-    "dtype": ("non-numeric dtype", (TypeError,), r"^{name}: expected a numeric array, found dtype"),
-    "ndim": ("wrong number of dimensions", (ValueError,), r"^{name}: expected a \d-D array"),
-    "images": (
-        "3-D images of the wrong size",
-        (ValueError,),
-        r"^{name}: expected a 2-D array of shape \(n, \d+\) or 3-D images",
-    ),
-    "empty": ("0 rows or columns", (ValueError,), r"^{name}: expected a non-empty array"),
-    "width": ("wrong width or length", (ValueError,), r"^{name}: expected size \d+ on axis \d"),
-    "nonfinite": (
-        "NaN or inf",
-        (ValueError,),
-        r"^{name}: expected finite values, found \d+ non-finite \(first at index",
-    ),
-    "range": (
-        "beyond the model dtype's range",
-        (ValueError,),
-        r"^{name}: expected values within the range of float32",
-    ),
+    "ragged": ("ragged nested lists", *rules("unconvertible", kind="list")),
+    "dtype": ("non-numeric dtype", *rules("numeric")),
+    "ndim": ("wrong number of dimensions", *rules("ndim", ndim=r"\d")),
+    "images": ("3-D images of the wrong size", *rules("images", width=r"\d+")),
+    "empty": ("0 rows or columns", *rules("non-empty")),
+    "width": ("wrong width or length", *rules("axis-size", size=r"\d+", axis=r"\d")),
+    "nonfinite": ("NaN or inf", *rules("finite", count=r"\d+")),
+    "range": ("beyond the model dtype's range", *rules("dtype-range", dtype="float32")),
     "label-range": (
         "label out of range",
-        (ValueError,),
-        r"^{name}: expected labels in \[0, \d+\), found .* at index \d+",
+        *rules("label-range", n_classes=r"\d+", index=r"\d+"),
     ),
-    "label-fraction": (
-        "fractional or non-finite label",
-        (ValueError,),
-        r"^{name}: expected whole-number class labels, found",
-    ),
-    "label-dtype": (
-        "non-integer label dtype",
-        (TypeError,),
-        r"^{name}: expected integer class labels, found dtype",
-    ),
-    "label-count": (
-        "one label per row",
-        (ValueError,),
-        r"^{name}: expected \d+ labels \(one per row of X\), found \d+",
-    ),
-    "label-ndim": ("labels not 1-D", (ValueError,), r"^{name}: expected a 1-D array"),
-    "count-type": ("count of the wrong type", (TypeError,), r"^{name}: expected an integer, found"),
-    "count-value": (
-        "count < 1 or beyond int64",
-        (ValueError,),
-        r"^{name}: expected (a finite value > 0|a value <= 9223372036854775807)",
-    ),
-    "real-type": (
-        "real of the wrong type",
-        (TypeError,),
-        r"^{name}: expected a real number, found",
-    ),
-    "real-value": ("real out of range", (ValueError,), r"^{name}: expected a (finite )?value"),
-    "negative-weight": ("negative weight", (ValueError,), r"^{name}: expected weights >= 0, found"),
-    "backend": ("unknown backend", (ValueError,), r"^{name}: expected one of"),
-    "sizes": ("bad layer sizes", (TypeError, ValueError), r"^{name}: "),
-    "activation": ("unknown activation", (ValueError,), r"^{name}: expected one of"),
+    "label-fraction": ("fractional or non-finite label", *rules("label-whole")),
+    "label-dtype": ("non-integer label dtype", *rules("label-dtype")),
+    "label-count": ("one label per row", *rules("label-count", n=r"\d+", count=r"\d+")),
+    "label-ndim": ("labels not 1-D", *rules("label-ndim")),
+    "count-type": ("count of the wrong type", *rules("integer")),
+    "count-value": ("count < 1 or beyond int64", *rules("positive", "int64")),
+    "real-type": ("real of the wrong type", *rules("real")),
+    "real-value": ("real out of range", *rules("positive", "unit-interval", "nonnegative")),
+    "negative-weight": ("negative weight", *rules("weights")),
+    "backend": ("unknown backend", *rules("choice")),
+    "sizes": ("bad layer sizes", SIZES_TYPES, rf"{SIZES_REGEX}|{TOO_LARGE}"),
+    # fastmlp.names (below _checks) words its activation check as the "choice" rule does.
+    "activation": ("unknown activation", *rules("choice")),
     "dtype-name": (
         "unsupported model dtype",
-        (ValueError,),
-        r"^{name}: expected one of \['float32', 'float64'\]",
+        *rules("choice", choices=re.escape("['float32', 'float64']")),
     ),
-    "seed": ("bad seed", (TypeError, ValueError), r"^{name}: expected None, an integer >= 0"),
-    "estimator-param": ("bad estimator parameter", (TypeError, ValueError), r"^{name}: "),
+    "seed": ("bad seed", *rules("random-state", "random-state-type")),
+    "estimator-param": (
+        "bad estimator parameter",
+        *rules(
+            "hidden-type",
+            "hidden-item-type",
+            "hidden-value",
+            "integer-min-1",
+            "integer-or-auto",
+            "integer",
+            "int64",
+            "real",
+            "positive",
+            "unit-interval",
+            "choice",
+        ),
+    ),
     "estimator-data": ("bad estimator data", (TypeError, ValueError), r"(?<![\w.]){name}\b"),
     "model-file": ("not a fastmlp model file", (ModelFileError,), r"^{name}: "),
     "mnist-missing": (
@@ -208,7 +214,7 @@ BAD_INPUT_CLASSES = {
         r"^{name}.*: (SHA-256 of the decompressed|not a readable gzip file|cannot read the file)",
     ),
     "mnist-not-dir": ("data_dir is a file", (DatasetError,), r"^data_dir: expected a folder"),
-    "data-dir-type": ("data_dir of a wrong type", (TypeError,), r"^data_dir: expected a folder"),
+    "data-dir-type": ("data_dir of a wrong type", *rules("folder-type")),
     "diverged": ("training diverged", (TrainingDivergedError,), r"training diverged in epoch \d+"),
 }
 #: How many drawn inputs of each class were tried (and got the documented error).

@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .._checks import as_dtype, as_positive
+from .._checks import as_dtype, as_positive, reject
 from .._files import atomic_path
 from ..config import user_cache_dir
 from ..errors import DatasetError
@@ -97,9 +97,7 @@ def mnist_dir(path: os.PathLike | str | None = None) -> Path:
     """
     if path is not None:
         if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(
-                f"data_dir: expected a folder as str or os.PathLike, found {type(path).__name__}"
-            )
+            raise reject("folder-type", "data_dir", type=type(path).__name__)
         return Path(path)
     if os.environ.get("FASTMLP_DATA_DIR"):
         return Path(os.environ["FASTMLP_DATA_DIR"])
@@ -129,7 +127,7 @@ def mirrors_to_try(mirrors: Sequence[str] | None = None) -> tuple[str, ...]:
     if mirrors is None:
         mirrors = MIRRORS
     if isinstance(mirrors, str) or not mirrors:
-        raise ValueError(f"mirrors: expected a non-empty list of base URLs, found {mirrors!r}")
+        raise reject("mirrors", "mirrors", value=mirrors)
     return tuple(m if m.endswith("/") else m + "/" for m in mirrors)
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._checks import reject
+
 
 def _stats_source(arrays, reference):
     if not arrays:
-        raise ValueError("arrays: expected at least one array to scale, found none")
+        raise reject("arrays-none", "arrays")
     arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
     source = arrays if reference is None else [np.asarray(reference, dtype=np.float64)]
     widths = {a.shape[1:] for a in arrays + source}
     if len(widths) != 1:
-        raise ValueError(f"arrays: expected one feature shape, found {sorted(widths)}")
+        raise reject("feature-shape", "arrays", shapes=sorted(widths))
     return arrays, np.concatenate([s.reshape(len(s), -1) for s in source])
 
 
