@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fastmlp.kernels._jit import SOURCES_DIGEST
 from helpers import ACTIVATIONS, COLD_RECORD, DTYPES, WARM_THEN_USE, child_environment
 from hypothesis import settings
 
@@ -55,7 +56,8 @@ def warm_kernel_cache(directory):
     On an empty cache the child is test_warmup's cold run (WARM_THEN_USE), which then
     checks its record instead of compiling everything a second time.
     """
-    cold = not any(Path(directory).rglob("*.nbi"))
+    # Cold for these kernels: the cache keeps other sources' kernels in folders of their own.
+    cold = not any((Path(directory) / SOURCES_DIGEST).rglob("*.nbi"))
     args = [sys.executable, "-c", *((WARM_THEN_USE, str(list(DEPTHS))) if cold else (WARM,))]
     child = subprocess.run(
         args,
