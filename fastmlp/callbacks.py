@@ -41,7 +41,8 @@ class Callback:
 
     ``trainer`` is the running ``fastmlp.trainer.Trainer``: its ``model``,
     ``history``, ``settings`` and, in ``on_epoch_begin``, the epoch's
-    learning rate ``epoch_lr`` (which a callback may change).
+    learning rate ``epoch_lr`` (set by ``rate``; one changed only in
+    ``on_epoch_begin`` makes the run's checkpoints unresumable).
     """
 
     #: Keys of ``state_dict`` holding arrays shaped like the model's parameters (or None).
@@ -51,6 +52,15 @@ class Callback:
 
     def on_train_begin(self, trainer: Any) -> None:
         """Run once before the first epoch (before a checkpoint is resumed)."""
+
+    def rate(self, epoch: int, lr: float) -> float:
+        """Return the learning rate of ``epoch`` given ``lr``, the rate before this callback.
+
+        A callback that sets the rate does it here, not in ``on_epoch_begin``:
+        a resumed run checks the rates its checkpoint recorded against these
+        (with the state the checkpoint gave back).
+        """
+        return lr
 
     def on_epoch_begin(self, trainer: Any, epoch: int) -> None:
         """Run before each epoch (``epoch`` counts from 0 from the run's start)."""
@@ -142,7 +152,9 @@ class EarlyStopping(Callback):
     def reset(self) -> None:
         """Forget what earlier runs saw."""
         self.best = np.inf if MONITORS.get(self.monitor, True) else -np.inf
-        self.waited, self.drops, self.best_params = 0, 0, None
+        #: The epochs from which each drop of ``adaptive`` applies.
+        self.drops: list[int] = []
+        self.waited, self.best_params = 0, None
         #: Whether the last epoch seen asked to stop (the run converged, in scikit-learn's words).
         self.stopped = False
 
@@ -154,10 +166,12 @@ class EarlyStopping(Callback):
             )
         self.reset()
 
-    def on_epoch_begin(self, trainer: Any, epoch: int) -> None:
-        """Apply the learning-rate drops of ``adaptive`` so far (each a division, as sklearn's)."""
-        for _ in range(self.drops):
-            trainer.epoch_lr /= LR_DIVISOR
+    def rate(self, epoch: int, lr: float) -> float:
+        """Return ``lr`` divided by 5 for each drop of ``adaptive`` up to ``epoch``, as sklearn."""
+        for first in self.drops:
+            if first <= epoch:
+                lr /= LR_DIVISOR
+        return lr
 
     def on_epoch_end(self, trainer: Any, epoch: int) -> bool:
         """Count the epoch as an improvement or not; return True to stop."""
@@ -188,7 +202,7 @@ class EarlyStopping(Callback):
             return False
         if not self.adaptive or trainer.history.lr[-1] <= MIN_LR:
             return True
-        self.drops, self.waited = self.drops + 1, 0
+        self.drops, self.waited = [*self.drops, epoch + 1], 0  # from the next epoch on
         return False
 
     def _new_best(self, trainer, epoch, value):
@@ -205,22 +219,25 @@ class EarlyStopping(Callback):
             trainer.model.params[...] = self.best_params
 
     def state_dict(self) -> dict[str, Any]:
-        """Return the best value, the epochs waited, the rate drops and the best parameters."""
+        """Return the best value, the epochs waited, the rate drops' epochs, the best parameters."""
         state = {"best_loss": float(self.best) if np.isfinite(self.best) else None}
         state.update(waited=self.waited, best_params=self.best_params)
-        if self.drops:
-            state["lr_drops"] = self.drops
+        if self.adaptive:  # a key of a fresh instance's state too: what a checkpoint loads
+            state["lr_drops"] = list(self.drops)
         return state
 
     def load_state_dict(self, state: dict[str, Any], history: Any) -> None:
         """Check and take back a ``state_dict`` (see ``Callback.load_state_dict``)."""
         best, waited = state["best_loss"], state["waited"]
-        drops, done = state.get("lr_drops", 0), history.epochs
-        for name, count in (("waited", waited), ("lr_drops", drops)):
-            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= done:
-                raise ValueError(
-                    f"expected {name} to be an integer from 0 to {done}, found {count!r}"
-                )
+        drops, done = state.get("lr_drops") or [], history.epochs
+        if isinstance(waited, bool) or not isinstance(waited, int) or not 0 <= waited <= done:
+            raise ValueError(f"expected waited to be an integer from 0 to {done}, found {waited!r}")
+        # Each drop applies from the epoch after the one that asked for it: 1 to done, ascending.
+        ascending = isinstance(drops, list) and drops == sorted(set(drops))
+        if not ascending or not all(type(d) is int and 1 <= d <= done for d in drops):
+            raise ValueError(
+                f"expected lr_drops to be ascending epochs from 1 to {done}, found {drops!r}"
+            )
         if best is None:
             if state["best_params"] is not None or history.best_epoch is not None:
                 raise ValueError("found a best epoch or best parameters but no best_loss")

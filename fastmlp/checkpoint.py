@@ -170,9 +170,10 @@ def restore(
     state : RunState
         Its generator's state is set; its callbacks get their state back.
     lr_of : callable, optional
-        The rate the run's schedule gives an epoch (0-based, from the run's
-        start): the recorded rates must equal it (the fingerprint of a
-        callable schedule, whose ``repr`` says nothing about what it computes).
+        The rate the run gives an epoch (0-based, from the run's start), its
+        schedule's as its callbacks set it, called after their state is back:
+        the recorded rates must equal it (the fingerprint of a callable
+        schedule, whose ``repr`` says nothing about what it computes).
     must_match : sequence of str
         The ``config`` keys the checkpoint must share (``settings.fingerprint()``).
 
@@ -198,8 +199,9 @@ def restore(
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise archive.fail(f"invalid contents ({error!r})") from error
         archive.verify()
-        _check_rates(archive, arrays["lr"].tolist(), lr_of)
+        # The callbacks first: the rates they set (lr_of) may depend on their state.
         _load_callbacks(archive, state.callbacks, arrays, restored)
+        _check_rates(archive, arrays["lr"].tolist(), lr_of)
     params[...] = arrays["params"]
     for i, v in enumerate(_flat(velocities)):
         v[...] = arrays[f"velocity_{i}"]

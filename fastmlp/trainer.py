@@ -265,8 +265,7 @@ class Trainer:
     history : History
         The run's record (after ``fit``).
     epoch_lr : float
-        The learning rate of the epoch in progress (callbacks may change it
-        in ``on_epoch_begin``).
+        The learning rate of the epoch in progress (``rate``).
     error : BaseException or None
         The exception that ended training, for ``on_train_end``.
     """
@@ -416,9 +415,8 @@ class Trainer:
 
     def _epoch(self, epoch):
         """Train, record and hand over one epoch; return True when a callback stops the run."""
-        history, hp = self.history, self.settings.checked
-        at, total = hp["initial_epoch"] + epoch, hp["initial_epoch"] + self.epochs
-        self.epoch_lr = float(as_positive(f"lr_schedule({at})", self.settings.schedule(at, total)))
+        history = self.history
+        self.epoch_lr = self.rate(epoch)
         with self._rollback:
             for callback in self.callbacks:
                 callback.on_epoch_begin(self, epoch)
@@ -446,6 +444,21 @@ class Trainer:
             if callback.on_epoch_end(self, epoch) and epoch < self.epochs - 1:
                 history.stopped_early = True
         return history.stopped_early
+
+    def rate(self, epoch: int) -> float:
+        """Return the learning rate of ``epoch``: the schedule's, then each callback's ``rate``.
+
+        Parameters
+        ----------
+        epoch : int
+            Counted from 0 from the run's start (a resumed run's epochs go on counting).
+        """
+        at, total = self.settings.checked["initial_epoch"] + epoch, self.epochs
+        total += self.settings.checked["initial_epoch"]
+        lr = float(as_positive(f"lr_schedule({at})", self.settings.schedule(at, total)))
+        for callback in self.callbacks:
+            lr = callback.rate(epoch, lr)
+        return lr
 
     def _next_order(self, epoch, n):
         try:
@@ -475,15 +488,13 @@ class Trainer:
         path : str or os.PathLike
             A checkpoint of a run with this run's fingerprint.
         """
-        hp = self.settings.checked
-        first, schedule = hp["initial_epoch"], self.settings.schedule
         history = checkpoints.restore(
             path,
             self.model.params,
             self.state_arrays,
             self.history,
             self.run_state(),
-            lr_of=lambda epoch: schedule(first + epoch, first + self.epochs),
+            lr_of=self.rate,
             must_match=fingerprint(),
         )
         more = max(self.epochs - history.epochs, 0) * self.steps

@@ -75,8 +75,14 @@ def test_a_callback_may_change_the_epochs_learning_rate(rng):
         def on_epoch_begin(self, trainer, epoch):
             trainer.epoch_lr /= 2
 
+    class Third(Callback):
+        def rate(self, epoch, lr):
+            return lr / 3 if epoch else lr
+
     history = train(MLP([4, 3]), X, y, epochs=2, lr=0.1, callbacks=[Halve()], backend="numpy")
     assert history.lr == [0.05, 0.05]
+    history = train(MLP([4, 3]), X, y, epochs=2, lr=0.3, callbacks=[Third()], backend="numpy")
+    assert history.lr == [0.3, 0.3 / 3]
 
 
 class Counter(Callback):
@@ -152,7 +158,7 @@ def feed(stopping, values, monitor, lrs=None):
     stopping.on_train_begin(trainer)
     counts, stop_epoch, rates = [], None, []
     for epoch, value in enumerate(values):
-        trainer.epoch_lr = 0.01 if lrs is None else lrs
+        trainer.epoch_lr = stopping.rate(epoch, 0.01 if lrs is None else lrs)  # as the Trainer
         stopping.on_epoch_begin(trainer, epoch)
         rates.append(trainer.epoch_lr)
         history.lr.append(trainer.epoch_lr)
@@ -203,6 +209,40 @@ def test_the_sklearn_rule_drops_the_rate_on_a_plateau_when_adaptive():
         expected.append(expected[-1] / 5)  # 2e-5, 4e-6, 8e-7: the last is <= 1e-6
     assert rates == expected and stop == 5
     assert counts == [0, 0, 0, 0, 0, 1]
+
+
+def adaptive_run(X, y, epochs, **options):
+    """Train with an adaptive EarlyStopping whose rule drops the rate every third epoch."""
+    # min_delta 10: no epoch after the first improves, so the count passes patience=1 every
+    # second epoch after it, and each time the rate is divided by 5 instead of stopping.
+    stopping = EarlyStopping(1, 10.0, monitor="train_loss", rule="sklearn", adaptive=True)
+    model = MLP([4, 5, 3], seed=0)
+    history = train(model, X, y, epochs=epochs, lr=0.1, early_stopping=stopping,
+                    backend="numpy", progress=False, **options)  # fmt: skip
+    return model, history
+
+
+def test_a_run_with_adaptive_rate_drops_resumes_from_its_checkpoint(tmp_path, rng):
+    X, y = data(rng)
+    whole, expected = adaptive_run(X, y, 9)
+    assert expected.lr == [0.1] * 3 + [0.02] * 2 + [0.004] * 2 + [0.1 / 5 / 5 / 5] * 2
+    path = tmp_path / "c.npz"
+    adaptive_run(X, y, 7, checkpoint=path)  # two drops before the checkpoint
+    resumed, history = adaptive_run(X, y, 9, checkpoint=path, resume=True)
+    assert history.lr == expected.lr and history.train_loss == expected.train_loss
+    np.testing.assert_array_equal(resumed.params, whole.params)
+
+
+@pytest.mark.parametrize("drops", [[0], [3, 2], [2, 2], [5], 2, [1.0], [True], "1"])
+def test_early_stopping_refuses_rate_drops_it_could_not_have_made(drops):
+    stopping = EarlyStopping(1, rule="sklearn", adaptive=True)
+    state = {"best_loss": None, "waited": 0, "best_params": None, "lr_drops": drops}
+    history = History(train_loss=[1.0] * 4)
+    with pytest.raises(ValueError, match=r"^expected lr_drops to be ascending epochs from 1 to 4"):
+        stopping.load_state_dict(state, history)
+    stopping.load_state_dict({**state, "lr_drops": [1, 4]}, history)
+    assert stopping.rate(0, 1.0) == 1.0 and stopping.rate(3, 1.0) == 0.2
+    assert stopping.rate(4, 1.0) == 1.0 / 5 / 5
 
 
 def next_score(scores, X, y, sample_weight=None):
