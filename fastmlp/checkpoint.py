@@ -170,10 +170,9 @@ def restore(
     state : RunState
         Its generator's state is set; its callbacks get their state back.
     lr_of : callable, optional
-        The rate the run gives an epoch (0-based, from the run's start), its
-        schedule's as its callbacks set it, called after their state is back:
-        the recorded rates must equal it (the fingerprint of a callable
-        schedule, whose ``repr`` says nothing about what it computes).
+        The rate the run gives an epoch (0-based), asked once the callbacks'
+        state is back: the recorded rates must equal it (the fingerprint of a
+        callable schedule, whose ``repr`` says nothing about what it computes).
     must_match : sequence of str
         The ``config`` keys the checkpoint must share (``settings.fingerprint()``).
 
@@ -199,7 +198,6 @@ def restore(
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise archive.fail(f"invalid contents ({error!r})") from error
         archive.verify()
-        # The callbacks first: the rates they set (lr_of) may depend on their state.
         _load_callbacks(archive, state.callbacks, arrays, restored)
         _check_rates(archive, arrays["lr"].tolist(), lr_of)
     params[...] = arrays["params"]
