@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fastmlp.kernels._jit import SOURCES_DIGEST
+from fastmlp.kernels.sgd import _sgd_epoch
 from helpers import ACTIVATIONS, COLD_RECORD, DTYPES, WARM_THEN_USE, child_environment
 from hypothesis import settings
 
@@ -47,17 +47,18 @@ def pytest_configure(config):
         # xdist starts its workers, so they and the tests' children load, not compile.
         # From a neutral folder: from the checkout, `-c` would import its fastmlp, not the
         # installed one the tests run.
-        warm_kernel_cache(directory)
+        warm_kernel_cache()
 
 
-def warm_kernel_cache(directory):
-    """Compile the tests' kernels into ``directory``, in a child.
+def warm_kernel_cache():
+    """Compile the tests' kernels into the run's cache, in a child.
 
     On an empty cache the child is test_warmup's cold run (WARM_THEN_USE), which then
     checks its record instead of compiling everything a second time.
     """
-    # Cold for these kernels: the cache keeps other sources' kernels in folders of their own.
-    cold = not any((Path(directory) / SOURCES_DIGEST).rglob("*.nbi"))
+    # Cold for these kernels as installed here: the cache keeps the kernels of other sources
+    # and of other install folders (other nox sessions) in folders of their own.
+    cold = not any(Path(_sgd_epoch._cache._cache_path).glob("*.nbi"))
     args = [sys.executable, "-c", *((WARM_THEN_USE, str(list(DEPTHS))) if cold else (WARM,))]
     child = subprocess.run(
         args,
