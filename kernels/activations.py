@@ -14,7 +14,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload
 
-from ..config import ERROR_MODEL, FASTMATH_ORDERED
+from ..config import ERROR_MODEL, FASTMATH
 from ..names import RELU, SIGMOID, TANH
 from ._jit import kernel
 
@@ -77,8 +77,8 @@ def _exp(x):
     return np.exp(x)
 
 
-# Compiled as its own function, so its flags hold wherever LLVM inlines it.
-@overload(_exp, jit_options={"fastmath": set(FASTMATH_ORDERED), "error_model": ERROR_MODEL})
+# The kernels' flags: an overload compiles with Numba's defaults otherwise.
+@overload(_exp, jit_options={"fastmath": set(FASTMATH), "error_model": ERROR_MODEL})
 def _exp_overload(x):
     if x == types.float32:
         return _exp32

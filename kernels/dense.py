@@ -10,9 +10,11 @@ along a contiguous row, and with ``W`` the forward pass skips zero inputs
 from __future__ import annotations
 
 import numpy as np
+from numba.extending import overload
 from numpy.typing import ArrayLike
 
 from .._checks import as_float_array, as_positive, reject
+from ..config import ERROR_MODEL, FASTMATH_READ_ONLY_SUMS
 from ..names import activation_code
 from ..optimizers import SGD_CODE
 from ._jit import kernel
@@ -65,14 +67,30 @@ def _vec_mat_rows(v, nz, m, M, out):
             out[j] += u * w[j]
 
 
+def _dot(a, b):
+    """Return ``a @ b`` for 1-D ``a`` and ``b`` of one size, summed across vector lanes.
+
+    A loop that only reads: see ``config.FASTMATH_READ_ONLY_SUMS``.
+    """
+
+
+# Compiled as its own function, so its flags hold wherever LLVM inlines it.
+@overload(_dot, jit_options={"fastmath": set(FASTMATH_READ_ONLY_SUMS), "error_model": ERROR_MODEL})
+def _dot_overload(a, b):
+    def dot(a, b):
+        s = a.dtype.type(0)
+        for j in range(a.size):
+            s += a[j] * b[j]
+        return s
+
+    return dot
+
+
 @kernel(inline=True)
 def _mat_vec(M, v, out):
     """Add ``M @ v`` to ``out``: a dot product along each contiguous row of ``M``."""
     for i in range(M.shape[0]):
-        s = M.dtype.type(0)
-        for j in range(M.shape[1]):
-            s += M[i, j] * v[j]
-        out[i] += s
+        out[i] += _dot(M[i], v)
 
 
 @kernel(inline=True)
