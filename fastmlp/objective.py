@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 
 from . import reference
 from ._checks import as_choice, as_sample_weight, reject
-from .kernels.network import Layout, _loss_and_gradient, gradient_work, launching
+from .kernels.network import Layout, Net, Rows, _loss_and_gradient, gradient_work, launching
 from .model import MLP
 from .optimizers import as_average, as_l2
 
@@ -40,9 +40,9 @@ def _summed(model, weights, biases, X, Y, sw):
     layout = Layout(weights)
     work, block_loss = gradient_work(weights, layout, X.shape[0])
     with layout as L, launching(True):
-        total = _loss_and_gradient(
-            L.Ms, L.transposed, biases, X, Y, sw, model._code, model._out_code, *work, block_loss
-        )
+        codes = (model._code, model._out_code)
+        net = Net(L.Ms, L.transposed, biases)
+        total = _loss_and_gradient(net, Rows(X, Y, sw), codes, work, block_loss)
     dWs = [layout.to_model(G[0], l) for l, G in enumerate(work.Gs)]
     return total, dWs, [gb[0] for gb in work.gbs]
 

@@ -162,35 +162,23 @@ def _gradient_block(
 
 
 @kernel(parallel=True)
-def _loss_and_gradient(
-    Ms,
-    transposed,
-    bs,
-    X,
-    y,
-    sw,
-    code,
-    out,
-    rows,
-    A,
-    D,
-    losses,
-    hits,
-    Gs,
-    gbs,
-    NZ,
-    scratch,
-    block_loss,
-):
+def _loss_and_gradient(net, data, codes, work, block_loss):
     """Sum the loss and gradient over every row of ``X`` into ``Gs[l][0]`` and ``gbs[l][0]``.
 
-    Takes the fields of a ``GradientWork`` after ``out`` (``*work``). The
-    rows are cut into ``block_loss.size`` blocks, run on threads, each
-    summed into its own buffers; then the blocks are added in block order.
-    The order of every sum is fixed by the block count, not by the number
-    of threads, so results are bit-identical on any number of threads.
-    Returns the summed loss (float64).
+    ``net`` is a ``Net``, ``data`` the ``Rows``, ``codes`` the activation's
+    and output's codes, ``work`` a ``GradientWork``. The rows are cut into
+    ``block_loss.size`` blocks, run on threads, each summed into its own
+    buffers; then the blocks are added in block order. The order of every
+    sum is fixed by the block count, not by the number of threads, so
+    results are bit-identical on any number of threads. Returns the summed
+    loss (float64).
     """
+    # The threaded build passes a prange's variables to its threads as flat
+    # tuples and fails on a tuple inside a tuple: unpack the groups first.
+    Ms, transposed, bs = net
+    X, y, sw = data
+    code, out = codes
+    rows, A, D, losses, hits, Gs, gbs, NZ, scratch = work
     blocks = block_loss.size
     for c in numba.prange(blocks):
         b = np.intp(c)  # one type for the threaded build's uint64 index, one _gradient_block
@@ -232,6 +220,22 @@ def _add_blocks(G):
         block = G[b].reshape(-1)
         for j in range(first.size):
             first[j] += block[j]
+
+
+class Net(NamedTuple):
+    """A network as the kernels take it: a ``Layout``'s ``Ms`` and ``transposed``, the biases."""
+
+    Ms: tuple
+    transposed: np.ndarray
+    bs: tuple
+
+
+class Rows(NamedTuple):
+    """Rows to sum a loss over: inputs, targets (see ``kernels.outputs``) and sample weights."""
+
+    X: np.ndarray
+    y: np.ndarray
+    sw: np.ndarray
 
 
 class GradientWork(NamedTuple):

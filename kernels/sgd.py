@@ -38,6 +38,7 @@ from ..names import activation_code, output_code
 from ._jit import kernel
 from .network import (
     Layout,
+    Net,
     _backprop_rows,
     _chunk,
     buffers,
@@ -49,8 +50,6 @@ from .network import (
 from .per_sample import _sgd_epoch_per_sample, unit_buffers
 from .update import _part, _step_rate, _update_bias, _update_rows, outer_scratch
 
-#: The network: ``Ms``, ``transposed`` and ``bs`` as in ``kernels.network``.
-Net = namedtuple("Net", ["Ms", "transposed", "bs"])
 #: The rows: inputs, labels, sample weights, and the order to visit them in.
 Data = namedtuple("Data", ["X", "y", "sw", "order"])
 #: The epoch's scalars: rows per step, parts per stage, the activation's
