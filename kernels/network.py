@@ -284,15 +284,27 @@ def gradient_work(weights, layout, n):
     return work, np.zeros(blocks)
 
 
+class RowWork(NamedTuple):
+    """One part's buffers for inference: ``buffers``' ``A``, the row of them it uses, ``nz``."""
+
+    A: tuple
+    row: int
+    #: ``_forward``'s scratch (a row of ``index_buffers``).
+    nz: np.ndarray
+
+
 @kernel(nogil=True)
-def _predict_proba_rows(Ms, transposed, bs, X, code, out, A, row, nz, P, r0, r1):
+def _predict_proba_rows(net, X, codes, work, P, r0, r1):
     """Write the prediction of output ``out`` for rows ``r0:r1`` of ``X`` into ``P``.
 
     Class probabilities (softmax), unit probabilities (logistic), or values
-    (identity, exp; see ``kernels.outputs._output_transform``). Each row is
-    propagated through row ``row`` of the buffers ``A`` (see ``_forward``);
-    ``nz`` is ``_forward``'s scratch.
+    (identity, exp; see ``kernels.outputs._output_transform``). ``net`` is a
+    ``Net``, ``codes`` the hidden activation's and the output's codes, and
+    ``work`` a ``RowWork``: each row is propagated through its buffer row.
     """
+    Ms, transposed, bs = net
+    code, out = codes
+    A, row, nz = work
     last = len(Ms)
     for i in range(r0, r1):
         _forward(Ms, transposed, bs, X[i], code, A, row, nz)
@@ -300,11 +312,14 @@ def _predict_proba_rows(Ms, transposed, bs, X, code, out, A, row, nz, P, r0, r1)
 
 
 @kernel(nogil=True)
-def _evaluate_rows(Ms, transposed, bs, X, code, out, A, row, nz, y, losses, hits, r0, r1):
+def _evaluate_rows(net, X, codes, work, y, losses, hits, r0, r1):
     """Per row ``i`` in ``r0:r1``: its loss into ``losses[i]``, its hit into ``hits[i]``.
 
-    Buffers as for ``_predict_proba_rows``; hits as in ``kernels.outputs``.
+    Arguments as for ``_predict_proba_rows``; hits as in ``kernels.outputs``.
     """
+    Ms, transposed, bs = net
+    code, out = codes
+    A, row, nz = work
     last = len(Ms)
     for i in range(r0, r1):
         _forward(Ms, transposed, bs, X[i], code, A, row, nz)
@@ -335,10 +350,11 @@ def infer(task, weights, biases, X, code, out, *outputs):
     A, _ = buffers(weights, parts * spread)
     NZ = index_buffers(weights, parts)
     with Layout(weights) as L:
+        net = Net(L.Ms, L.transposed, biases)
 
         def run(c):
             r0, r1 = c * n // parts, (c + 1) * n // parts
-            rows(L.Ms, L.transposed, biases, X, code, out, A, c * spread, NZ[c], *outputs, r0, r1)
+            rows(net, X, (code, out), RowWork(A, c * spread, NZ[c]), *outputs, r0, r1)
 
         if parts == 1:
             run(0)
