@@ -230,6 +230,15 @@ class Net(NamedTuple):
     bs: tuple
 
 
+class Data(NamedTuple):
+    """The rows of an epoch: inputs, targets, sample weights, and the order to visit them in."""
+
+    X: np.ndarray
+    y: np.ndarray
+    sw: np.ndarray
+    order: np.ndarray
+
+
 class Rows(NamedTuple):
     """Rows to sum a loss over: inputs, targets (see ``kernels.outputs``) and sample weights."""
 

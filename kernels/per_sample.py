@@ -146,18 +146,22 @@ def _copy(src, dst):
 
 
 @kernel
-def _sgd_epoch_per_sample(
-    Ms, transposed, bs, A, D, X, y, sw, order, code, out, lr, step_loss, step_correct
-):
+def _sgd_epoch_per_sample(net, units, data, codes, lr, step_loss, step_correct):
     """Per-sample SGD over ``X[order]`` (see the module docstring).
 
-    ``Ms``, ``transposed`` and ``bs`` are the network as in ``kernels.network``
-    (``transposed[0]`` is False). ``A[l]`` and ``D[l]`` are 1-D activation and
-    delta buffers of layer ``l``'s width (``A[0]``, the input's, is used as a
-    zero row; ``D[0]`` is unused). ``out`` and the targets ``y`` are as in
-    ``kernels.outputs``. Each step's weighted loss, before its update, goes
-    to ``step_loss`` (float64) and its hit to ``step_correct``.
+    ``net`` is a ``kernels.network.Net`` (``transposed[0]`` is False) and
+    ``data`` a ``kernels.network.Data``. ``units`` is ``(A, D)``: ``A[l]`` and
+    ``D[l]`` are 1-D activation and delta buffers of layer ``l``'s width
+    (``A[0]``, the input's, is used as a zero row; ``D[0]`` is unused).
+    ``codes`` holds the hidden activation's and the output's codes; the
+    output and the targets ``y`` are as in ``kernels.outputs``. Each step's
+    weighted loss, before its update, goes to ``step_loss`` (float64) and its
+    hit to ``step_correct``.
     """
+    Ms, transposed, bs = net
+    A, D = units
+    X, y, sw, order = data
+    code, out = codes
     lr = Ms[0].dtype.type(lr)
     last = len(Ms)
     W0, b0, a1, d1 = Ms[0], bs[0], A[1], D[1]

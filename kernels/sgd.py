@@ -37,6 +37,7 @@ from ..config import PARALLEL_MIN_BATCH
 from ..names import activation_code, output_code
 from ._jit import kernel
 from .network import (
+    Data,
     Layout,
     Net,
     _backprop_rows,
@@ -50,8 +51,6 @@ from .network import (
 from .per_sample import _sgd_epoch_per_sample, unit_buffers
 from .update import _part, _step_rate, _update_bias, _update_rows, outer_scratch
 
-#: The rows: inputs, labels, sample weights, and the order to visit them in.
-Data = namedtuple("Data", ["X", "y", "sw", "order"])
 #: The epoch's scalars: rows per step, parts per stage, the activation's
 #: code, the rate, the L2 penalty, the weight decay, and whether a step
 #: divides by its rows' summed weights (else by their count).
@@ -267,9 +266,10 @@ class SGD:
         """
         if self.per_sample:
             with self.layout as L:
+                net = Net(L.Ms, L.transposed, self.biases)
+                data = Data(X, y, sw, order)
                 _sgd_epoch_per_sample(
-                    *(L.Ms, L.transposed, self.biases, self.A, self.D, X, y, sw, order),
-                    *(code, out, lr, step_loss, step_correct),
+                    net, (self.A, self.D), data, (code, out), lr, step_loss, step_correct
                 )
             return
         if self.by_weight:
