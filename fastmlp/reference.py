@@ -84,8 +84,8 @@ def output_loss(Z: np.ndarray, y: np.ndarray, output: str) -> tuple[np.ndarray, 
 
     ``y`` holds class indices (softmax) or a row of targets per row of ``Z``
     (the formulas are in ``fastmlp.kernels.outputs``). A logistic row is
-    right when every unit is on the side of 0 its target is; identity and
-    exp rows are never right.
+    right when every unit predicts its target, ``sigmoid(z) > 0.5``; identity
+    and exp rows are never right.
     """
     code = output_code(output)
     if code == SOFTMAX:
@@ -93,7 +93,7 @@ def output_loss(Z: np.ndarray, y: np.ndarray, output: str) -> tuple[np.ndarray, 
     Z64, Y = Z.astype(np.float64), y.astype(np.float64)
     if code == LOGISTIC:
         units = np.maximum(Z64, 0) - Y * Z64 + np.log1p(np.exp(-np.abs(Z64)))
-        return units.sum(axis=-1), ((Z > 0) == (y > 0.5)).all(axis=-1)
+        return units.sum(axis=-1), ((activate(Z, "sigmoid") > 0.5) == (y > 0.5)).all(axis=-1)
     if code == LINEAR:
         units = 0.5 * (Y - Z64) ** 2
     else:

@@ -19,8 +19,9 @@ Every loss is in a stable form, summed in float64:
 
 The deltas, dL/dz, are ``softmax(z) - onehot(t)``, ``sigmoid(z) - y``,
 ``z - y`` and ``exp(z) - y``. A row's "hit" is whether softmax's argmax is
-``t``, or whether every logistic unit is on the right side of 0; identity
-and exp rows have no right or wrong and count 0.
+``t``, or whether every logistic unit predicts its target (``sigmoid(z) >
+0.5``, as ``MLP.predict``); identity and exp rows have no right or wrong and
+count 0.
 """
 
 import numpy as np
@@ -71,11 +72,16 @@ def _unit_delta(z, y, out, one):
 
 @kernel(inline=True)
 def _unit_hit(z, y, out):
-    """Return whether every logistic unit of ``z`` is on the side of 0 its 0/1 target ``y`` is."""
+    """Return whether every logistic unit predicts its 0/1 target ``y``: ``sigmoid(z) > 0.5``.
+
+    The probability, not ``z > 0``: for a tiny positive ``z`` the float32
+    sigmoid rounds to 0.5, and ``MLP.predict`` (scikit-learn's rule) says 0.
+    """
     if out != LOGISTIC:
         return False
+    one, half = z.dtype.type(1), z.dtype.type(0.5)
     for j in range(z.size):
-        if (z[j] > 0) != (y[j] > 0.5):
+        if (_sigmoid(z[j], one) > half) != (y[j] > half):
             return False
     return True
 

@@ -122,6 +122,21 @@ def test_logistic_accuracy_is_subset_accuracy(rng):
     np.testing.assert_array_equal(hits, np.arange(8) >= 3)
 
 
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_a_logistic_hit_is_what_predict_says_for_tiny_logits(backend):
+    """A float32 logit of 1e-8 is above 0, but its sigmoid rounds to 0.5: predict says 0."""
+    model = fastmlp.MLP([1, 1], output="logistic", dtype="float32")
+    model.weights[0][...], model.biases[0][...] = 1, 0
+    X = np.array([[1e-8], [-1e-8], [1e-3]], np.float32)
+    np.testing.assert_array_equal(model.predict(X), [[0], [0], [1]])
+    Y = np.array([[0], [0], [1]], np.float32)
+    if backend == "numba":
+        _, hits = model.evaluate(X, Y)
+    else:
+        _, hits = reference.output_loss(X @ model.weights[0] + model.biases[0], Y, "logistic")
+    np.testing.assert_array_equal(hits, [True, True, True])
+
+
 @pytest.mark.slow  # compiles the threaded gradient kernel (tens of seconds cold)
 @pytest.mark.parametrize("depth", [1, 2])
 @pytest.mark.parametrize("kind", ["labels", "values"])
