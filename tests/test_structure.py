@@ -43,7 +43,7 @@ LAYERS = {
         "fastmlp.training",
         "fastmlp.gradient_check",
     ),
-    "estimators": ("fastmlp.estimator",),
+    "estimators": ("fastmlp._sklearn_random", "fastmlp.estimator"),
     "apps": (
         "fastmlp.experiments",
         "fastmlp.plots",
