@@ -280,6 +280,11 @@ RULES: dict[str, Rule] = {
         "{name}: expected at most {most} epochs of {steps} steps (each step's loss is kept), "
         "found {value}",
     ),
+    "optimizer-state": Rule(
+        ValueError,
+        "{name}: expected the state of {optimizer!r} for this network (its slots, shaped "
+        "and typed like the parameters, and t >= 0), found {value!r}",
+    ),
     "velocities-unused": Rule(
         ValueError,
         "{name}: expected None for optimizer={optimizer!r} (they are SGD momentum's), "

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import reference
-from ._checks import as_choice, as_sample_weight, reject
+from ._checks import as_choice, as_positive, as_sample_weight, reject
 from .kernels.network import Layout, Net, Rows, _loss_and_gradient, gradient_work, launching
 from .model import MLP
 from .optimizers import as_average, as_l2
@@ -105,13 +105,13 @@ def loss_and_gradient(
     l2: float = 0.0,
     sample_weight: ArrayLike | None = None,
     average: str = "rows",
+    loss_scale: float = 1.0,
 ) -> tuple[float, np.ndarray]:
     """Return the regularised loss over the rows of ``X`` and its gradient (for quasi-Newton).
 
-    ``loss = (sum_i w_i loss_i + l2 / 2 * sum_l |W_l|^2) / divisor``, ``grad`` its
-    gradient (the penalty on weights only): ``l2`` as in ``train`` and scikit-learn's
-    ``alpha``. The sums run in one kernel call in the model's dtype, the penalty
-    and the division in float64.
+    ``loss = (loss_scale * sum_i w_i loss_i + l2 / 2 * sum_l |W_l|^2) / divisor``,
+    ``grad`` its gradient at ``loss_scale = 1`` (``l2``: scikit-learn's ``alpha``,
+    on weights only), summed in one kernel call; penalty and division in float64.
 
     Parameters
     ----------
@@ -126,17 +126,18 @@ def loss_and_gradient(
     sample_weight : array_like, shape (n,), optional
         A weight >= 0 per row, scaling its loss (ones by default).
     average : {"rows", "weights"}
-        The divisor: the number of rows, or the sum of the sample weights
-        (scikit-learn's).
+        The divisor: the row count, or the sum of the weights (scikit-learn's).
+    loss_scale : float
+        Factor on the loss's data term only, > 0 (scikit-learn's squared
+        error: ``1 / n_outputs``, with the gradient of the sum).
 
     Returns
     -------
     loss : float
         The regularised mean loss.
     grad : numpy.ndarray of float64, shape (model.params.size,)
-        Its gradient, aligned with ``model.params``. float64 whatever the
-        model's dtype: ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)``
-        works in float64, and ``x.astype(model.dtype)`` brings its iterates back.
+        Its gradient, aligned with ``model.params``, in float64 as SciPy's
+        L-BFGS-B works (``x.astype(model.dtype)`` brings its iterates back).
 
     Raises
     ------
@@ -144,19 +145,18 @@ def loss_and_gradient(
         For bad arguments, a zero sum of weights with ``average="weights"``,
         or a forward or backward pass that overflowed the model's dtype.
     """
-    weights, biases = _check_model(model)
-    X = model.check_X(X)
-    Y = model.check_y(Y, X.shape[0])
-    l2 = as_l2(l2)
+    (weights, biases), X = _check_model(model), model.check_X(X)
+    Y, l2 = model.check_y(Y, X.shape[0]), as_l2(l2)
     sw = as_sample_weight(sample_weight, X.shape[0], model.dtype)
-    divisor = _divisor(average, sw)
+    divisor, scale = _divisor(average, sw), as_positive("loss_scale", loss_scale)
     total, dWs, dbs = _summed(model, weights, biases, X, Y, sw)
     dWs, dbs = _finite_gradients(dWs, dbs, model.dtype)
     penalty = sum(float(np.square(W, dtype=np.float64).sum()) for W in weights)
     parts = []
     for W, dW, db in zip(weights, dWs, dbs):
         parts += [(dW.astype(np.float64) + l2 * W).ravel(), db.astype(np.float64)]
-    return (float(total) + l2 / 2 * penalty) / divisor, np.concatenate(parts) / divisor
+    loss = float(total) * scale + l2 / 2 * penalty
+    return loss / divisor, np.concatenate(parts) / divisor
 
 
 def _divisor(average, sw):

@@ -193,6 +193,7 @@ def sgd_epoch(
     l2: float = 0.0,
     average: str = "rows",
     output: str = "softmax",
+    loss_scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One epoch over ``X[order]`` in steps of ``batch_size`` rows; update in place.
 
@@ -205,9 +206,9 @@ def sgd_epoch(
     its twin step from ``optimizers.OPTIMIZERS``; its ``state`` (or, for
     momentum, ``velocities = (VWs, vbs)``) persists across calls (zeros
     when None). ``y`` and ``output`` as for ``output_loss``. Returns
-    ``(step_loss, step_correct)``: each step's loss ``(summed row losses +
-    l2 / 2 * |W|^2) / divisor`` (float64), taken before its update, and how
-    many of its rows were predicted right.
+    ``(step_loss, step_correct)``: each step's loss ``(loss_scale * summed
+    row losses + l2 / 2 * |W|^2) / divisor`` (float64), taken before its
+    update, and how many of its rows were predicted right.
     """
     optimizer = SGD(lr, momentum) if optimizer is None else optimizer
     if state is None and velocities is not None and momentum:
@@ -225,6 +226,7 @@ def sgd_epoch(
             weights, biases, X[rows], y[rows], activation, sw, output=output
         )
         divisor = len(rows) if average == "rows" or sw is None else float(sw.sum(dtype=np.float64))
+        loss = loss * loss_scale if loss_scale != 1.0 else loss
         step_loss[k], grads = _penalised(weights, loss, dWs, dbs, divisor, l2, weight_decay)
         state.t[0] += 1
         for i, (param, grad) in enumerate(zip([*weights, *biases], grads)):

@@ -24,10 +24,11 @@ from ._checks import as_order, as_positive, as_rng, as_sample_weight, reject
 from .callbacks import Callback, Checkpointing
 from .errors import TrainingDivergedError
 from .history import History
+from .kernels.network import is_plain_array
 from .kernels.sgd import SGD, _check_velocities
 from .model import MLP, check_forward
 from .optimizers import SGD as SGDOptimizer
-from .optimizers import velocity_state
+from .optimizers import State, rule, velocity_state
 from .settings import TrainSettings, fingerprint
 
 #: Most steps one run records (the per-step losses take 8 bytes each).
@@ -41,13 +42,14 @@ class _NumbaRunner:
     ``state`` its optimizer's state, updated in place.
     """
 
-    def __init__(self, model, hp, state):
+    def __init__(self, model, hp, state, loss_scale):
         self.model, self.hp = model, hp
         self.sgd = SGD(
             *(model.weights, model.biases, hp["batch_size"], hp["optimizer"]),
             *(hp["weight_decay"], state),
             l2=hp["l2"],
             average=hp["average"],
+            loss_scale=loss_scale,
         )
 
     def run(self, X, y, sw, order, lr, step_loss, step_correct):
@@ -83,8 +85,8 @@ class _NumbaRunner:
 class _NumpyRunner:
     """Runs chunks of an epoch in the numpy reference."""
 
-    def __init__(self, model, hp, state):
-        self.model, self.hp, self.state = model, hp, state
+    def __init__(self, model, hp, state, loss_scale):
+        self.model, self.hp, self.state, self.loss_scale = model, hp, state, loss_scale
 
     def run(self, X, y, sw, order, lr, step_loss, step_correct):
         m = self.model
@@ -100,6 +102,7 @@ class _NumpyRunner:
                 weight_decay=self.hp["weight_decay"],
                 sample_weight=sw,
                 output=m.output,
+                loss_scale=self.loss_scale,
             )
 
     def evaluate(self, X, y):
@@ -118,22 +121,25 @@ class _NumpyRunner:
         return 0.0
 
 
-def _runner(model, hp, state):
+def _runner(model, hp, state, loss_scale):
     """Return the runner of a run: the one place that knows the kernels' Python interface.
 
-    ``hp`` are the run's checked settings; ``state`` its optimizer's state.
+    ``hp`` are the run's checked settings; ``state`` its optimizer's state;
+    ``loss_scale`` the factor on the recorded row losses.
     """
     kind = _NumpyRunner if hp["backend"] == "numpy" else _NumbaRunner
-    return kind(model, hp, state)
+    return kind(model, hp, state, loss_scale)
 
 
-def _optimizer_state(model, optimizer, velocities):
-    """Return the run's optimizer state: zeros, or holding the caller's ``velocities``.
+def _optimizer_state(model, optimizer, velocities, state):
+    """Return the run's optimizer state: the caller's ``state``, zeros, or ``velocities``.
 
     ``velocities`` (``(VWs, vbs)``, the older form of momentum's state) carry
     momentum across runs. Plain SGD has no use for them (as before optimizers
     existed, they are checked and left alone); another optimizer refuses them.
     """
+    if state is not None:
+        return _checked_state(state, model, optimizer)
     if velocities is not None:
         velocities = _check_velocities(velocities, model.weights, model.biases)
         if type(optimizer) is not SGDOptimizer:
@@ -141,6 +147,30 @@ def _optimizer_state(model, optimizer, velocities):
         if optimizer.momentum:
             return velocity_state(optimizer, model.weights, model.biases, velocities)
     return optimizer.new_state(model.weights, model.biases)
+
+
+def _checked_state(state, model, optimizer):
+    """Return ``state`` after checking it fits ``optimizer`` and the model's parameters.
+
+    The kernels index its arrays as the parameters' without bounds checks.
+    """
+    if not isinstance(state, State) or state.optimizer != optimizer:
+        raise reject("optimizer-state", "state", optimizer=optimizer, value=state)
+    expected = rule(optimizer).slots(optimizer)
+    for group, params in ((state.weights, model.weights), (state.biases, model.biases)):
+        if sorted(group) != sorted(expected):
+            raise reject("optimizer-state", "state", optimizer=optimizer, value=state)
+        for arrays in group.values():
+            if len(arrays) != len(params) or not all(map(_same_layout, arrays, params)):
+                raise reject("optimizer-state", "state", optimizer=optimizer, value=state)
+    t = state.t
+    if not (is_plain_array(t) and t.dtype == np.int64 and t.shape == (1,) and t[0] >= 0):
+        raise reject("optimizer-state", "state", optimizer=optimizer, value=state)
+    return state
+
+
+def _same_layout(array, param):
+    return is_plain_array(array) and array.shape == param.shape and array.dtype == param.dtype
 
 
 #: The runner signatures this process has compiled (or loaded) the kernels of.
@@ -259,6 +289,17 @@ class Trainer:
         from ``settings.seed`` (a permutation per epoch, or the rows in order
         without ``shuffle``). Checkpoints need the default (they store the
         generator's state).
+    state : fastmlp.optimizers.State, optional
+        The optimizer's state to go on from (a previous run's ``trainer.state``,
+        for a network of the same shapes), updated in place; by default a new
+        one (zeros, or holding ``velocities``).
+    loss_scale : float
+        Factor on the row losses in the recorded losses, not on the gradient
+        (``kernels.sgd.SGD``): scikit-learn averages squared error over the
+        outputs.
+    check_finite : bool
+        Raise ``TrainingDivergedError`` when a loss or the parameters stop
+        being finite (default). False lets the run go on, as scikit-learn's does.
 
     Attributes
     ----------
@@ -278,6 +319,9 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         velocities: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
         orders: Callable[[int, int], ArrayLike] | Iterable[ArrayLike] | None = None,
+        state: State | None = None,
+        loss_scale: float = 1.0,
+        check_finite: bool = True,
     ) -> None:
         self.model = model
         self.settings = TrainSettings() if settings is None else settings
@@ -293,7 +337,9 @@ class Trainer:
         callbacks = [*([stopping] if stopping is not None else []), *callbacks]
         # Stable: the checkpoint comes after every callback that may stop the run.
         self.callbacks = sorted(callbacks, key=lambda c: isinstance(c, Checkpointing))
-        self._given_velocities, self.orders = velocities, orders
+        self._given_velocities, self.orders, self._given_state = velocities, orders, state
+        self.loss_scale = float(as_positive("loss_scale", loss_scale))
+        self.check_finite = bool(check_finite)
         self.error, self.history = None, None
         #: Frames between the warnings and the code to blame (``train`` adds its own).
         self.stacklevel = 2
@@ -348,7 +394,9 @@ class Trainer:
         self.sample_weight = as_sample_weight(sample_weight, n, model.dtype)
         self.validation = _checked_validation(model, validation)
         # Given velocities carry momentum across runs; else each run starts from zero.
-        self.state = _optimizer_state(model, hp["optimizer"], self._given_velocities)
+        self.state = _optimizer_state(
+            model, hp["optimizer"], self._given_velocities, self._given_state
+        )
         #: The optimizer state's arrays, as checkpoints and the rollback keep them.
         self.state_arrays = self.state.flat()
         if self.orders is not None and any(isinstance(c, Checkpointing) for c in self.callbacks):
@@ -361,7 +409,7 @@ class Trainer:
         self.rows[-1] = n - hp["batch_size"] * (self.steps - 1)
         self.rng = as_rng(hp["seed"])
         self._order = _order_source(self.orders, self.rng, hp["shuffle"])
-        self.runner = _runner(model, hp, self.state)
+        self.runner = _runner(model, hp, self.state, self.loss_scale)
         self.history = History(
             step_loss=np.empty(self.epochs * self.steps),
             steps_per_epoch=self.steps,
@@ -478,7 +526,8 @@ class Trainer:
             )
             for callback in self.callbacks:
                 callback.on_chunk_end(self, chunk.size)
-            _check_finite(step_loss, lo, hi, self.model, epoch, self.history)
+            if self.check_finite:
+                _check_finite(step_loss, lo, hi, self.model, epoch, self.history)
 
     def resume_from(self, path: Any) -> None:
         """Continue the run the checkpoint at ``path`` records (``Checkpointing`` calls it).

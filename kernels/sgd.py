@@ -52,9 +52,12 @@ from .per_sample import _sgd_epoch_per_sample, unit_buffers
 from .update import _part, _step_rate, _update_bias, _update_rows, outer_scratch
 
 #: The epoch's scalars: rows per step, parts per stage, the activation's
-#: code, the rate, the L2 penalty, the weight decay, and whether a step
-#: divides by its rows' summed weights (else by their count).
-Steps = namedtuple("Steps", ["batch_size", "chunks", "code", "out", "lr", "l2", "wd", "by_weight"])
+#: code, the rate, the L2 penalty, the weight decay, whether a step
+#: divides by its rows' summed weights (else by their count), and the factor
+#: on the reported row losses (``loss_scale``, not on the gradient).
+Steps = namedtuple(
+    "Steps", ["batch_size", "chunks", "code", "out", "lr", "l2", "wd", "by_weight", "loss_scale"]
+)
 #: Buffers (``plan``): activations and deltas (``kernels.network.buffers``),
 #: per-row losses and hits, per-part scratch (``NZ``, ``scratch``) and
 #: gradient buffers shaped like ``Ms`` and ``bs``.
@@ -94,7 +97,9 @@ def _sgd_epoch(net, data, steps, work, state, step_loss, step_correct):
             r0, r1 = _chunk(B, chunks, c)
             _backprop_rows(Ms, tr, bs, X, y, sw, rows, code, out, A, D, losses, hits, r0, r1, NZ[c])
         divisor = _divisor(sw, rows, steps.by_weight)
-        step_loss[k], step_correct[k] = _step_result(Ms, losses, hits, B, divisor, steps.l2)
+        step_loss[k], step_correct[k] = _step_result(
+            Ms, losses, hits, B, divisor, steps.l2, steps.loss_scale
+        )
         t[0] += 1
         lr = _step_rate(rule, steps.lr, t[0])
         scalars = (dtype(1.0 / divisor), dtype(lr), dtype(steps.l2 / divisor), dtype(steps.wd))
@@ -116,17 +121,19 @@ def _divisor(sw, rows, by_weight):
 
 
 @kernel
-def _step_result(Ms, losses, hits, B, divisor, l2):
+def _step_result(Ms, losses, hits, B, divisor, l2, scale):
     """Return the step's loss (with the L2 penalty, before the update) and its hit count.
 
-    The loss is ``(sum of row losses + l2 / 2 * |W|^2) / divisor`` in float64,
-    as scikit-learn's; row losses are summed in row order.
+    The loss is ``(scale * sum of row losses + l2 / 2 * |W|^2) / divisor`` in
+    float64, as scikit-learn's; row losses are summed in row order.
     """
     total = 0.0
     correct = 0
     for r in range(B):
         total += losses[r]
         correct += hits[r]
+    if scale != 1.0:
+        total = total * scale
     if l2 != 0:
         squares = 0.0
         for M in Ms:
@@ -214,6 +221,10 @@ class SGD:
     average : {"rows", "weights"}
         Divide each step's summed gradient by its row count or by the sum
         of its rows' sample weights (scikit-learn's).
+    loss_scale : float
+        Factor on the row losses in each step's reported loss, not on the
+        gradient: ``1 / n_outputs`` reports squared error averaged over the
+        outputs, as scikit-learn does while its gradient sums them.
     """
 
     def __init__(
@@ -227,13 +238,16 @@ class SGD:
         *,
         l2=0.0,
         average="rows",
+        loss_scale=1.0,
     ):
         self.optimizer = optimizers.SGD() if optimizer is None else optimizer
         rule = optimizers.rule(self.optimizer)
         plain = optimizers.SGD_CODE == rule.code and not rule.slots(self.optimizer)
         self.weights, self.biases, self.batch_size = weights, biases, batch_size
         self.wd, self.l2, self.by_weight = float(weight_decay), float(l2), average == "weights"
+        self.loss_scale = float(loss_scale)
         self.per_sample = batch_size == 1 and plain and not (weight_decay or l2 or self.by_weight)
+        self.per_sample = self.per_sample and self.loss_scale == 1.0
         self.layout = Layout(weights, write_back=True)
         self.state = self.optimizer.new_state(weights, biases) if state is None else state
         if self.per_sample:
@@ -281,7 +295,8 @@ class SGD:
         epoch = _sgd_epoch_parallel if self.parallel else _sgd_epoch
         with contextlib.ExitStack() as stack, self.layout as L, launching(self.parallel):
             steps = Steps(
-                self.batch_size, self.chunks, code, out, float(lr), self.l2, self.wd, self.by_weight
+                *(self.batch_size, self.chunks, code, out, float(lr), self.l2, self.wd),
+                *(self.by_weight, self.loss_scale),
             )
             net = Net(L.Ms, L.transposed, self.biases)
             epoch(

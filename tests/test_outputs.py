@@ -271,6 +271,18 @@ def test_loss_and_gradient_matches_the_twin(rng, dtype):
         assert_close(grad, np.concatenate(parts), dtype)
 
 
+def test_loss_scale_scales_the_data_term_of_the_loss_only(rng):
+    model = fastmlp.MLP([4, 5, 3], "tanh", "float64", output="identity")
+    X, Y = rng.normal(size=(30, 4)), targets(rng, "identity", 30, 3)
+    whole, grad = fastmlp.loss_and_gradient(model, X, Y, l2=0.3)
+    third, same = fastmlp.loss_and_gradient(model, X, Y, l2=0.3, loss_scale=1 / 3)
+    penalty = 0.3 / 2 * sum(float((W**2).sum()) for W in model.weights) / 30
+    np.testing.assert_allclose(third - penalty, (whole - penalty) / 3, rtol=1e-12)
+    np.testing.assert_array_equal(grad, same)
+    with pytest.raises(ValueError, match=r"^loss_scale: expected"):
+        fastmlp.loss_and_gradient(model, X, Y, loss_scale=0)
+
+
 @pytest.mark.slow  # compiles the threaded gradient kernel (tens of seconds cold)
 @pytest.mark.parametrize("output", ["softmax", "exp"])
 def test_loss_and_gradient_is_bit_identical_on_one_and_two_threads(rng, monkeypatch, output):

@@ -7,6 +7,7 @@ from helpers import assert_close
 import fastmlp.trainer
 from fastmlp import MLP, reference, train
 from fastmlp.callbacks import Checkpointing
+from fastmlp.errors import TrainingDivergedError
 from fastmlp.settings import TrainSettings
 from fastmlp.trainer import Rollback, Trainer
 
@@ -244,3 +245,66 @@ def test_train_fits_every_output_and_the_kernels_match_the_twin(rng, output):
         assert model.loss(X, Y) < 0.7 * before, backend
     assert_close(runs[0][0], runs[1][0], "float64")
     assert_close(runs[0][1], runs[1][1], "float64")
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_a_given_optimizer_state_goes_on_across_runs(rng, backend):
+    # Two runs of one epoch handing Adam's state on equal one run of two epochs.
+    X, y = data(rng)
+    settings = TrainSettings(epochs=1, batch_size=8, optimizer="adam", backend=backend)
+    one, two = MLP([4, 5, 3], "tanh", "float64", seed=1), MLP([4, 5, 3], "tanh", "float64", seed=1)
+    orders = [rng.permutation(40) for _ in range(2)]
+    first = Trainer(one, settings, orders=orders[:1])
+    first.fit(X, y)
+    Trainer(one, settings, orders=orders[1:], state=first.state).fit(X, y)
+    Trainer(two, settings.replace(epochs=2), orders=orders).fit(X, y)
+    assert first.state.t[0] == 10
+    np.testing.assert_array_equal(one.params, two.params)
+
+
+def test_a_state_that_does_not_fit_the_network_is_refused(rng):
+    X, y = data(rng)
+    settings = TrainSettings(epochs=1, optimizer="adam")
+    other = fastmlp.Adam().new_state(*(MLP([4, 6, 3], seed=0).weights, MLP([4, 6, 3]).biases))
+    with pytest.raises(ValueError, match=r"^state: expected the state of Adam"):
+        Trainer(MLP([4, 5, 3], seed=0), settings, state=other).fit(X, y)
+    sgd_state = fastmlp.SGD(momentum=0.5).new_state(MLP([4, 5, 3]).weights, MLP([4, 5, 3]).biases)
+    with pytest.raises(ValueError, match=r"^state: expected the state of Adam"):
+        Trainer(MLP([4, 5, 3], seed=0), settings, state=sgd_state).fit(X, y)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_loss_scale_scales_the_recorded_row_losses_not_the_steps(rng, backend):
+    X = rng.normal(size=(30, 3))
+    Y = rng.normal(size=(30, 2))
+    settings = TrainSettings(epochs=2, batch_size=7, l2=0.3, backend=backend)
+    runs = {}
+    for scale in (1.0, 0.5):
+        model = MLP([3, 4, 2], "tanh", "float64", seed=2, output="identity")
+        orders = [np.arange(30)] * 2
+        history = Trainer(model, settings, orders=orders, loss_scale=scale).fit(X, Y)
+        runs[scale] = (model.params.copy(), history.step_loss)
+    np.testing.assert_array_equal(runs[1.0][0], runs[0.5][0])
+    # Each step's loss is (sum of row losses + l2/2 |W|^2) / rows: recompute the data term.
+    model = MLP([3, 4, 2], "tanh", "float64", seed=2, output="identity")
+    twin = reference.sgd_epoch(
+        *(model.weights, model.biases, X, Y, np.arange(30), 0.01, 7, "tanh"),
+        l2=0.3,
+        output="identity",
+        loss_scale=0.5,
+    )[0]
+    assert_close(runs[0.5][1][:5], twin, "float64")
+    assert not np.allclose(runs[0.5][1], runs[1.0][1])
+
+
+def test_check_finite_false_lets_a_diverging_run_go_on(rng):
+    X = rng.normal(size=(20, 3)) * 1e150
+    Y = rng.normal(size=(20, 1))
+    settings = TrainSettings(epochs=3, batch_size=5, lr=1.0)
+    model = MLP([3, 4, 1], "identity", "float64", seed=0, output="identity")
+    with pytest.raises(TrainingDivergedError):
+        Trainer(model.copy(), settings).fit(X, Y)
+    with np.errstate(all="ignore"):
+        history = Trainer(model, settings, check_finite=False).fit(X, Y)
+    assert history.epochs == 3
+    assert not np.isfinite(history.train_loss[-1])
