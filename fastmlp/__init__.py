@@ -33,6 +33,7 @@ __all__ = [
     "InverseScaling",
     "LowerAtEnd",
     "MLPClassifier",
+    "MLPRegressor",
     "Piecewise",
     "StepDecay",
     "TrainSettings",
@@ -49,27 +50,37 @@ __all__ = [
 ]
 
 
-def _read_estimator(model, metadata):
-    """Return the ``MLPClassifier`` a file holds; scikit-learn loads only for such a file."""
-    from .estimator import MLPClassifier
+#: The estimators, imported on first use (see ``__getattr__``).
+_ESTIMATORS = ("MLPClassifier", "MLPRegressor")
 
-    return MLPClassifier._from_file(model, metadata)
+
+def _estimator(name):
+    from . import estimator
+
+    return getattr(estimator, name)
+
+
+def _reader(name):
+    def read(model, metadata):
+        """Return the estimator a file holds; scikit-learn loads only for such a file."""
+        return _estimator(name)._from_file(model, metadata)
+
+    return read
 
 
 # Registered here, at the top, not by fastmlp.estimator: a fresh process that only ran
 # ``import fastmlp`` must load an estimator file without importing scikit-learn beforehand.
-io.register_reader("MLPClassifier", _read_estimator)
+for _name in _ESTIMATORS:
+    io.register_reader(_name, _reader(_name))
 
 
 def __getattr__(name):
-    # The estimator pulls in scikit-learn, whose import takes about 2 s: more
-    # than the whole default run on a warm cache. Only its users pay for it.
-    if name == "MLPClassifier":
-        from .estimator import MLPClassifier
-
-        return MLPClassifier
+    # The estimators pull in scikit-learn, whose import takes about 2 s: more
+    # than the whole default run on a warm cache. Only their users pay for it.
+    if name in _ESTIMATORS:
+        return _estimator(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | {"MLPClassifier"})
+    return sorted(set(globals()) | set(_ESTIMATORS))
