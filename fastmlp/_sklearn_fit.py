@@ -124,7 +124,8 @@ class SklearnEpochs(Callback):
                 "Stochastic Optimizer: Maximum iterations (%d) reached and the "
                 "optimization hasn't converged yet." % est.max_iter,
                 ConvergenceWarning,
-                stacklevel=2,
+                # From here through the Trainer and the estimator to the caller of fit.
+                stacklevel=8,
             )
         return False
 

@@ -387,13 +387,18 @@ class MLP:
         """
         return as_targets("y", y, n, self.n_classes, self._out_code, self.dtype)
 
-    def _outputs(self, X):
-        """Return the output's prediction for the rows of ``X`` (see ``predict_proba``)."""
+    def _outputs(self, X, check_finite=True):
+        """Return the output's prediction for the rows of ``X`` (see ``predict_proba``).
+
+        ``check_finite=False`` returns NaN or infinite outputs instead of
+        raising (scikit-learn scores a diverged network NaN).
+        """
         weights, biases = self.check_network()
         X = self.check_X(X)
         P = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
         infer("predict_proba", weights, biases, X, self._code, self._out_code, P)
-        check_forward(P, self.dtype)
+        if check_finite:
+            check_forward(P, self.dtype)
         return P
 
     def _classifier(self, what):
