@@ -243,7 +243,7 @@ RULES: dict[str, Rule] = {
     ),
     "coef-columns": Rule(
         ValueError,
-        "{name}: expected {n_classes} columns (one per class of classes_), found shape {shape}",
+        "{name}: expected {n_outputs} columns (one per output, n_outputs_), found shape {shape}",
     ),
     # the twins' scalar helpers
     "outputs-vector": Rule(

@@ -116,9 +116,7 @@ def _parameters(cls, extra):
     known = set(cls._get_param_names())
     unknown = sorted(set(params) - known)
     if unknown:
-        raise ValueError(
-            f"extra.params: expected parameters of {cls.__name__}, found {unknown}"
-        )
+        raise ValueError(f"extra.params: expected parameters of {cls.__name__}, found {unknown}")
     if isinstance(params.get("hidden_layer_sizes"), list):
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
     return params

@@ -18,6 +18,7 @@ import scipy.optimize
 
 from ._sklearn_random import shuffled, validation_split
 from .callbacks import Callback
+from .model import MLP
 from .objective import loss_and_gradient
 from .optimizers import SGD, Adam
 from .settings import TrainSettings
@@ -76,7 +77,7 @@ class SklearnOptimizer:
             return True
         self.learning_rate /= 5.0
         if verbose:
-            print(msg + " Setting learning rate to %f" % self.learning_rate)
+            print(f"{msg} Setting learning rate to {self.learning_rate:f}")
         return False
 
 
@@ -108,21 +109,22 @@ class SklearnEpochs(Callback):
         est.t_ += trainer.X.shape[0]
         est.loss_curve_.append(est.loss_)
         if est.verbose:
-            print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+            print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
         self._count_no_improvement(trainer.model)
         est._optimizer.iteration_ends(est.t_)
         if est._no_improvement_count > est.n_iter_no_change:
             what = "Validation score" if est.early_stopping else "Training loss"
-            msg = "%s did not improve more than tol=%f for %d consecutive epochs." % (
-                *(what, est.tol, est.n_iter_no_change),
+            msg = (
+                f"{what} did not improve more than tol={est.tol:f} for "
+                f"{est.n_iter_no_change} consecutive epochs."
             )
             if est._optimizer.trigger_stopping(msg, est.verbose):
                 return True
             est._no_improvement_count = 0
         if not self.incremental and est.n_iter_ == est.max_iter:
             warnings.warn(
-                "Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                "optimization hasn't converged yet." % est.max_iter,
+                f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
                 ConvergenceWarning,
                 # From here through the Trainer and the estimator to the caller of fit.
                 stacklevel=8,
@@ -143,7 +145,7 @@ class SklearnEpochs(Callback):
         score = est._score_model(model, *self.validation)
         est.validation_scores_.append(score)
         if est.verbose:
-            print("Validation score: %f" % score)
+            print(f"Validation score: {score:f}")
         if score < est.best_validation_score_ + est.tol:
             est._no_improvement_count += 1
         else:
@@ -180,7 +182,7 @@ def _early_stopping_split(est, X, targets, y, sw, stratify):
 
 
 def fit_stochastic(est, model, X, targets, y, sw, incremental, stratify):
-    """Train ``model`` by ``est``'s solver as scikit-learn's ``_fit_stochastic``; return the History.
+    """Train ``model`` by ``est``'s solver as scikit-learn's ``_fit_stochastic``; return History.
 
     ``targets`` are the kernels' (``MLP.check_y``), ``y`` the labels or values
     that the validation score compares predictions with; ``stratify`` the
@@ -246,12 +248,13 @@ def _packing(model):
 
 
 def fit_lbfgs(est, model, X, targets, sw):
-    """Fit the float64 ``model`` by SciPy's L-BFGS-B as scikit-learn's ``_fit_lbfgs``; return it.
+    """Fit ``model`` by SciPy's L-BFGS-B as scikit-learn's ``_fit_lbfgs``; return the result.
 
-    Sets ``est.n_iter_`` and ``est.loss_``.
+    As scikit-learn's, the objective runs in the dtype of the data (SciPy
+    keeps a float32 start's dtype and evaluates at float32 points) and the
+    result is float64: a new float64 model. Sets ``est.n_iter_`` and ``est.loss_``.
     """
-    at = _packing(model)
-    scale = est._loss_scale()
+    at, scale = _packing(model), est._loss_scale()
 
     def objective(x):
         model.params[at] = x
@@ -269,8 +272,9 @@ def fit_lbfgs(est, model, X, targets, sw):
     )
     est.n_iter_ = _iterations(result, est.max_iter)
     est.loss_ = float(result.fun)
-    model.params[at] = result.x
-    return model
+    fitted = MLP(model.sizes, model.activation, np.float64, seed=None, output=model.output)
+    fitted.params[at] = result.x
+    return fitted
 
 
 def _iterations(result, max_iter):

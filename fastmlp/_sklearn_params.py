@@ -78,9 +78,10 @@ class Kind(NamedTuple):
         if self.name == "array-like":
             return hasattr(value, "__len__") or hasattr(value, "shape")
         if self.name == "random_state":
-            return value is None or isinstance(
-                value, (numbers.Integral, np.random.RandomState)
-            ) and not isinstance(value, bool)
+            return value is None or (
+                isinstance(value, (numbers.Integral, np.random.RandomState))
+                and not isinstance(value, bool)
+            )
         if self.name == "verbose":
             return isinstance(value, (numbers.Integral, bool, np.bool_))
         if self.name == "inf":
@@ -152,8 +153,7 @@ def _accepts(constraint: Any, value: Any) -> bool:
 
 def _describe(constraints: tuple[Any, ...]) -> str:
     words = [
-        "a callable or a fastmlp Schedule" if c == Kind("callable") else str(c)
-        for c in constraints
+        "a callable or a fastmlp Schedule" if c == Kind("callable") else str(c) for c in constraints
     ]
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 

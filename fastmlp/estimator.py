@@ -16,9 +16,8 @@ checks what they hold first (``_network``).
 from __future__ import annotations
 
 import numbers
-import warnings
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
@@ -30,8 +29,8 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from . import io
 from ._checks import as_float_array, reject
-from ._sklearn_fit import fit_lbfgs, fit_stochastic
 from ._sklearn_files import from_file
+from ._sklearn_fit import fit_lbfgs, fit_stochastic
 from ._sklearn_params import LOSS, PARAMETERS, check_params
 from ._sklearn_random import glorot_parameters
 from .model import MLP
@@ -98,11 +97,11 @@ class _BaseMLP(BaseEstimator):
         return self
 
     def _lbfgs(self, X, Y, sw):
-        model = self._network(np.float64, X.shape[1])
-        return fit_lbfgs(self, model, X.astype(np.float64), self._targets(Y, model), sw)
+        model = self._network(X.dtype, X.shape[1])
+        return fit_lbfgs(self, model, X, self._targets(Y, model), sw)
 
     def _initialize(self, Y, layer_units, dtype):
-        """Set scikit-learn's starting attributes and draw the parameters, as its ``_initialize``."""
+        """Set scikit-learn's starting attributes and draw the parameters (its ``_initialize``)."""
         self.n_iter_, self.t_ = 0, 0
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(layer_units)
@@ -134,8 +133,8 @@ class _BaseMLP(BaseEstimator):
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
             raise AttributeError(
-                "partial_fit is only available for stochastic optimizers. %s is not stochastic."
-                % self.solver
+                "partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
             )
         return True
 
@@ -171,7 +170,7 @@ class _BaseMLP(BaseEstimator):
         self.coefs_, self.intercepts_ = list(model.weights), list(model.biases)
 
     def _outputs(self, X):
-        """Return the output layer's values for ``X`` (checked here), as scikit-learn's forward pass."""
+        """Return the output layer's values for ``X``, checked: scikit-learn's forward pass."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         return _forward(self._network(), X)
@@ -265,7 +264,7 @@ def _as_layers(coefs, intercepts, n_features, n_outputs, dtype):
         width, source = W.shape[1], f"the columns of coefs_[{l}]"
     if width != n_outputs:
         raise reject(
-            "coef-columns", f"coefs_[{len(weights) - 1}]", n_classes=n_outputs, shape=W.shape
+            "coef-columns", f"coefs_[{len(weights) - 1}]", n_outputs=n_outputs, shape=W.shape
         )
     return weights, biases
 
@@ -541,7 +540,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     ``MLPClassifier``.
     """
 
-    _table = {"loss": LOSS, **PARAMETERS}
+    _table: ClassVar[dict] = {"loss": LOSS, **PARAMETERS}
 
     def __init__(
         self,
