@@ -164,13 +164,30 @@ def _read_registered(path, model, metadata):
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: invalid estimator metadata ({error})") from error
     # Only after the reader: it reports unreadable classes in its own words.
+    if metadata.get("classes") is None:
+        return result  # a regressor's file: no classes to match
     classes = classes_array(metadata)
-    if classes.shape != (model.n_classes,):
+    counts = _class_counts(model)
+    if classes.ndim != 1 or len(classes) not in counts:
+        expected = " or ".join(map(str, counts))
         raise ModelFileError(
-            f"{path}: expected {model.n_classes} classes for the network's outputs, "
+            f"{path}: expected {expected} classes for the network's outputs, "
             f"found {classes.tolist()}"
         )
     return result
+
+
+def _class_counts(model):
+    """Return the numbers of classes ``model``'s outputs can stand for.
+
+    A softmax unit per class; one logistic unit for one class or two (binary),
+    else a logistic unit per label (multilabel); other outputs hold no classes.
+    """
+    if model.output == "softmax":
+        return (model.sizes[-1],)
+    if model.output == "logistic":
+        return (1, 2) if model.sizes[-1] == 1 else (model.sizes[-1],)
+    return ()
 
 
 def _check_format(path, metadata, names):

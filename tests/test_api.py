@@ -49,7 +49,8 @@ OBJECTS = dict(public_objects())
 
 
 def test_all_lists_the_public_api():
-    expected = {"MLP", "MLPClassifier", "train", "load", "softmax_xent_gradcheck", "__version__"}
+    expected = {"MLP", "MLPClassifier", "MLPRegressor", "train", "load", "__version__"}
+    expected |= {"softmax_xent_gradcheck"}
     expected |= {"gradients", "loss_and_gradient"}
     expected |= {"SGD", "Adam"}
     assert expected <= set(fastmlp.__all__)
@@ -63,8 +64,9 @@ def test_import_leaves_scikit_learn_to_the_estimator(tmp_path):
     code = (
         "import sys, fastmlp, fastmlp.cli\n"
         "assert 'sklearn' not in sys.modules, 'imported early'\n"
-        "assert 'MLPClassifier' in dir(fastmlp)\n"
+        "assert {'MLPClassifier', 'MLPRegressor'} <= set(dir(fastmlp))\n"
         "assert fastmlp.MLPClassifier.__module__ == 'fastmlp.estimator'\n"
+        "assert fastmlp.MLPRegressor.__module__ == 'fastmlp.estimator'\n"
         "assert 'sklearn' in sys.modules\n"
     )
     run_python(code, tmp_path, timeout=120)
@@ -76,20 +78,27 @@ def test_import_leaves_scikit_learn_to_the_estimator(tmp_path):
 def test_a_process_that_only_imported_fastmlp_loads_an_estimator_file(tmp_path):
     # fastmlp.io holds no import of the estimator (it sits below it): the package
     # registers the estimator's reader, which imports scikit-learn only for such a file.
-    from fastmlp.estimator import MLPClassifier
+    from fastmlp.estimator import MLPClassifier, MLPRegressor
 
     X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
-    clf = MLPClassifier((3,), max_epochs=1, random_state=0).fit(X, ["a", "b", "a", "b"])
-    path = clf.save(tmp_path / "clf.npz")
+    clf = MLPClassifier((3,), max_iter=1, random_state=0).fit(X, ["a", "b", "a", "b"])
+    reg = MLPRegressor(hidden_layer_sizes=(3,), max_iter=1, random_state=0).fit(
+        X, [0.5, 1.0, 1.5, 2.0]
+    )
+    paths = [clf.save(tmp_path / "clf.npz"), reg.save(tmp_path / "reg.npz")]
     code = f"""
         import sys, fastmlp
         assert 'sklearn' not in sys.modules
         for load in (fastmlp.load, fastmlp.io.load):
-            clf = load({str(path)!r})
-            print(type(clf).__name__, clf.classes_.tolist(), clf.predict([[0.0, 1.0]]).shape)
+            for path in {[str(p) for p in paths]!r}:
+                est = load(path)
+                classes = getattr(est, "classes_", None)
+                classes = None if classes is None else classes.tolist()
+                print(type(est).__name__, classes, est.predict([[0.0, 1.0]]).shape)
     """
     out = run_python(code, tmp_path)
-    assert out.splitlines() == ["MLPClassifier ['a', 'b'] (1,)"] * 2
+    expected = ["MLPClassifier ['a', 'b'] (1,)", "MLPRegressor None (1,)"]
+    assert out.splitlines() == expected * 2
 
 
 @pytest.mark.parametrize("qualname", sorted(OBJECTS))

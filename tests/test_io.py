@@ -169,19 +169,36 @@ def save_version_1(path, model, classes=None, extra=None):
 def fitted_estimator(rng):
     X = rng.normal(size=(60, 2)).astype(np.float32)
     y = np.where(X[:, 0] > 0, "yes", "no")
-    estimator = fastmlp.MLPClassifier((6,), max_epochs=3, random_state=0)
+    estimator = fastmlp.MLPClassifier((6,), max_iter=3, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # too few epochs to converge
         return estimator.fit(X, y), X
+
+
+def network_of(estimator):
+    """Return an ``MLP`` holding the estimator's fitted ``coefs_`` and ``intercepts_``."""
+    sizes = [estimator.n_features_in_, *(W.shape[1] for W in estimator.coefs_)]
+    model = MLP(
+        sizes,
+        estimator.activation,
+        estimator.coefs_[0].dtype,
+        seed=None,
+        output=estimator.out_activation_,
+    )
+    for target, source in zip(
+        (*model.weights, *model.biases), (*estimator.coefs_, *estimator.intercepts_)
+    ):
+        target[...] = source
+    return model
 
 
 @pytest.mark.parametrize(
     "changes",
     [
         {"extra": {}},  # an estimator file read as a bare MLP
-        {"activation": "relu"},
-        {"output": "logistic"},
-        {"sizes": [4, 2, 4, 2]},  # 32 parameters, like [2, 6, 2]
+        {"activation": "tanh"},  # it was fitted with relu
+        {"output": "softmax"},
+        {"sizes": [4, 4, 1]},  # 25 parameters, like [2, 6, 1]
         {"classes": ["yes", "no"]},  # swapped: every prediction inverted
         {"sha256": None},
     ],
@@ -195,22 +212,107 @@ def test_the_digest_covers_the_metadata(tmp_path, rng, changes):
         fastmlp.load(path)
 
 
+def test_estimator_files_round_trip(tmp_path, rng):
+    estimator, X = fitted_estimator(rng)
+    assert estimator.coefs_[-1].shape == (6, 1)  # binary: one logistic output
+    loaded = fastmlp.load(estimator.save(tmp_path / "m.npz"))
+    assert type(loaded) is fastmlp.MLPClassifier
+    assert loaded.get_params() == estimator.get_params()
+    np.testing.assert_array_equal(loaded.classes_, estimator.classes_)
+    np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    assert (loaded.n_iter_, loaded.loss_curve_) == (estimator.n_iter_, estimator.loss_curve_)
+    y = rng.normal(size=len(X))
+    regressor = fastmlp.MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # too few epochs to converge
+        regressor.fit(X, y)
+    loaded = fastmlp.load(regressor.save(tmp_path / "r.npz"))
+    assert type(loaded) is fastmlp.MLPRegressor and not hasattr(loaded, "classes_")
+    np.testing.assert_array_equal(loaded.predict(X), regressor.predict(X))
+
+
 def test_version_1_files_keep_loading_with_one_warning(tmp_path, rng):
     estimator, X = fitted_estimator(rng)
+    network = network_of(estimator)
     path = tmp_path / "v1.npz"
-    save_version_1(path, estimator.model_)
+    save_version_1(path, network)
     with pytest.warns(UserWarning, match="format version 1.*does not cover its metadata") as caught:
         model = fastmlp.load(path)
     assert len(caught) == 1
-    np.testing.assert_array_equal(model.params, estimator.model_.params)
-    assert model.output == "softmax"
-    # The estimator's own file, as version 1 wrote it, comes back as an estimator.
+    np.testing.assert_array_equal(model.params, network.params)
+    assert model.output == "softmax"  # version 1 had no output field: softmax then
+    # The earlier estimator's own file, as version 1 wrote it (two softmax outputs for
+    # two classes), comes back as an estimator.
+    softmax = MLP([2, 6, 2], "sigmoid", "float32", seed=0)
     extra = {"estimator": "MLPClassifier", "params": {"hidden_layer_sizes": [6]}, "state": {}}
-    save_version_1(path, estimator.model_, estimator.classes_, extra)
+    save_version_1(path, softmax, estimator.classes_, extra)
     with pytest.warns(UserWarning, match="format version 1") as caught:
         loaded = fastmlp.load(path)
     assert len(caught) == 1
-    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    expected = estimator.classes_[softmax.predict(X)]
+    np.testing.assert_array_equal(loaded.predict(X), expected)
+
+
+#: The earlier estimator's parameters as its ``save`` wrote them (a nonzero weight decay).
+OLD_PARAMS = {
+    "hidden_layer_sizes": [6],
+    "activation": "sigmoid",
+    "learning_rate": 0.05,
+    "batch_size": 1,
+    "max_epochs": 3,
+    "momentum": 0.0,
+    "weight_decay": 0.01,
+    "lr_schedule": None,
+    "early_stopping": False,
+    "validation_fraction": None,
+    "n_iter_no_change": 10,
+    "tol": 1e-4,
+    "shuffle": True,
+    "random_state": 0,
+    "dtype": "float32",
+    "backend": "numba",
+    "verbose": 0,
+    "warm_start": False,
+}
+OLD_STATE = {
+    "n_iter_": 3,
+    "loss_curve_": [0.7, 0.6, 0.5],
+    "validation_loss_curve_": [],
+    "validation_scores_": [],
+    "converged_": False,
+}
+
+
+def test_a_file_of_the_earlier_estimator_loads_with_its_parameters_mapped(tmp_path, rng):
+    model = MLP([2, 6, 2], "sigmoid", "float32", seed=3)  # binary: two softmax outputs then
+    extra = {"estimator": "MLPClassifier", "params": OLD_PARAMS, "state": OLD_STATE}
+    path = save(model, tmp_path / "old.npz", classes=["no", "yes"], extra=extra)
+    with pytest.warns(UserWarning, match=r"weight_decay=0\.01 has no equivalent") as caught:
+        loaded = fastmlp.load(path)
+    assert len(caught) == 1
+    params = loaded.get_params()
+    expected = {"learning_rate_init": 0.05, "learning_rate": "constant", "max_iter": 3}
+    expected |= {"activation": "logistic", "solver": "sgd", "alpha": 0.0, "momentum": 0.0}
+    expected |= {"nesterovs_momentum": False, "validation_fraction": 0.1, "batch_size": 1}
+    expected |= {"hidden_layer_sizes": (6,), "dtype": "float32", "random_state": 0}
+    assert {name: params[name] for name in expected} == expected
+    assert not {"max_epochs", "weight_decay"} & set(params)
+    X = rng.normal(size=(20, 2)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), np.array(["no", "yes"])[model.predict(X)])
+    assert loaded.out_activation_ == "softmax" and loaded.coefs_[-1].shape == (6, 2)
+    assert (loaded.n_iter_, loaded.loss_curve_, loaded.loss_) == (3, [0.7, 0.6, 0.5], 0.5)
+    # It trains on (per-sample SGD, as its parameters say), keeping its two softmax outputs.
+    loaded.partial_fit(X, np.where(X[:, 0] > 0, "yes", "no"))
+    assert loaded.coefs_[-1].shape == (6, 2) and len(loaded.loss_curve_) == 4
+    assert loaded.history_.config["batch_size"] == 1
+    # Without a weight decay there is nothing to warn about.
+    extra["params"] = {**OLD_PARAMS, "weight_decay": 0.0}
+    path = save(model, tmp_path / "plain.npz", classes=["no", "yes"], extra=extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fastmlp.load(path).get_params()["alpha"] == 0.0
 
 
 def test_version_1_parameters_are_still_checked_against_their_digest(tmp_path):

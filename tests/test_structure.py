@@ -43,7 +43,13 @@ LAYERS = {
         "fastmlp.training",
         "fastmlp.gradient_check",
     ),
-    "estimators": ("fastmlp._sklearn_random", "fastmlp.estimator"),
+    "estimators": (
+        "fastmlp._sklearn_random",
+        "fastmlp._sklearn_params",
+        "fastmlp._sklearn_files",
+        "fastmlp._sklearn_fit",
+        "fastmlp.estimator",
+    ),
     "apps": (
         "fastmlp.experiments",
         "fastmlp.plots",
