@@ -5,9 +5,11 @@ its validation (a rule of ``fastmlp._checks``), its help text, whether a
 checkpoint must have been written with the same value to be resumed (the
 resume fingerprint), and how the ``fastmlp`` command spells it. ``train``'s
 keyword arguments, ``History.config``, the checkpoint's fingerprint,
-``experiments.Config``, the command's flags and the estimator's parameters
-all come from here, so adding a hyperparameter is adding a field below
-(and its keyword to ``train``, which a test holds to these fields).
+``experiments.Config`` and the command's flags all come from here, so adding
+a hyperparameter is adding a field below (and its keyword to ``train``, which
+a test holds to these fields). The drop-in estimators keep scikit-learn's
+parameter names and build a ``TrainSettings`` from them
+(``fastmlp._sklearn_fit.fit_stochastic``).
 """
 
 from __future__ import annotations

@@ -273,17 +273,38 @@ def child_public_api():
             "y: ",
         )
 
-    clf = MLPClassifier((8,), max_epochs=1, batch_size=4, random_state=0)
+    clf = MLPClassifier((8,), max_iter=1, batch_size=4, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(rng.random((20, 6)), np.arange(20) % 3)
-    case("estimator-width", ValueError, lambda: clf.predict(np.zeros((3, 5))), "X[: ]")
-    case("estimator-nan", ValueError, lambda: clf.predict(np.full((3, 6), np.nan)), "X: ")
+    # scikit-learn's messages: the estimator is its drop-in.
+    case("estimator-width", ValueError, lambda: clf.predict(np.zeros((3, 5))), "X has 5 features")
+    case("estimator-nan", ValueError, lambda: clf.predict(np.full((3, 6), np.nan)), "Input X ")
     case(
         "estimator-unknown-label",
         ValueError,
         lambda: clf.partial_fit(np.zeros((3, 6)), [0, 1, 5]),
-        "y: ",
+        "`y` has classes not in `self.classes_`",
+    )
+    # coefs_ and intercepts_ are plain lists users may assign: checked before any kernel.
+    coefs, intercepts = clf.coefs_, clf.intercepts_
+    clf.coefs_ = [coefs[0][:5], coefs[1]]
+    case(
+        "estimator-coefs-rows", ValueError, lambda: clf.predict(np.zeros((3, 6))), r"coefs_\[0\]: "
+    )
+    clf.coefs_, clf.intercepts_ = [coefs[0], coefs[1][:, :2]], [intercepts[0], intercepts[1][:2]]
+    case(
+        "estimator-coefs-columns",
+        ValueError,
+        lambda: clf.predict_proba(np.zeros((3, 6))),
+        r"coefs_\[1\]: expected 3 columns",
+    )
+    clf.coefs_, clf.intercepts_ = coefs, [intercepts[0][:4], intercepts[1]]
+    case(
+        "estimator-intercepts",
+        ValueError,
+        lambda: clf.partial_fit(np.zeros((3, 6)), [0, 1, 2]),
+        r"intercepts_\[0\]: ",
     )
 
 

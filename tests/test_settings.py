@@ -108,26 +108,42 @@ def test_config_is_the_settings_plus_the_data_and_run_passes_every_setting():
     assert {k: history.config[k] for k in NAMES} == config.replace(seed=3).record()
 
 
-def test_estimator_parameters_map_onto_settings(rng):
-    pytest.importorskip("sklearn")
-    from fastmlp.estimator import _NOT_SETTINGS, _SETTING_NAMES, MLPClassifier
+#: The drop-in estimators' parameters that ``fit_stochastic`` passes on as settings, and how:
+#: estimator parameter -> (setting, value given, what ``History.config`` records).
+ESTIMATOR_SETTINGS = {
+    "learning_rate_init": ("lr", 0.2, 0.2),
+    "max_iter": ("epochs", 2, 2),
+    "batch_size": ("batch_size", 4, 4),
+    "backend": ("backend", "numpy", "numpy"),
+    "alpha": ("l2", 0.1, 0.1),
+    "momentum": ("momentum", 0.5, 0.5),
+    "lr_schedule": ("lr_schedule", "step", "StepDecay(lr=0.2, factor=0.5, every=10)"),
+}
 
-    estimator_only = {"hidden_layer_sizes", "activation", "validation_fraction", "dtype"}
-    estimator_only |= {"n_iter_no_change", "tol", "random_state", "verbose", "warm_start"}
-    for name in MLPClassifier._get_param_names():
-        setting = _SETTING_NAMES.get(name, name)
-        assert (setting in NAMES and name not in _NOT_SETTINGS) != (
-            name in estimator_only | _NOT_SETTINGS
-        ), name
+
+def test_estimator_parameters_map_onto_settings(rng):
+    from fastmlp.estimator import MLPClassifier
+
+    params = {name: value for name, (_, value, _) in ESTIMATOR_SETTINGS.items()}
+    assert {setting for setting, _, _ in ESTIMATOR_SETTINGS.values()} <= set(NAMES)
+    assert set(params) <= set(MLPClassifier._get_param_names())
     X, y = data(rng)
-    clf = MLPClassifier((3,), learning_rate=0.2, max_epochs=2, momentum=0.5, shuffle=False)
+    clf = MLPClassifier((3,), solver="sgd", nesterovs_momentum=False, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning after 2 epochs
-        clf.set_params(backend="numpy", weight_decay=0.1, batch_size=4).fit(X, y)
+        clf.fit(X, y)
     config = clf.history_.config
-    assert (config["lr"], config["epochs"], config["momentum"]) == (0.2, 2, 0.5)
-    assert (config["shuffle"], config["weight_decay"], config["batch_size"]) == (False, 0.1, 4)
-    assert config["backend"] == "numpy"
+    recorded = {setting: config[setting] for setting, _, _ in ESTIMATOR_SETTINGS.values()}
+    assert recorded == {setting: value for setting, _, value in ESTIMATOR_SETTINGS.values()}
+    # scikit-learn's rules: its optimizer and the mean over the batch's sample weights.
+    assert config["optimizer"] == "SGD(lr=0.2, momentum=0.5, nesterov=False)"
+    assert config["average"] == "weights" and config["weight_decay"] == 0.0
+    adam = MLPClassifier((3,), beta_1=0.8, max_iter=1, batch_size="auto")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        config = adam.fit(X, y).history_.config
+    assert config["optimizer"] == "Adam(lr=0.001, beta1=0.8, beta2=0.999, eps=1e-08)"
+    assert config["batch_size"] == min(200, len(X))
 
 
 @pytest.mark.parametrize(
