@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
 from sklearn.base import is_classifier
 
 from . import io
@@ -147,7 +148,11 @@ def from_file(cls, model, metadata):
     est.coefs_, est.intercepts_ = list(model.weights), list(model.biases)
     est.n_features_in_, est.n_outputs_ = model.sizes[0], model.sizes[-1]
     est.n_layers_, est.out_activation_ = len(model.sizes), model.output
-    est.n_iter_, est.t_ = 0, 0
+    # scikit-learn's starting values (its _initialize), unless the file has them.
+    est.n_iter_, est.t_, est.loss_curve_, est._no_improvement_count = 0, 0, [], 0
+    est.best_loss_ = None if est.early_stopping else np.inf
+    est.validation_scores_ = [] if est.early_stopping else None
+    est.best_validation_score_ = -np.inf if est.early_stopping else None
     if is_classifier(est):
         est.classes_ = io.classes_array(metadata)
         multilabel = model.output == "logistic" and model.sizes[-1] > 1

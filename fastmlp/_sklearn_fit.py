@@ -156,6 +156,15 @@ class SklearnEpochs(Callback):
             est._best_intercepts = [b.copy() for b in model.biases]
 
 
+def _fits(state, model):
+    """Return whether an optimizer ``state`` (or None) is shaped like ``model``'s parameters."""
+    if state is None:
+        return True
+    arrays = [*(a for slot in state.weights.values() for a in slot)]
+    shapes = [W.shape for W in model.weights] * len(state.weights)
+    return [a.shape for a in arrays] == shapes
+
+
 def _batch_size(est, n):
     if est.batch_size == "auto":
         return min(200, n)
@@ -190,6 +199,9 @@ def fit_stochastic(est, model, X, targets, y, sw, incremental, stratify):
     """
     if not incremental or not hasattr(est, "_optimizer"):
         est._optimizer = SklearnOptimizer(est)
+    elif not _fits(est._optimizer.state, model):
+        # Assigned coefs_ of other sizes: the optimizer starts afresh for the new shapes.
+        est._optimizer.state = None
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     validation = None

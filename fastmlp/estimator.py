@@ -147,7 +147,7 @@ class _BaseMLP(BaseEstimator):
         given, must be its dtype), else a new one of ``dtype`` (default: the
         arrays' own, float32 only if all are float32) holding copies.
         """
-        coefs, intercepts = self.coefs_, self.intercepts_
+        coefs, intercepts = _as_lists(self.coefs_, self.intercepts_)
         model = self.__dict__.get("_model")
         if model is not None and _holds(model, coefs, intercepts):
             if dtype is None or model.dtype == dtype:
@@ -241,11 +241,6 @@ def _as_layers(coefs, intercepts, n_features, n_outputs, dtype):
     They must be lists of equal length of 2-D and 1-D finite numeric arrays,
     chained from ``n_features`` inputs to ``n_outputs`` outputs.
     """
-    for name, arrays in (("coefs_", coefs), ("intercepts_", intercepts)):
-        if not isinstance(arrays, (list, tuple)):
-            raise reject("layer-list", name, type=type(arrays).__name__)
-    if not coefs or len(intercepts) != len(coefs):
-        raise reject("layer-lists", "coefs_, intercepts_", count=len(coefs), other=len(intercepts))
     weights = [as_float_array(f"coefs_[{l}]", W, dtype, 2) for l, W in enumerate(coefs)]
     biases = [as_float_array(f"intercepts_[{l}]", b, dtype, 1) for l, b in enumerate(intercepts)]
     width = weights[0].shape[0] if n_features is None else n_features
@@ -267,6 +262,16 @@ def _as_layers(coefs, intercepts, n_features, n_outputs, dtype):
             "coef-columns", f"coefs_[{len(weights) - 1}]", n_outputs=n_outputs, shape=W.shape
         )
     return weights, biases
+
+
+def _as_lists(coefs, intercepts):
+    """Return ``coefs`` and ``intercepts`` after checking they are lists of one length >= 1."""
+    for name, arrays in (("coefs_", coefs), ("intercepts_", intercepts)):
+        if not isinstance(arrays, (list, tuple)):
+            raise reject("layer-list", name, type=type(arrays).__name__)
+    if not coefs or len(intercepts) != len(coefs):
+        raise reject("layer-lists", "coefs_, intercepts_", count=len(coefs), other=len(intercepts))
+    return coefs, intercepts
 
 
 def _hidden_sizes(hidden_layer_sizes):

@@ -1,45 +1,69 @@
+"""``MLPClassifier`` and ``MLPRegressor`` as scikit-learn estimators: the interface.
+
+The numbers (same weights as scikit-learn's) are tested in
+``test_sklearn_fit.py``; here: scikit-learn's own checks and its own test
+module, labels, layouts, files, pickles, pandas, sparse input, and
+assigned ``coefs_`` / ``intercepts_`` checked on use.
+"""
+
 import copy
 import functools
 import pickle
+import re
 import tempfile
 import warnings
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
-from helpers import run_python
+import scipy.sparse
+from helpers import run
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.neural_network import MLPClassifier as SklearnClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 from test_crash_safety import case, run_cases
 
 import fastmlp
-from fastmlp import MLPClassifier
+from fastmlp import MLPClassifier, MLPRegressor
 from fastmlp.errors import ModelFileError
-from fastmlp.estimator import ConvergenceWarning, NotFittedError
-
-sklearn = pytest.importorskip("sklearn", reason="scikit-learn is not installed")
-from sklearn.base import clone  # noqa: E402
-from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
-
-#: Checks the estimator is known to fail, with the reason.
-EXPECTED_FAILED_CHECKS = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "SGD takes one step per row in a shuffled order: a row of weight 2 is one step "
-        "with twice the gradient, not two steps, so weights and repeated rows differ"
-    ),
-    "check_sample_weight_equivalence_on_sparse_data": (
-        "as check_sample_weight_equivalence_on_dense_data (sparse input is densified)"
-    ),
-}
 
 
-@parametrize_with_checks(
-    [MLPClassifier()], expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS
-)
+@parametrize_with_checks([MLPClassifier(max_iter=50), MLPRegressor(max_iter=50)])
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_scikit_learn_estimator_checks(estimator, check):
+    # No expected failures: with gradients divided by the summed sample weights (as
+    # scikit-learn's), the sample-weight equivalence checks pass too.
     check(estimator)
+
+
+#: Tests of scikit-learn's module that call its private methods, and why they cannot pass.
+PRIVATE = {"test_gradient": "calls the private _loss_grad_lbfgs"}
+
+
+@pytest.mark.slow  # about 20 s: scikit-learn's whole MLP test module
+def test_scikit_learns_own_mlp_tests_pass_with_fastmlp_substituted(tmp_path):
+    import sklearn.neural_network.tests.test_mlp as theirs
+
+    source = Path(theirs.__file__).read_text()
+    line = "from sklearn.neural_network import MLPClassifier, MLPRegressor"
+    assert line in source
+    test = tmp_path / "test_mlp_fastmlp.py"
+    test.write_text(source.replace(line, "from fastmlp import MLPClassifier, MLPRegressor"))
+    code = (
+        "import sys, pytest\n"
+        f"sys.exit(pytest.main([{str(test)!r}, '-q', '-p', 'sklearn.conftest', "
+        "'-p', 'no:cacheprovider', '-rf', '--no-header', '-o', 'addopts=']))\n"
+    )
+    output = run(["-c", code], tmp_path, check=False).stdout
+    failed = set(re.findall(r"FAILED \S+::(\w+)", output))
+    passed = re.search(r"(\d+) passed", output)
+    assert failed == set(PRIVATE), output[-3000:]
+    assert passed and int(passed.group(1)) >= 50, output[-3000:]
 
 
 def blobs(rng, n=120, k=3, d=4, spread=0.6):
@@ -55,6 +79,20 @@ def fit(estimator, X, y, **kwargs):
         return estimator.fit(X, y, **kwargs)
 
 
+def test_the_constructors_are_scikit_learns_plus_fastmlps_keywords():
+    import inspect
+
+    from sklearn.neural_network import MLPRegressor as SklearnRegressor
+
+    extras = ["dtype", "backend", "lr_schedule"]
+    for ours, theirs in ((MLPClassifier, SklearnClassifier), (MLPRegressor, SklearnRegressor)):
+        mine = inspect.signature(ours).parameters
+        sk = inspect.signature(theirs).parameters
+        assert list(mine)[: len(sk)] == list(sk) and list(mine)[len(sk) :] == extras
+        for name, p in sk.items():
+            assert mine[name].default == p.default and mine[name].kind == p.kind, name
+
+
 @pytest.mark.parametrize(
     "labels",
     [np.array(["cat", "dog", "emu"]), np.array([3, 7, 11]), np.array([-1.0, 0.5, 2.0])],
@@ -64,204 +102,235 @@ def test_any_labels_map_through_classes(rng, labels):
     X, codes = blobs(rng)
     y = labels[codes]
     if labels.dtype.kind == "f":
-        # Non-integer float labels are a regression target, not classes.
-        with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        with pytest.raises(ValueError, match="Unknown label type"):
             MLPClassifier(random_state=0).fit(X, y)
         return
-    clf = fit(MLPClassifier((8,), learning_rate=0.05, max_epochs=30, random_state=0), X, y)
+    clf = fit(MLPClassifier((8,), learning_rate_init=0.05, max_iter=30, random_state=0), X, y)
     np.testing.assert_array_equal(clf.classes_, np.sort(labels))
-    assert clf.classes_.dtype == labels.dtype
     assert set(clf.predict(X)) <= set(labels)
     assert clf.score(X, y) > 0.9
     proba = clf.predict_proba(X)
-    assert proba.shape == (len(X), 3)
-    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-12)
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
-    with np.errstate(divide="ignore"):
-        np.testing.assert_array_equal(clf.predict_log_proba(X), np.log(proba))
+    np.testing.assert_array_equal(clf.predict_log_proba(X), np.log(proba))
 
 
-def test_binary_problems_have_two_probability_columns(rng):
+def test_binary_problems_have_one_logistic_output_as_scikit_learn(rng):
     X, y = blobs(rng, k=2)
-    clf = fit(MLPClassifier((4,), max_epochs=5, random_state=0), X, np.array(["no", "yes"])[y])
-    assert clf.predict_proba(X).shape == (len(X), 2)
-    assert [W.shape for W in clf.coefs_] == [(4, 4), (4, 2)]
-    assert [b.shape for b in clf.intercepts_] == [(4,), (2,)]
+    clf = fit(MLPClassifier((4,), max_iter=5, random_state=0), X, np.array(["no", "yes"])[y])
+    assert clf.out_activation_ == "logistic" and clf.n_outputs_ == 1
+    assert [W.shape for W in clf.coefs_] == [(4, 4), (4, 1)]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[(proba[:, 1] > 0.5).astype(int)])
 
 
-def test_fitted_attributes(rng):
+def test_multilabel_targets_get_logistic_outputs_and_indicator_predictions(rng):
+    X = rng.normal(size=(80, 5))
+    Y = (X[:, :3] > 0).astype(int)
+    clf = fit(MLPClassifier((16,), max_iter=200, random_state=0), X, Y)
+    assert clf.out_activation_ == "logistic" and clf.n_outputs_ == 3
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    prediction = clf.predict(X)
+    assert prediction.shape == (80, 3) and set(np.unique(prediction)) <= {0, 1}
+    np.testing.assert_array_equal(prediction, (clf.predict_proba(X) > 0.5).astype(int))
+    theirs = fit(SklearnClassifier((16,), max_iter=200, random_state=0), X, Y)
+    np.testing.assert_array_equal(prediction, theirs.predict(X))
+    assert clf.score(X, Y) == theirs.score(X, Y) > 0.5
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_the_regressor_predicts_values_of_its_targets_shape(rng, loss):
+    X = rng.normal(size=(100, 3))
+    y = np.exp(0.5 * X[:, 0]) if loss == "poisson" else X @ [1.0, -2.0, 0.5]
+    reg = fit(MLPRegressor(loss, (8,), max_iter=300, random_state=0), X, y)
+    assert reg.out_activation_ == ("exp" if loss == "poisson" else "identity")
+    assert reg.predict(X).shape == (100,)
+    assert reg.score(X, y) > 0.8
+    two = fit(MLPRegressor(loss, (8,), max_iter=5, random_state=0), X, np.column_stack([y, y]))
+    assert two.predict(X).shape == (100, 2) and two.n_outputs_ == 2
+
+
+def test_fitted_attributes_and_history(rng):
     X, y = blobs(rng)
-    clf = fit(
-        MLPClassifier((5, 4), max_epochs=7, validation_fraction=0.25, tol=0.0, random_state=0),
-        X,
-        y,
-    )
-    assert clf.n_features_in_ == 4
-    assert clf.n_iter_ == 7 and clf.converged_ is False
+    clf = fit(MLPClassifier((5, 4), solver="sgd", max_iter=7, tol=0.0, random_state=0), X, y)
+    assert clf.n_features_in_ == 4 and clf.n_layers_ == 4 and clf.n_outputs_ == 3
+    assert clf.n_iter_ == 7 and clf.t_ == 7 * 120
     assert len(clf.loss_curve_) == 7 and clf.loss_ == clf.loss_curve_[-1]
-    # A validation split is recorded without early stopping too.
-    assert len(clf.validation_loss_curve_) == len(clf.validation_scores_) == 7
-    assert all(0 <= s <= 1 for s in clf.validation_scores_)
+    assert clf.best_loss_ == min(clf.loss_curve_) and clf.validation_scores_ is None
     assert isinstance(clf.history_, fastmlp.History) and clf.history_.epochs == 7
-    assert clf.history_.config["n_samples"] == 90  # a quarter of 120 held out
-    assert isinstance(clf.model_, fastmlp.MLP) and clf.model_.sizes == (4, 5, 4, 3)
-    assert clf.model_.dtype == np.float32
+    assert clf.history_.train_loss == clf.loss_curve_
+    assert all(W.dtype == np.float64 for W in clf.coefs_)
 
 
-def test_max_epochs_without_convergence_warns(rng):
+def test_float32_input_and_the_dtype_keyword(rng):
     X, y = blobs(rng)
-    with pytest.warns(ConvergenceWarning, match="max_epochs=3 reached"):
-        MLPClassifier(max_epochs=3, random_state=0).fit(X, y)
+    follows = fit(MLPClassifier((4,), max_iter=2, random_state=0), X.astype(np.float32), y)
+    assert all(W.dtype == np.float32 for W in follows.coefs_ + follows.intercepts_)
+    forced = fit(MLPClassifier((4,), max_iter=2, random_state=0, dtype="float32"), X, y)
+    assert all(W.dtype == np.float32 for W in forced.coefs_)
+    np.testing.assert_array_equal(forced.coefs_[0], follows.coefs_[0])
 
 
-def test_training_stops_when_the_loss_stops_improving(rng):
+def test_the_numpy_backend_fits_the_same_network(rng):
     X, y = blobs(rng)
-    clf = MLPClassifier((8,), learning_rate=0.1, max_epochs=500, n_iter_no_change=3, tol=1e-2)
-    clf.set_params(random_state=0).fit(X, y)
-    assert clf.converged_ and clf.n_iter_ < 500
-    # Stopped because each of the last 3 epochs improved on the best loss so far by
-    # less than tol (as scikit-learn's n_iter_no_change counts).
-    curve = clf.loss_curve_
-    for epoch in range(len(curve) - 3, len(curve)):
-        assert curve[epoch] >= min(curve[:epoch]) - 1e-2
-    assert any(curve[e] < min(curve[:e]) - 1e-2 for e in range(1, len(curve) - 3))
+    options = dict(hidden_layer_sizes=(6,), max_iter=4, random_state=0, batch_size=16)
+    numba = fit(MLPClassifier(**options), X, y)
+    numpy = fit(MLPClassifier(backend="numpy", **options), X, y)
+    for a, b in zip(numba.coefs_ + numba.intercepts_, numpy.coefs_ + numpy.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-def test_early_stopping_keeps_the_best_validation_epoch(rng):
-    X, y = blobs(rng, n=200, spread=2.5)
-    clf = MLPClassifier(
-        (64,), learning_rate=0.2, max_epochs=300, early_stopping=True, n_iter_no_change=5
-    )
-    clf.set_params(random_state=0).fit(X, y)
-    assert clf.converged_ and clf.n_iter_ < 300
-    assert len(clf.validation_loss_curve_) == clf.n_iter_
-    best = int(np.argmin(clf.validation_loss_curve_))
-    assert clf.history_.best_epoch == best < clf.n_iter_ - 1
-    assert clf.history_.config["n_samples"] == 180  # a tenth of 200 held out
-
-
-def test_partial_fit_continues_schedule_momentum_and_counts(rng):
+def test_a_fastmlp_schedule_sets_the_rate_of_each_epoch(rng):
     X, y = blobs(rng)
-    options = dict(
-        hidden_layer_sizes=(6,),
-        batch_size=8,
-        momentum=0.9,
-        shuffle=False,
-        lr_schedule=fastmlp.StepDecay(0.1, factor=0.5, every=1),
-        n_iter_no_change=10,
-        random_state=3,
-    )
-    whole = fit(MLPClassifier(max_epochs=3, **options), X, y)
-    parts = MLPClassifier(**options)
-    rates = []
-    for _ in range(3):
-        parts.partial_fit(X, y, classes=[0, 1, 2])
-        rates += parts.history_.lr
-    assert rates == whole.history_.lr == [0.1, 0.05, 0.025]
-    assert parts.n_iter_ == 3 and parts.loss_curve_ == whole.loss_curve_
-    np.testing.assert_array_equal(parts.model_.params, whole.model_.params)
+    schedule = fastmlp.StepDecay(0.1, factor=0.5, every=1)
+    clf = fit(MLPClassifier((4,), solver="sgd", max_iter=3, lr_schedule=schedule), X, y)
+    assert clf.history_.lr == [0.1, 0.05, 0.025]
 
 
-def test_partial_fit_checks_classes(rng):
+def test_partial_fit_is_for_stochastic_solvers_and_checks_classes(rng):
     X, y = blobs(rng)
+    assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
+    assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
     clf = MLPClassifier((4,), random_state=0)
-    with pytest.raises(ValueError, match="classes: expected every class label on the first call"):
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
         clf.partial_fit(X, y)
     clf.partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
-    assert clf.classes_.tolist() == [0, 1, 2]
-    with pytest.raises(ValueError, match=r"y: expected labels among \[0, 1, 2\], found 5"):
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.out_activation_ == "softmax"
+    with pytest.raises(ValueError, match=r"`y` has classes not in `self\.classes_`"):
         clf.partial_fit(X, np.full(len(X), 5))
-    with pytest.raises(ValueError, match=r"classes: expected \[0, 1, 2\] as in the first call"):
+    with pytest.raises(ValueError, match=r"is not the same as on last call to partial_fit"):
         clf.partial_fit(X, y, classes=[0, 1])
     with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 4"):
         clf.partial_fit(X[:, :3], y)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        MLPClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
 
 
-def test_warm_start_continues_from_the_fitted_parameters(rng):
-    X, y = blobs(rng)
-    clf = fit(MLPClassifier((4,), max_epochs=2, tol=0.0, warm_start=True, random_state=0), X, y)
-    first = clf.model_.params.copy()
-    fit(clf, X, y)
-    assert clf.n_iter_ == 4 and len(clf.loss_curve_) == 4
-    cold = fit(MLPClassifier((4,), max_epochs=2, tol=0.0, random_state=0), X, y)
-    np.testing.assert_array_equal(cold.model_.params, first)
-    assert not np.array_equal(clf.model_.params, first)
-    with pytest.raises(ValueError, match=r"y: warm_start expects the classes \[0, 1, 2\]"):
-        clf.fit(X, np.where(y == 2, 9, y))
-
-
-def test_same_random_state_gives_identical_models(rng):
-    X, y = blobs(rng)
-    a = fit(MLPClassifier((4,), max_epochs=3, random_state=7), X, y)
-    b = fit(MLPClassifier((4,), max_epochs=3, random_state=7), X, y)
-    c = fit(MLPClassifier((4,), max_epochs=3, random_state=8), X, y)
-    np.testing.assert_array_equal(a.model_.params, b.model_.params)
-    assert not np.array_equal(a.model_.params, c.model_.params)
-
-
-def test_sparse_input_gives_the_same_model_as_dense(rng):
-    scipy_sparse = pytest.importorskip("scipy.sparse")
+def test_sparse_input_gives_the_same_network_as_dense(rng):
     X, y = blobs(rng)
     X[np.abs(X) < 1] = 0
-    dense = fit(MLPClassifier((4,), max_epochs=3, random_state=0), X, y)
-    sparse = fit(MLPClassifier((4,), max_epochs=3, random_state=0), scipy_sparse.csr_matrix(X), y)
-    np.testing.assert_array_equal(sparse.model_.params, dense.model_.params)
-    np.testing.assert_array_equal(
-        sparse.predict_proba(scipy_sparse.csr_array(X)), dense.predict_proba(X)
-    )
+    for solver in ("adam", "lbfgs"):
+        options = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0, solver=solver)
+        dense = fit(MLPClassifier(**options), X, y)
+        sparse = fit(MLPClassifier(**options), scipy.sparse.csr_matrix(X), y)
+        for a, b in zip(sparse.coefs_, dense.coefs_):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+        np.testing.assert_allclose(
+            sparse.predict_proba(scipy.sparse.csr_array(X)), dense.predict_proba(X), rtol=1e-12
+        )
 
 
-def test_pipeline_grid_search_and_cross_validation(rng):
+def test_pandas_feature_names_are_kept_and_checked(rng):
+    pd = pytest.importorskip("pandas")
+    X, y = blobs(rng)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = fit(MLPClassifier((4,), max_iter=2, random_state=0), frame, y)
+    np.testing.assert_array_equal(clf.feature_names_in_, ["a", "b", "c", "d"])
+    with pytest.raises(ValueError, match="The feature names should match"):
+        clf.predict(frame[["b", "a", "c", "d"]])
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        np.testing.assert_array_equal(clf.predict(frame), clf.predict(X))
+
+
+def test_pipeline_grid_search_with_processes_and_cross_validation(rng):
     X, y = blobs(rng, n=150)
-    pipe = make_pipeline(
-        StandardScaler(), MLPClassifier((8,), learning_rate=0.05, max_epochs=20, random_state=0)
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        scores = cross_val_score(pipe, X, y, cv=3)
-        search = GridSearchCV(pipe, {"mlpclassifier__learning_rate": [0.01, 0.1]}, cv=3)
-        search.fit(X, y)
-    assert scores.mean() > 0.9
-    assert search.best_params_["mlpclassifier__learning_rate"] in (0.01, 0.1)
-    assert search.score(X, y) > 0.9
+    grid = {"mlpclassifier__learning_rate_init": [0.01, 0.1]}
+    results = []
+    for estimator in (MLPClassifier, SklearnClassifier):
+        pipe = make_pipeline(StandardScaler(), estimator((8,), max_iter=40, random_state=0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            scores = cross_val_score(pipe, X, y, cv=3)
+            # n_jobs=2: joblib pickles the estimators into worker processes.
+            search = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(X, y)
+        results.append((scores, search.cv_results_["mean_test_score"], search.best_params_))
+    ours, theirs = results
+    np.testing.assert_array_equal(ours[0], theirs[0])
+    np.testing.assert_array_equal(ours[1], theirs[1])
+    assert ours[2] == theirs[2]
     assert clone(pipe).get_params()["mlpclassifier__hidden_layer_sizes"] == (8,)
 
 
+def test_pickle_and_joblib_round_trips_keep_training(tmp_path, rng):
+    X, y = blobs(rng)
+    clf = MLPClassifier((3,), solver="sgd", random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    loaded = joblib.load(tmp_path / "clf.joblib")
+    # The optimizer's state travels too: both go on identically.
+    for estimator in (clf, loaded):
+        estimator.partial_fit(X, y)
+    for a, b in zip(clf.coefs_, loaded.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_predicting_before_fit_raises_not_fitted(rng):
-    with pytest.raises(NotFittedError, match="is not fitted yet"):
-        MLPClassifier().predict(rng.normal(size=(2, 3)))
+    for estimator in (MLPClassifier(), MLPRegressor()):
+        with pytest.raises(NotFittedError, match="is not fitted yet"):
+            estimator.predict(rng.normal(size=(2, 3)))
     assert not hasattr(MLPClassifier(), "coefs_")
 
 
-@pytest.mark.parametrize(
-    ("params", "message"),
-    [
-        ({"max_epochs": 0}, "max_epochs: expected an integer >= 1, found 0"),
-        ({"n_iter_no_change": 1.5}, "n_iter_no_change: expected an integer >= 1, found 1.5"),
-        ({"tol": -1.0}, r"tol: expected a real number >= 0, found -1.0"),
-        ({"validation_fraction": 1.5}, r"validation_fraction: expected a number in \(0, 1\)"),
-        ({"batch_size": "big"}, "batch_size: expected an integer or 'auto', found 'big'"),
-        ({"random_state": "x"}, "random_state: expected None, an integer"),
-        ({"activation": "swish"}, "activation"),
-        ({"dtype": "float16"}, "dtype: expected one of"),
-        ({"learning_rate": -0.1}, "learning_rate: expected a finite value > 0"),
-    ],
-)
-def test_bad_parameters_are_named_in_fit_not_init(rng, params, message):
+#: A bad parameter and the start of scikit-learn's own message for it.
+INVALID_PARAMETERS = [
+    ("alpha", -1.0),
+    ("momentum", 1.5),
+    ("batch_size", "big"),
+    ("batch_size", 0),
+    ("max_iter", 0),
+    ("learning_rate", "sometimes"),
+    ("learning_rate_init", 0.0),
+    ("solver", "newton"),
+    ("activation", "swish"),
+    ("n_iter_no_change", 1.5),
+    ("validation_fraction", 1.0),
+    ("beta_2", 1.0),
+    ("epsilon", 0.0),
+    ("random_state", "x"),
+    ("shuffle", "yes"),
+    ("tol", -1.0),
+    ("max_fun", 0),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), INVALID_PARAMETERS)
+def test_bad_parameters_raise_scikit_learns_errors_in_fit(rng, name, value):
     X, y = blobs(rng, n=20)
-    clf = MLPClassifier(**params)  # __init__ only stores them
-    with pytest.raises((ValueError, TypeError), match=message):
+    with pytest.raises((ValueError, TypeError)) as theirs:
+        SklearnClassifier(**{name: value}).fit(X, y)
+    clf = MLPClassifier(**{name: value})  # __init__ only stores them
+    with pytest.raises(type(theirs.value)) as ours:
         clf.fit(X, y)
+    assert options_sorted(str(ours.value)) == options_sorted(str(theirs.value))
+
+
+def options_sorted(message):
+    """``message`` with the options it lists in braces sorted (a set prints in any order)."""
+    return re.sub(r"\{([^}]*)\}", lambda m: str(sorted(m.group(1).split(", "))), message)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [("dtype", "float16", "'dtype' parameter"), ("backend", "cuda", "'backend' parameter")],
+)
+def test_bad_fastmlp_keywords_are_named_too(rng, name, value, message):
+    X, y = blobs(rng, n=20)
+    with pytest.raises(ValueError, match=message):
+        MLPClassifier(**{name: value}).fit(X, y)
 
 
 def test_batch_size_auto_takes_up_to_200_rows(rng):
     X, y = blobs(rng, n=300)
-    clf = fit(MLPClassifier((4,), batch_size="auto", max_epochs=1, random_state=0), X, y)
+    clf = fit(MLPClassifier((4,), max_iter=1, random_state=0), X, y)
     assert clf.history_.steps_per_epoch == 2
-    small = fit(
-        MLPClassifier((4,), batch_size="auto", max_epochs=1, random_state=0), X[:50], y[:50]
-    )
+    small = fit(MLPClassifier((4,), max_iter=1, random_state=0), X[:50], y[:50])
     assert small.history_.steps_per_epoch == 1
+
+
+# -- files -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -270,25 +339,42 @@ def test_batch_size_auto_takes_up_to_200_rows(rng):
 def test_save_and_load_round_trip_exactly(tmp_path, rng, labels):
     X, codes = blobs(rng)
     y = labels[codes]
-    clf = fit(MLPClassifier((5,), max_epochs=4, validation_fraction=0.2, random_state=0), X, y)
-    path = clf.save(tmp_path / "clf.npz")
-    loaded = fastmlp.load(path)
-    assert isinstance(loaded, MLPClassifier)
-    assert loaded.get_params() == clf.get_params()
-    assert loaded.classes_.dtype == clf.classes_.dtype
-    np.testing.assert_array_equal(loaded.classes_, clf.classes_)
-    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
-    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
-    assert loaded.loss_curve_ == clf.loss_curve_ and loaded.n_iter_ == clf.n_iter_
-    assert loaded.validation_scores_ == clf.validation_scores_
-    # The loaded estimator keeps training.
-    loaded.partial_fit(X, y)
-    assert loaded.n_iter_ == clf.n_iter_ + 1
+    for early_stopping in (True, False):
+        clf = MLPClassifier((5,), max_iter=4, early_stopping=early_stopping, random_state=0)
+        fit(clf, X, y)
+        loaded = fastmlp.load(clf.save(tmp_path / "clf.npz"))
+        assert isinstance(loaded, MLPClassifier)
+        assert loaded.get_params() == clf.get_params()
+        assert loaded.classes_.dtype == clf.classes_.dtype
+        np.testing.assert_array_equal(loaded.classes_, clf.classes_)
+        np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+        assert loaded.loss_curve_ == clf.loss_curve_ and loaded.n_iter_ == clf.n_iter_
+        assert loaded.validation_scores_ == clf.validation_scores_
+        assert loaded.best_validation_score_ == clf.best_validation_score_
+        assert loaded.best_loss_ == clf.best_loss_ and loaded.t_ == clf.t_
+    loaded.partial_fit(X, y)  # keeps training
+    assert loaded.n_iter_ == 1 and len(loaded.loss_curve_) == clf.n_iter_ + 1
+
+
+@pytest.mark.parametrize("kind", ["binary", "multilabel", "regressor"])
+def test_every_layout_round_trips_through_a_file(tmp_path, rng, kind):
+    X = rng.normal(size=(60, 4))
+    if kind == "regressor":
+        y = X @ [1.0, 2.0, 0.0, -1.0]
+        est = MLPRegressor(hidden_layer_sizes=(3,), max_iter=3, random_state=0)
+    else:
+        y = (X[:, :2] > 0).astype(int) if kind == "multilabel" else (X[:, 0] > 0).astype(int)
+        est = MLPClassifier((3,), max_iter=3, random_state=0)
+    fit(est, X, y)
+    loaded = fastmlp.load(est.save(tmp_path / "est.npz"))
+    assert type(loaded) is type(est) and loaded.out_activation_ == est.out_activation_
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    assert loaded.best_loss_ == est.best_loss_
 
 
 def test_a_changed_parameter_byte_is_detected(tmp_path, rng):
     X, y = blobs(rng)
-    path = fit(MLPClassifier((3,), max_epochs=1, random_state=0), X, y).save(tmp_path / "c.npz")
+    path = fit(MLPClassifier((3,), max_iter=1, random_state=0), X, y).save(tmp_path / "c.npz")
     with np.load(path, allow_pickle=False) as archive:
         params, metadata = archive["params"].copy(), archive["metadata"]
     params[0] += 1
@@ -298,127 +384,61 @@ def test_a_changed_parameter_byte_is_detected(tmp_path, rng):
         fastmlp.load(path)
 
 
-def test_pickle_round_trip(rng):
-    X, y = blobs(rng)
-    clf = fit(MLPClassifier((3,), max_epochs=2, random_state=0), X, y)
-    again = pickle.loads(pickle.dumps(clf))
-    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
-
-
-WITHOUT_SKLEARN = """
-import sys, warnings
-sys.modules["sklearn"] = None  # import sklearn now raises ImportError
-import numpy as np
-from fastmlp import MLPClassifier
-from fastmlp.estimator import ConvergenceWarning, NotFittedError
-assert [c.__name__ for c in MLPClassifier.__mro__[1:3]] == ["_Params", "object"]
-clf = MLPClassifier((4,), max_epochs=5, random_state=0)
-assert clf.get_params()["hidden_layer_sizes"] == (4,)
-assert clf.set_params(learning_rate=0.1) is clf and clf.learning_rate == 0.1
-try:
-    clf.set_params(speed=3)
-except ValueError as error:
-    assert "unknown parameter 'speed'" in str(error)
-try:
-    clf.predict(np.zeros((1, 2)))
-except NotFittedError:
-    pass
-twin = type(clf)(**clf.get_params())  # what clone does
-rng = np.random.default_rng(0)
-X = rng.normal(size=(60, 2)); y = np.where(X[:, 0] > 0, "right", "left")
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    clf.fit(X, y); twin.fit(X, y)
-assert (clf.predict_proba(X) == twin.predict_proba(X)).all()
-print(repr(clf), clf.score(X, y) > 0.9, issubclass(NotFittedError, AttributeError))
-"""
-
-
-def test_works_without_scikit_learn(tmp_path):
-    out = run_python(WITHOUT_SKLEARN, tmp_path)
-    assert out == (
-        "MLPClassifier(hidden_layer_sizes=(4,), learning_rate=0.1, max_epochs=5, "
-        "random_state=0) True True"
-    )
-
-
-# -- assigned coefs_ / intercepts_ ---------------------------------------------------------
+# -- assigned coefs_ / intercepts_ ---------------------------------------------------------------
 
 
 def fitted_3_4_3(rng, **params):
     """A fitted 4 -> 3 -> 3 estimator on blobs, and its data."""
     X, y = blobs(rng, n=60)
-    return fit(MLPClassifier((3,), max_epochs=2, random_state=0, **params), X, y), X, y
+    options = dict(solver="sgd", max_iter=2, random_state=0) | params
+    return fit(MLPClassifier((3,), **options), X, y), X, y
 
 
 def forward(coefs, intercepts, X):
-    """Probabilities of a sigmoid network with these parameters, in float64."""
+    """Probabilities of a relu network with a softmax output, in float64."""
     a = np.asarray(X, np.float64)
     for l, (W, b) in enumerate(zip(coefs, intercepts)):
         z = a @ np.asarray(W, np.float64) + np.asarray(b, np.float64)
-        a = 1 / (1 + np.exp(-z)) if l < len(coefs) - 1 else z
+        a = np.maximum(z, 0) if l < len(coefs) - 1 else z
     e = np.exp(a - a.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
-def test_coefs_read_after_fit_are_the_fitted_weights(rng):
-    clf, X, _ = fitted_3_4_3(rng)
-    assert all(W is V for W, V in zip(clf.coefs_, clf.model_.weights))
-    assert all(b is c for b, c in zip(clf.intercepts_, clf.model_.biases))
-    assert clf.coefs_ is clf.coefs_  # one list, so clf.coefs_[0] = W is kept
-    np.testing.assert_allclose(
-        clf.predict_proba(X), forward(clf.coefs_, clf.intercepts_, X), rtol=1e-5, atol=1e-6
-    )
-
-
 def test_assigned_coefs_and_intercepts_are_used(rng):
     clf, X, _ = fitted_3_4_3(rng)
-    coefs = [rng.normal(size=(4, 3)), rng.normal(size=(3, 3))]  # float64, a float32 model
+    coefs = [rng.normal(size=(4, 3)), rng.normal(size=(3, 3))]
     intercepts = [rng.normal(size=3), rng.normal(size=3)]
     clf.coefs_, clf.intercepts_ = coefs, intercepts
     assert clf.coefs_ is coefs  # read back as assigned, as in scikit-learn
     expected = forward(coefs, intercepts, X)
-    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(clf.model_.weights[1], coefs[1].astype(np.float32))
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-12)
     # Entries replaced in the list are used too (scikit-learn's tests do this).
     clf.coefs_[1] = np.ascontiguousarray(coefs[1][:, ::-1])
     clf.intercepts_[1] = intercepts[1][::-1]
-    np.testing.assert_allclose(clf.predict_proba(X), expected[:, ::-1], rtol=1e-5, atol=1e-6)
-    assert clf.score(X, clf.classes_[expected[:, ::-1].argmax(axis=1)]) == 1.0
+    np.testing.assert_allclose(clf.predict_proba(X), expected[:, ::-1], rtol=1e-12)
 
 
-def test_assigned_coefs_of_other_hidden_sizes_make_a_new_network(rng, tmp_path):
-    clf, X, y = fitted_3_4_3(rng, momentum=0.5)
+def test_assigned_coefs_of_other_hidden_sizes_train_on(rng, tmp_path):
+    clf, X, y = fitted_3_4_3(rng)
     coefs = [rng.normal(size=(4, 6)), rng.normal(size=(6, 2)), rng.normal(size=(2, 3))]
     intercepts = [np.zeros(6), np.ones(2), rng.normal(size=3)]
     clf.coefs_, clf.intercepts_ = coefs, intercepts
-    expected = forward(coefs, intercepts, X)
-    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-5, atol=1e-6)
-    assert clf.model_.sizes == (4, 6, 2, 3)
+    np.testing.assert_allclose(clf.predict_proba(X), forward(coefs, intercepts, X), rtol=1e-12)
     loaded = fastmlp.load(clf.save(tmp_path / "clf.npz"))
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
-    clf.partial_fit(X, y)  # momentum starts afresh for the new shapes
+    clf.partial_fit(X, y)
     assert [W.shape for W in clf.coefs_] == [(4, 6), (6, 2), (2, 3)]
-
-
-def test_a_fresh_fit_replaces_assigned_coefs(rng):
-    clf, X, y = fitted_3_4_3(rng)
-    clf.coefs_ = [np.ones((2, 2))]  # never used: fit starts afresh
-    fit(clf, X, y)
-    assert [W.shape for W in clf.coefs_] == [(4, 3), (3, 3)]
-    assert clf.predict(X).shape == (60,)
 
 
 def bad_assignments():
     """``(coefs, intercepts, error, message)``: assignments that do not fit a 4 -> 3 -> 3 net."""
     w0, w1, b0, b1 = np.ones((4, 3)), np.ones((3, 3)), np.zeros(3), np.zeros(3)
     return {
-        # The issue's reproduction, a much wider last layer, via the estimator.
         "wide": (
             [w0, np.ones((3, 100000), np.float32)],
             [b0, np.zeros(100000, np.float32)],
             ValueError,
-            r"coefs_\[1\]: expected 3 columns \(one per class of classes_\), "
+            r"coefs_\[1\]: expected 3 columns \(one per output, n_outputs_\), "
             r"found shape \(3, 100000\)",
         ),
         "narrow": (
@@ -447,23 +467,12 @@ def bad_assignments():
             r"coefs_, intercepts_: expected two lists of the same length >= 1.*found "
             r"lengths 2 and 1",
         ),
-        "empty": (
-            [],
-            [],
-            ValueError,
-            r"coefs_, intercepts_: expected two lists.*found lengths 0 and 0",
-        ),
+        "empty": ([], [], ValueError, r"coefs_, intercepts_: expected two lists.*lengths 0 and 0"),
         "nan": (
             [w0, np.full((3, 3), np.nan)],
             [b0, b1],
             ValueError,
             r"coefs_\[1\]: expected finite values, found 9 non-finite",
-        ),
-        "huge": (
-            [w0 * 1e300, w1],
-            [b0, b1],
-            ValueError,
-            r"coefs_\[0\]: expected values within the range of float32",
         ),
         "complex": (
             [w0 + 1j, w1],
@@ -514,13 +523,13 @@ USES = {
 @pytest.mark.parametrize("case", bad_assignments())
 def test_assigned_coefs_that_do_not_fit_are_named_on_use(rng, tmp_path, case, use):
     clf, X, y = fitted_3_4_3(rng)
-    model, params = clf.model_, clf.model_.params.copy()
+    model, params = clf._model, clf._model.params.copy()
     coefs, intercepts, error, message = bad_assignments()[case]
     clf.coefs_, clf.intercepts_ = coefs, intercepts
     with pytest.raises(error, match=message):
         USES[use](clf, np.ones((2000, 4)) if use.startswith("pred") else X, y, tmp_path / "c.npz")
     assert not (tmp_path / "c.npz").exists()
-    assert clf.model_ is model and clf.model_.params.tobytes() == params.tobytes()
+    assert clf._model is model and clf._model.params.tobytes() == params.tobytes()
     assert clf.n_iter_ == 2 and clf.coefs_ is coefs  # still as assigned, still rejected
 
 
@@ -534,7 +543,7 @@ def child_assigned_coefs():
                 clf.coefs_, clf.intercepts_ = coefs, intercepts
                 X = np.ones((2000, 4)) if use.startswith("pred") else X
                 call = functools.partial(call, clf, X, y, Path(folder) / "c.npz")
-                case(f"{name}-{use}", error, call, named=message, unchanged=[clf.model_.params])
+                case(f"{name}-{use}", error, call, named=message, unchanged=[clf._model.params])
 
 
 def test_assigned_coefs_that_do_not_fit_never_crash_the_interpreter(tmp_path):
@@ -542,41 +551,27 @@ def test_assigned_coefs_that_do_not_fit_never_crash_the_interpreter(tmp_path):
     assert all("expected" in r for r in records.values())
 
 
-def test_pickled_estimator_keeps_views_and_assignments(rng):
-    clf, X, _ = fitted_3_4_3(rng)
-    assert clf.coefs_  # hands out the list of views
-    again = pickle.loads(pickle.dumps(clf))
-    assert again.coefs_[0] is again.model_.weights[0]
-    coefs = [rng.normal(size=(4, 3)), rng.normal(size=(3, 3))]
-    clf.coefs_ = coefs
-    again = pickle.loads(pickle.dumps(clf))
-    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
-    np.testing.assert_array_equal(again.coefs_[1], coefs[1].astype(np.float32))
-
-
-# -- rejected calls change nothing ---------------------------------------------------------
+# -- rejected calls change nothing ---------------------------------------------------------------
 
 
 def fitted_state(clf):
     """The fitted attributes (public, ending in ``_``) and the parameters, for comparison."""
     state = {k: copy.deepcopy(v) for k, v in vars(clf).items() if k.endswith("_")}
-    state.pop("model_", None), state.pop("history_", None)
-    if clf.__sklearn_is_fitted__():
-        state["model_ object"] = id(clf.model_)
+    state.pop("history_", None)
+    if hasattr(clf, "coefs_"):
         state["history_ object"] = id(clf.history_)
-        state["params"] = clf.model_.params.tobytes()
-        state["coefs_"] = [W.copy() for W in clf.coefs_]
+        state["params"] = clf._model.params.tobytes()
     return state
 
 
 def assert_same_state(before, after):
     assert before.keys() == after.keys()
     for name, value in before.items():
-        if isinstance(value, np.ndarray):
-            np.testing.assert_array_equal(after[name], value, err_msg=name)
-        elif name == "coefs_":
+        if isinstance(value, list) and value and isinstance(value[0], np.ndarray):
             for a, b in zip(after[name], value):
                 np.testing.assert_array_equal(a, b)
+        elif isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(after[name], value, err_msg=name)
         else:
             assert after[name] == value, name
 
@@ -586,56 +581,16 @@ def test_a_rejected_warm_start_fit_changes_nothing(rng):
     before, predicted = fitted_state(clf), clf.predict_proba(X)
     with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 4"):
         clf.fit(X[:, :3], y)
-    assert clf.n_features_in_ == 4
     assert_same_state(before, fitted_state(clf))
     np.testing.assert_array_equal(clf.predict_proba(X), predicted)
 
 
-INVALID_PARAMETERS = [
-    ("learning_rate", -0.1, "learning_rate: expected a finite value > 0"),
-    ("momentum", 1.5, r"momentum: expected a value in \[0, 1\)"),
-    ("weight_decay", -1.0, "weight_decay: expected a finite value >= 0"),
-    ("batch_size", "big", "batch_size: expected an integer or 'auto'"),
-    ("batch_size", 0, "batch_size: expected a finite value > 0"),
-    ("lr_schedule", "sometimes", "lr_schedule"),
-    ("backend", "cuda", "backend: expected one of"),
-    ("hidden_layer_sizes", (0,), "hidden_layer_sizes: expected layer sizes >= 1"),
-    ("activation", "swish", "activation: expected one of"),
-    ("dtype", "float16", "dtype: expected one of"),
-    ("random_state", "x", "random_state: expected None, an integer"),
-]
-
-
 @pytest.mark.parametrize("warm_start", [False, True], ids=["cold", "warm"])
-@pytest.mark.parametrize(("name", "value", "message"), INVALID_PARAMETERS)
-def test_fit_with_an_invalid_parameter_changes_nothing(rng, name, value, message, warm_start):
+@pytest.mark.parametrize(("name", "value"), INVALID_PARAMETERS[:6])
+def test_fit_with_an_invalid_parameter_changes_nothing(rng, name, value, warm_start):
     clf, X, y = fitted_3_4_3(rng, warm_start=warm_start)
     before = fitted_state(clf)
     clf.set_params(**{name: value})
-    with pytest.raises((ValueError, TypeError), match=message):
+    with pytest.raises((ValueError, TypeError), match=f"The '{name}' parameter"):
         clf.fit(X, y)
     assert_same_state(before, fitted_state(clf))
-
-
-@pytest.mark.parametrize(("name", "value", "message"), INVALID_PARAMETERS)
-def test_partial_fit_with_an_invalid_parameter_changes_nothing(rng, name, value, message):
-    X, y = blobs(rng, n=60)
-    options = dict(hidden_layer_sizes=(3,), momentum=0.5, random_state=0)
-    clf, twin = MLPClassifier(**options), MLPClassifier(**options)
-    clf.set_params(**{name: value})
-    with pytest.raises((ValueError, TypeError), match=message):
-        clf.partial_fit(X, y, classes=[0, 1, 2])
-    assert fitted_state(clf) == {} and not clf.__sklearn_is_fitted__()
-    clf.set_params(**{name: twin.get_params()[name]})
-    for estimator in (clf, twin):
-        estimator.partial_fit(X, y, classes=[0, 1, 2])
-    before = fitted_state(clf)
-    clf.set_params(**{name: value})
-    with pytest.raises((ValueError, TypeError), match=message):
-        clf.partial_fit(X, y)
-    assert_same_state(before, fitted_state(clf))
-    # Not even the random stream of the sample orders moved.
-    clf.set_params(**{name: twin.get_params()[name]})
-    for estimator in (clf, twin):
-        estimator.partial_fit(X, y)
-    assert clf.model_.params.tobytes() == twin.model_.params.tobytes()
