@@ -24,6 +24,9 @@ WORKLOADS = (
     "mnist-batch-16",
     "mnist-batch-128",
     "mnist-inference",
+    "sklearn-defaults",
+    "sklearn-sgd-batch-1",
+    "sklearn-lbfgs",
     "first-call (cold)",
     "first-call (warm)",
 )
@@ -221,6 +224,10 @@ TARGETS = (
     ("mnist-batch-128", ("vs", "torch", 2)),
     ("mnist-batch-128", ("vs", "sklearn", 2)),
     ("mnist-inference", ("vs", "numpy", 1)),
+    # The drop-in MLPClassifier, same weights as scikit-learn's (issue 15).
+    ("sklearn-defaults", ("vs", "sklearn", 4)),
+    ("sklearn-sgd-batch-1", ("vs", "sklearn", 20)),
+    ("sklearn-lbfgs", ("vs", "sklearn", 1)),
     ("first-call (warm)", ("at most", 1.5)),
 )
 

@@ -12,11 +12,12 @@ from fastmlp.datasets.mnist import find_mnist_dir
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
-# fastmlp + numpy benchmarks, which need no optional peer: tiny-per-sample (2),
-# first-call cold/warm (4); with MNIST also mnist-per-sample and
-# mnist-batch-{8,16,128} (8) and mnist-inference (2).
-CORE_BENCHMARKS = 6
-CORE_MNIST_BENCHMARKS = 10
+# Benchmarks that need no optional peer (fastmlp, numpy and scikit-learn, a dependency):
+# tiny-per-sample (2), first-call cold/warm (4), sklearn-lbfgs (2); with MNIST also
+# mnist-per-sample and mnist-batch-{8,16,128} (8), mnist-inference (2), and
+# sklearn-defaults and sklearn-sgd-batch-1 (4).
+CORE_BENCHMARKS = 8
+CORE_MNIST_BENCHMARKS = 14
 QUICK_ARGS = ["--benchmark-disable"]
 
 
