@@ -81,7 +81,7 @@ def _warm_up(model, X, y, settings, validation):
     y = model.check_y(y, X.shape[0])
     # Clamped to the rows there are, as train does (it also warns).
     hp = dict(settings.checked, batch_size=min(settings.checked["batch_size"], X.shape[0]))
-    run = _runner(model, hp, hp["optimizer"].new_state(model.weights, model.biases))
+    run = _runner(model, hp, hp["optimizer"].new_state(model.weights, model.biases), 1.0)
     sw = as_sample_weight(None, X.shape[0], model.dtype)
     return _probe(run, X, y, sw, _checked_validation(model, validation))
 
