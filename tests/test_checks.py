@@ -65,7 +65,7 @@ def sweep_result(params):
 
 def net(coefs, intercepts):
     """Check assigned ``coefs_`` and ``intercepts_`` of an estimator of 3 features, 2 outputs."""
-    return estimator._as_layers(coefs, intercepts, 3, 2, np.float64)
+    return estimator._as_layers(*estimator._as_lists(coefs, intercepts), 3, 2, np.float64)
 
 
 def broken_model(sizes=(3, 4, 2), **private):
