@@ -220,6 +220,7 @@ def fit_stochastic(est, model, X, targets, y, sw, incremental, stratify):
         epochs=1 if incremental else est.max_iter,
         lr=est.learning_rate_init,
         batch_size=_batch_size(est, n),
+        shuffle=est.shuffle,  # recorded only: the orders come from scikit-learn's stream
         backend=est.backend,
         optimizer=est._optimizer.optimizer,
         l2=est.alpha,

@@ -32,18 +32,19 @@ class Interval(NamedTuple):
     closed: str  # "left", "right", "both" or "neither"
 
     def accepts(self, value: Any) -> bool:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        # As scikit-learn's: a bool is an int (and a real); an unbounded side is open.
+        if not isinstance(value, numbers.Real) or math.isnan(value):
             return False
         if self.kind == "int" and not isinstance(value, numbers.Integral):
             return False
-        if math.isnan(value):
-            return False
-        low_ok = self.lo is None or (
-            value >= self.lo if self.closed in ("left", "both") else value > self.lo
-        )
-        high_ok = self.hi is None or (
-            value <= self.hi if self.closed in ("right", "both") else value < self.hi
-        )
+        if self.lo is None:
+            low_ok = value > -math.inf
+        else:
+            low_ok = value >= self.lo if self.closed in ("left", "both") else value > self.lo
+        if self.hi is None:
+            high_ok = value < math.inf
+        else:
+            high_ok = value <= self.hi if self.closed in ("right", "both") else value < self.hi
         return low_ok and high_ok
 
     def __str__(self) -> str:
@@ -76,12 +77,13 @@ class Kind(NamedTuple):
         if self.name == "boolean":
             return isinstance(value, (bool, np.bool_))
         if self.name == "array-like":
-            return hasattr(value, "__len__") or hasattr(value, "shape")
-        if self.name == "random_state":
-            return value is None or (
-                isinstance(value, (numbers.Integral, np.random.RandomState))
-                and not isinstance(value, bool)
+            return not isinstance(value, str) and (
+                hasattr(value, "__len__") or hasattr(value, "shape")
             )
+        if self.name == "random_state":
+            if isinstance(value, numbers.Integral):
+                return 0 <= value <= 2**32 - 1
+            return value is None or isinstance(value, np.random.RandomState)
         if self.name == "verbose":
             return isinstance(value, (numbers.Integral, bool, np.bool_))
         if self.name == "inf":

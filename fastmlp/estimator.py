@@ -37,6 +37,7 @@ from .model import MLP
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Sequence
 
     from numpy.typing import ArrayLike
 
@@ -50,7 +51,7 @@ class _BaseMLP(BaseEstimator):
 
     # -- fitting -----------------------------------------------------------------------------
 
-    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> _BaseMLP:
         """Fit the model to ``X`` and ``y``; return the estimator.
 
         Parameters
@@ -281,6 +282,12 @@ def _hidden_sizes(hidden_layer_sizes):
     sizes = list(sizes)
     if np.any(np.array(sizes) <= 0):
         raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+    for size in sizes:
+        # scikit-learn's errors, which numpy raises there when it draws the weights.
+        if isinstance(size, (bool, np.bool_)):
+            raise TypeError("an integer is required")
+        if not isinstance(size, numbers.Integral):
+            raise TypeError(f"'{type(size).__name__}' object cannot be interpreted as an integer")
     return [int(s) for s in sizes]
 
 
@@ -365,34 +372,34 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str = "relu",
         *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        dtype=None,
-        backend="numba",
-        lr_schedule=None,
-    ):
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
+        dtype: str | None = None,
+        backend: str = "numba",
+        lr_schedule: Any = None,
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -477,7 +484,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._from_outputs(self._outputs(X))
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        classes: ArrayLike | None = None,
+    ) -> MLPClassifier:
         """Take one epoch of the stochastic solver over ``X``, ``y``; return the estimator.
 
         Parameters
@@ -549,35 +562,35 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def __init__(
         self,
-        loss="squared_error",
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        loss: str = "squared_error",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str = "relu",
         *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        dtype=None,
-        backend="numba",
-        lr_schedule=None,
-    ):
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
+        dtype: str | None = None,
+        backend: str = "numba",
+        lr_schedule: Any = None,
+    ) -> None:
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -639,7 +652,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._from_outputs(self._outputs(X))
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> MLPRegressor:
         """Take one epoch of the stochastic solver over ``X``, ``y``; return the estimator.
 
         Parameters
@@ -668,11 +683,10 @@ def _label_kind(y):
     kind = type_of_target(y, input_name="y")
     if "multioutput" in kind:
         raise ValueError("Multioutput target data is not supported with label binarization")
-    if kind == "continuous" or kind == "unknown":
-        raise ValueError(f"Unknown label type: {kind!r}")
+    classes = unique_labels(y)  # raises scikit-learn's error for targets that are not labels
     if kind == "multilabel-indicator":
         return kind, np.arange(np.asarray(y).shape[1])
-    return kind, unique_labels(y)
+    return kind, classes
 
 
 def _binarize(y, classes, kind):
