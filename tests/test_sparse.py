@@ -266,7 +266,7 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 history = fastmlp.train(model, X, y, batch_size=200, progress=False)
 predicted = model.predict(X)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(after - before, np.isfinite(history.loss).all(), predicted.shape[0])
+print(after - before, np.isfinite(history.step_loss).all(), predicted.shape[0])
 """
 
 
