@@ -9,6 +9,7 @@ once and the tests derive what they expect from the same table.
 
 import math
 import numbers
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -66,6 +67,27 @@ RULES: dict[str, Rule] = {
     ),
     "weights": Rule(ValueError, "{name}: expected weights >= 0, found {value} at index {index}"),
     "shape": Rule(ValueError, "{name}: expected shape {shape}, found {found}"),
+    # sparse inputs (scipy.sparse), checked before the kernels index with them
+    "sparse-format": Rule(
+        TypeError,
+        "{name}: expected a dense array or a 2-D scipy.sparse matrix or array, found {found}",
+    ),
+    "sparse-lengths": Rule(
+        ValueError,
+        "{name}: expected CSR data and indices of one 1-D length, found {data} and {indices}",
+    ),
+    "sparse-index-dtype": Rule(
+        TypeError, "{name}: expected integer CSR {what}, found dtype {dtype}"
+    ),
+    "sparse-indptr": Rule(
+        ValueError,
+        "{name}: expected a CSR indptr of {size} entries rising from 0 to at most {nnz} (the "
+        "stored entries), found {found}",
+    ),
+    "sparse-indices": Rule(
+        ValueError,
+        "{name}: expected {axis} indices in [0, {width}), found {value} (stored entry {index})",
+    ),
     # a network's arrays, as the kernel wrappers take them
     "in-place-type": Rule(
         TypeError, "{name}: expected a C-contiguous numpy array to update in place, found {found}"
@@ -480,6 +502,131 @@ def _check_float_values(name, arr, dtype):
                 index=first,
                 value=arr[first],
             )
+
+
+def is_sparse(a):
+    """Return True for a scipy.sparse matrix or array; never imports scipy to find out."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(a)
+
+
+def as_inputs(name, a, dtype, width):
+    """Return the inputs ``a`` of ``width`` columns checked for the kernels.
+
+    Dense input as ``as_float_array`` (a 2-D array of ``dtype``), sparse
+    input as ``as_csr``: a CSR of ``dtype`` that is never densified.
+    """
+    if is_sparse(a):
+        return as_csr(name, a, dtype, width)
+    return as_float_array(name, a, dtype, 2, shape=(None, width))
+
+
+def as_csr(name, a, dtype, width=None):
+    """Return the scipy.sparse ``a`` as a checked, canonical CSR of ``dtype``, int64 indices.
+
+    Other formats are converted (copying only the stored entries), duplicates
+    summed and indices sorted, in a copy: ``a`` is never changed. The structure
+    is checked before scipy's compiled conversions or a kernel read it (neither
+    bounds-checks), the values as ``as_float_array`` checks them. Returns ``a``
+    itself when it qualifies, else a CSR of its kind (matrix or array).
+    """
+    shape = getattr(a, "shape", ())
+    if len(shape) != 2:
+        raise reject("sparse-format", name, found=f"{type(a).__name__} of shape {shape}")
+    if 0 in shape:
+        raise reject("non-empty", name, shape=shape)
+    if width is not None and shape[1] != width:
+        raise reject("axis-size", name, size=width, axis=1, shape=shape)
+    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+        raise reject("numeric", name, dtype=a.dtype)
+    csr = _checked_csr(name, a)
+    if not csr.has_canonical_format:
+        csr = csr.copy() if csr is a else csr
+        csr.sum_duplicates()  # sorts the indices too
+    _check_sparse_values(name, csr, dtype)
+    n = int(csr.indptr[-1])
+    arrays = (csr.data, csr.indices, csr.indptr)
+    if all(arr.flags.c_contiguous for arr in arrays) and csr.data.size == n:
+        if (csr.data.dtype, csr.indices.dtype, csr.indptr.dtype) == (dtype, np.int64, np.int64):
+            return csr
+    with np.errstate(all="ignore"):  # underflow to 0 is not an error
+        data = np.ascontiguousarray(csr.data[:n], dtype=dtype)
+    indices = np.ascontiguousarray(csr.indices[:n], dtype=np.int64)
+    out = type(csr)((data, indices, csr.indptr), shape=shape, copy=False)
+    # scipy narrows indices that fit to int32; the kernels take int64 alone.
+    out.indices, out.indptr = indices, np.ascontiguousarray(csr.indptr, dtype=np.int64)
+    return out
+
+
+def _checked_csr(name, a):
+    """Return sparse ``a`` as CSR once its structure is checked (``a`` itself if CSR)."""
+    if a.format in ("csr", "csc"):
+        shape = a.shape if a.format == "csr" else a.shape[::-1]
+        axis = "column" if a.format == "csr" else "row"
+        _check_compressed(name, a.indptr, a.indices, a.data, shape, axis)
+        return a if a.format == "csr" else a.tocsr()
+    if a.format == "coo":
+        for axis, idx, size in (("row", a.row, a.shape[0]), ("column", a.col, a.shape[1])):
+            _check_indices(name, idx, a.data, axis, size, "coordinates")
+    return a.tocsr()
+
+
+def _check_indices(name, indices, data, axis, size, what="indices"):
+    """Raise unless ``indices`` are integers in ``[0, size)``, one per entry of ``data``."""
+    if not np.issubdtype(indices.dtype, np.integer):
+        raise reject("sparse-index-dtype", name, what=what, dtype=indices.dtype)
+    if indices.ndim != 1 or data.ndim != 1 or indices.size != data.size:
+        raise reject("sparse-lengths", name, data=data.shape, indices=indices.shape)
+    if indices.size and (indices.min() < 0 or indices.max() >= size):
+        bad = int(np.argmax((indices < 0) | (indices >= size)))
+        raise reject("sparse-indices", name, axis=axis, width=size, value=indices[bad], index=bad)
+
+
+def _check_compressed(name, indptr, indices, data, shape, axis):
+    """Raise unless ``indptr`` and ``indices`` of a CSR (CSC) of ``shape`` are sound.
+
+    ``indptr`` must rise from 0 to at most the stored entries, ``shape[0] + 1``
+    of them; the indices it covers must lie in ``[0, shape[1])``.
+    """
+    if not np.issubdtype(indptr.dtype, np.integer):
+        raise reject("sparse-index-dtype", name, what="indptr", dtype=indptr.dtype)
+    if not (indices.ndim == 1 and data.shape == indices.shape):
+        raise reject("sparse-lengths", name, data=data.shape, indices=indices.shape)
+    sound = indptr.ndim == 1 and indptr.size == shape[0] + 1
+    # Compared, not differenced: an unsigned difference would wrap around.
+    falls = np.flatnonzero(indptr[1:] < indptr[:-1]) if sound else []
+    if not sound or indptr[0] != 0 or indptr[-1] > indices.size or len(falls):
+        found = f"shape {indptr.shape}"
+        if indptr.ndim == 1 and indptr.size:
+            found = f"{indptr.size} entries from {indptr[0]} to {indptr[-1]}"
+            found += f", falling after entry {falls[0]}" if len(falls) else ""
+        raise reject("sparse-indptr", name, size=shape[0] + 1, nnz=indices.size, found=found)
+    used = int(indptr[-1])
+    _check_indices(name, indices[:used], data[:used], axis, shape[1])
+
+
+def _check_sparse_values(name, csr, dtype):
+    """Raise unless the stored values of ``csr`` are finite and fit in ``dtype``.
+
+    As ``_check_float_values``, naming the first bad value by its ``(row, column)``.
+    """
+    data = csr.data[: int(csr.indptr[-1])]
+    if data.dtype.kind != "f":
+        return
+    limit = np.finfo(dtype).max
+    key, bad = "finite", ~np.isfinite(data)
+    if not bad.any():
+        if np.finfo(data.dtype).max <= limit:
+            return
+        key, bad = "dtype-range", np.abs(data) > limit
+        if not bad.any():
+            return
+    p = int(np.argmax(bad))
+    where = (int(np.searchsorted(csr.indptr, p, side="right")) - 1, int(csr.indices[p]))
+    fields = {"count": int(bad.sum()), "index": where, "value": data[p]}
+    if key == "dtype-range":
+        fields.update(dtype=dtype, limit=limit)
+    raise reject(key, name, **fields)
 
 
 def as_labels(name, y, n, n_classes):

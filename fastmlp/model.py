@@ -12,7 +12,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ._checks import as_array, as_dtype, as_float_array, as_sizes, as_targets, describe, reject
+from ._checks import (
+    as_array,
+    as_csr,
+    as_dtype,
+    as_float_array,
+    as_sizes,
+    as_targets,
+    describe,
+    is_sparse,
+    reject,
+)
 from ._checks import as_rng as _as_rng
 from .kernels.network import check_network, infer, is_plain_array
 from .names import CLASSIFIER_OUTPUTS, RELU, SOFTMAX, activation_code, output_code
@@ -335,23 +345,34 @@ class MLP:
     def check_X(self, X: ArrayLike) -> np.ndarray:
         """Return ``X`` as a C-contiguous 2-D array of the model's dtype and input width.
 
+        A ``scipy.sparse`` matrix or array is returned as CSR instead, never
+        densified: the kernels read it row by row.
+
         Parameters
         ----------
         X : array_like, shape (n, sizes[0]) or (n, h, w) with h * w == sizes[0]
             Inputs, one row per sample, or one image per sample (such as MNIST
-            from ``load_mnist(flatten=False)``), which is flattened row by row.
+            from ``load_mnist(flatten=False)``), which is flattened row by row;
+            or a scipy.sparse matrix or array of shape (n, sizes[0]), in any
+            format (converted to CSR, copying only its stored entries).
 
         Returns
         -------
-        numpy.ndarray, shape (n, sizes[0])
+        numpy.ndarray or scipy.sparse CSR, shape (n, sizes[0])
             ``X`` itself when it already qualifies, else a converted copy
-            (a view of it for images that already qualify).
+            (a view of it for images that already qualify). Sparse input
+            gives a CSR of its kind (matrix or array) in the model's dtype
+            with int64 indices, sorted and without duplicates.
 
         Raises
         ------
         TypeError, ValueError
-            For non-numeric, empty, non-finite or wrongly shaped input.
+            For non-numeric, empty, non-finite or wrongly shaped input, or
+            a sparse matrix whose structure is corrupt (indices out of
+            range, an ``indptr`` that does not rise from 0 to its entries).
         """
+        if is_sparse(X):
+            return as_csr("X", X, self.dtype, self.sizes[0])
         X = as_array("X", X)
         width = self.sizes[0]
         if X.ndim != 3:
@@ -414,8 +435,8 @@ class MLP:
 
         Parameters
         ----------
-        X : array_like, shape (n, sizes[0])
-            Inputs, converted to the model's dtype.
+        X : array_like or scipy.sparse matrix or array, shape (n, sizes[0])
+            Inputs, converted to the model's dtype (see ``check_X``).
 
         Returns
         -------
@@ -436,8 +457,8 @@ class MLP:
 
         Parameters
         ----------
-        X : array_like, shape (n, sizes[0])
-            Inputs, converted to the model's dtype.
+        X : array_like or scipy.sparse matrix or array, shape (n, sizes[0])
+            Inputs, converted to the model's dtype (see ``check_X``).
 
         Returns
         -------
@@ -456,8 +477,8 @@ class MLP:
 
         Parameters
         ----------
-        X : array_like, shape (n, sizes[0])
-            Inputs, converted to the model's dtype.
+        X : array_like or scipy.sparse matrix or array, shape (n, sizes[0])
+            Inputs, converted to the model's dtype (see ``check_X``).
         y : array_like
             Targets (see ``check_y``).
 
@@ -483,8 +504,8 @@ class MLP:
 
         Parameters
         ----------
-        X : array_like, shape (n, sizes[0])
-            Inputs, converted to the model's dtype.
+        X : array_like or scipy.sparse matrix or array, shape (n, sizes[0])
+            Inputs, converted to the model's dtype (see ``check_X``).
         y : array_like
             Targets (see ``check_y``).
 
@@ -503,8 +524,8 @@ class MLP:
 
         Parameters
         ----------
-        X : array_like, shape (n, sizes[0])
-            Inputs, converted to the model's dtype.
+        X : array_like or scipy.sparse matrix or array, shape (n, sizes[0])
+            Inputs, converted to the model's dtype (see ``check_X``).
         y : array_like
             Targets (see ``check_y``).
 

@@ -13,7 +13,15 @@ from numpy.typing import ArrayLike
 
 from . import reference
 from ._checks import as_choice, as_positive, as_sample_weight, reject
-from .kernels.network import Layout, Net, Rows, _loss_and_gradient, gradient_work, launching
+from .kernels.network import (
+    Layout,
+    Net,
+    Rows,
+    _loss_and_gradient,
+    gradient_work,
+    kernel_rows,
+    launching,
+)
 from .model import MLP
 from .optimizers import as_average, as_l2
 
@@ -42,7 +50,8 @@ def _summed(model, weights, biases, X, Y, sw):
     with layout as L, launching(True):
         codes = (model._code, model._out_code)
         net = Net(L.Ms, L.transposed, biases)
-        total = _loss_and_gradient(net, Rows(X, Y, sw), codes, work, block_loss)
+        rows = Rows(kernel_rows(X), Y, sw)
+        total = _loss_and_gradient(net, rows, codes, work, block_loss)
     dWs = [layout.to_model(G[0], l) for l, G in enumerate(work.Gs)]
     return total, dWs, [gb[0] for gb in work.gbs]
 
@@ -67,8 +76,8 @@ def gradients(
     ----------
     model : MLP
         The model (unchanged).
-    X : array_like, shape (n, sizes[0])
-        Inputs.
+    X : array_like or scipy.sparse matrix or array, shape (n, sizes[0])
+        Inputs (sparse ones reach the kernels as CSR, see ``MLP.check_X``).
     y : array_like
         Targets for the model's output (see ``MLP.check_y``).
     backend : {"numba", "numpy"}
@@ -117,8 +126,8 @@ def loss_and_gradient(
     ----------
     model : MLP
         The model (unchanged).
-    X : array_like, shape (n, sizes[0])
-        Inputs.
+    X : array_like or scipy.sparse matrix or array, shape (n, sizes[0])
+        Inputs (sparse ones reach the kernels as CSR, see ``MLP.check_X``).
     Y : array_like
         Targets for the model's output (see ``MLP.check_y``).
     l2 : float

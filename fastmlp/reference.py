@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import reject
+from ._checks import is_sparse, reject
 from .names import LINEAR, LOGISTIC, RELU, SIGMOID, SOFTMAX, TANH, activation_code, output_code
 from .optimizers import SGD, Optimizer, State, rule, velocity_state
 
@@ -115,7 +115,11 @@ def output_delta(Z: np.ndarray, y: np.ndarray, output: str) -> np.ndarray:
 def forward(
     weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], X: np.ndarray, activation: str
 ) -> list[np.ndarray]:
-    """Return every layer's output for the rows of ``X``: ``[X, a_1, ..., logits]``."""
+    """Return every layer's output for the rows of ``X``: ``[X, a_1, ..., logits]``.
+
+    ``X`` may be a scipy.sparse matrix: its product with the first layer is
+    scipy's, and ``X`` is never densified.
+    """
     outputs = [X]
     for l, (W, b) in enumerate(zip(weights, biases)):
         last = l == len(weights) - 1
@@ -167,7 +171,7 @@ def _batch_step(weights, biases, X, y, activation, sample_weight, *, output="sof
     dWs, dbs = [None] * len(weights), [None] * len(weights)
     for l in range(len(weights) - 1, -1, -1):
         # np.dot, not @: numpy's matmul skips BLAS for a one-row batch (8x slower here).
-        dWs[l] = np.dot(outputs[l].T, delta)
+        dWs[l] = outputs[l].T @ delta if is_sparse(outputs[l]) else np.dot(outputs[l].T, delta)
         dbs[l] = delta.sum(axis=0)
         if l:
             delta = (delta @ weights[l].T) * derivative_from_output(outputs[l], activation)
@@ -197,6 +201,8 @@ def sgd_epoch(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One epoch over ``X[order]`` in steps of ``batch_size`` rows; update in place.
 
+    ``X`` may be a scipy.sparse CSR matrix: each step densifies its own rows.
+
     ``batch_size=1`` is per-sample SGD; the last step takes the rows left.
     Each step's weight gradient is ``(summed gradient + l2 * W) / divisor +
     weight_decay * W`` (biases: ``summed gradient / divisor``), with
@@ -223,7 +229,7 @@ def sgd_epoch(
         rows = order[start : start + batch_size]
         sw = None if sample_weight is None else sample_weight[rows]
         loss, step_correct[k], dWs, dbs = _batch_step(
-            weights, biases, X[rows], y[rows], activation, sw, output=output
+            weights, biases, _dense_rows(X, rows), y[rows], activation, sw, output=output
         )
         divisor = len(rows) if average == "rows" or sw is None else float(sw.sum(dtype=np.float64))
         loss = loss * loss_scale if loss_scale != 1.0 else loss
@@ -232,6 +238,11 @@ def sgd_epoch(
         for i, (param, grad) in enumerate(zip([*weights, *biases], grads)):
             step(optimizer, lr, int(state.t[0]), param, grad, [arrays[i] for arrays in slots])
     return step_loss, step_correct
+
+
+def _dense_rows(X, rows):
+    """Return ``X[rows]`` as a dense array: a step densifies its rows of sparse ``X``, no more."""
+    return X[rows].toarray() if is_sparse(X) else X[rows]
 
 
 def _penalised(weights, loss, dWs, dbs, divisor, l2, weight_decay):

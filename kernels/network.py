@@ -37,9 +37,11 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from .._checks import describe, reject
-from ..config import CACHE_LINE, PARALLEL_MIN_ROWS, PARALLEL_MIN_WORK
+from ..config import CACHE_LINE, ERROR_MODEL, FASTMATH, PARALLEL_MIN_ROWS, PARALLEL_MIN_WORK
 from ..names import IDENTITY
 from ._jit import kernel
 from .dense import _dense_forward, _dense_forward_sparse, _dense_propagate
@@ -60,6 +62,113 @@ GRADIENT_ROWS = 256
 #: sums, and so its results, are the same on any number of threads; 8 keeps
 #: up to 8 threads busy at the memory cost of 8 gradient buffers.
 GRADIENT_BLOCKS = 8
+
+
+class CSR(NamedTuple):
+    """Sparse inputs as the kernels take them: a checked CSR's arrays (``_checks.as_csr``).
+
+    ``data`` in the parameters' dtype, ``indices`` and ``indptr`` int64, all
+    C-contiguous; row ``i`` holds ``data[p]`` at column ``indices[p]`` for
+    ``p`` in ``indptr[i]:indptr[i + 1]``, columns sorted and distinct.
+    """
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    n_cols: int
+
+
+def kernel_rows(X):
+    """Return checked inputs as the kernels take them: an array as is, a scipy CSR as ``CSR``."""
+    if isinstance(X, np.ndarray):
+        return X
+    return CSR(X.data, X.indices, X.indptr, X.shape[1])
+
+
+# The kernels read inputs only through the three helpers below, each an overload
+# on the type of X: one kernel source serves dense and CSR inputs, each kind
+# compiled once, and a CSR row costs a zero fill and a scatter into a buffer row.
+_INLINE = {"fastmath": set(FASTMATH), "error_model": ERROR_MODEL}
+
+
+def _load_row(X, i, x):
+    """Write row ``i`` of the inputs ``X`` (a 2-D array or a ``CSR``) into ``x``, dense."""
+
+
+def _input_row(X, i, x):
+    """Return row ``i`` of ``X`` as a dense 1-D array: a view of an array, else ``x`` loaded."""
+
+
+def _row_count(X):
+    """Return the number of rows of the inputs ``X`` (a 2-D array or a ``CSR``)."""
+
+
+def _load_dense_row(X, i, x):
+    for j in range(x.size):
+        x[j] = X[i, j]
+
+
+@kernel(inline=True)
+def _load_csr_row(X, i, x):
+    """Write row ``i`` of the ``CSR`` ``X`` into ``x``: zeros, then its stored entries."""
+    for j in range(x.size):
+        x[j] = 0
+    for p in range(X.indptr[i], X.indptr[i + 1]):
+        x[X.indices[p]] = X.data[p]
+
+
+def _csr_row(X, i, x):
+    _load_csr_row(X, i, x)
+    return x
+
+
+def _load_csr(X, i, x):
+    _load_csr_row(X, i, x)
+
+
+@overload(_load_row, inline="always", jit_options=_INLINE)
+def _load_row_overload(X, i, x):
+    return _load_dense_row if isinstance(X, types.Array) else _load_csr
+
+
+@overload(_input_row, inline="always", jit_options=_INLINE)
+def _input_row_overload(X, i, x):
+    if isinstance(X, types.Array):
+        return lambda X, i, x: X[i]
+    return _csr_row
+
+
+def _input_parts(X):
+    """Return ``X`` as four values none of which is a tuple; ``_input_join`` rejoins them.
+
+    Numba's threaded build fails on a ``CSR`` unpacked from a tuple (such as
+    ``Data``) and used in a ``prange``: unpack it before, rejoin it inside.
+    """
+
+
+def _input_join(a, b, p, n):
+    """Return the inputs ``_input_parts`` split: ``a`` for an array, else a ``CSR``."""
+
+
+@overload(_input_parts, inline="always", jit_options=_INLINE)
+def _input_parts_overload(X):
+    if isinstance(X, types.Array):
+        return lambda X: (X, np.empty(0, np.int64), np.empty(0, np.int64), 0)
+    return lambda X: (X.data, X.indices, X.indptr, X.n_cols)
+
+
+@overload(_input_join, inline="always", jit_options=_INLINE)
+def _input_join_overload(a, b, p, n):
+    if a.ndim == 2:
+        return lambda a, b, p, n: a
+    return lambda a, b, p, n: CSR(a, b, p, n)
+
+
+@overload(_row_count, inline="always", jit_options=_INLINE)
+def _row_count_overload(X):
+    if isinstance(X, types.Array):
+        return lambda X: X.shape[0]
+    return lambda X: X.indptr.size - 1
 
 
 @kernel(inline=True)
@@ -84,7 +193,7 @@ def _forward(Ms, transposed, bs, x, code, A, r, nz):
 
 @kernel
 def _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, out, A, D, losses, hits, r0, r1, nz):
-    """Batch rows ``r0:r1``: copy ``X[rows[r]]`` into ``A[0][r]``, forward, and back-propagate.
+    """Batch rows ``r0:r1``: load ``X[rows[r]]`` into ``A[0][r]``, forward, and back-propagate.
 
     Fills ``A`` and ``D`` (every layer's delta) for those rows with the current
     parameters; each row's weighted loss goes to ``losses[r]`` and its hit to
@@ -96,8 +205,7 @@ def _backprop_rows(Ms, transposed, bs, X, y, sw, rows, code, out, A, D, losses, 
     for r in range(r0, r1):
         i = rows[r]
         x = A[0][r]
-        for j in range(x.size):
-            x[j] = X[i, j]
+        _load_row(X, i, x)
         _forward(Ms, transposed, bs, x, code, A, r, nz)
         losses[r], hits[r] = _output_delta(A[last][r], y[i], sw[i], out, D[last][r])
         for l in range(last - 1, 0, -1):
@@ -135,7 +243,7 @@ def _gradient_block(
     taken ``R`` at a time, in order, so its sums do not depend on which
     thread runs it.
     """
-    n, blocks = X.shape[0], Gs[0].shape[0]
+    n, blocks = _row_count(X), Gs[0].shape[0]
     R = rows.size // blocks
     lo, hi, base = b * n // blocks, (b + 1) * n // blocks, b * R
     one = Ms[0].dtype.type(1)
@@ -177,6 +285,7 @@ def _loss_and_gradient(net, data, codes, work, block_loss):
     # tuples and fails on a tuple inside a tuple: unpack the groups first.
     Ms, transposed, bs = net
     X, y, sw = data
+    X0, X1, X2, X3 = _input_parts(X)
     code, out = codes
     rows, A, D, losses, hits, Gs, gbs, NZ, scratch = work
     blocks = block_loss.size
@@ -186,7 +295,7 @@ def _loss_and_gradient(net, data, codes, work, block_loss):
             Ms,
             transposed,
             bs,
-            X,
+            _input_join(X0, X1, X2, X3),
             y,
             sw,
             code,
@@ -233,7 +342,8 @@ class Net(NamedTuple):
 class Data(NamedTuple):
     """The rows of an epoch: inputs, targets, sample weights, and the order to visit them in."""
 
-    X: np.ndarray
+    #: A 2-D array or a ``CSR``; so for ``Rows``.
+    X: np.ndarray | CSR
     y: np.ndarray
     sw: np.ndarray
     order: np.ndarray
@@ -242,7 +352,7 @@ class Data(NamedTuple):
 class Rows(NamedTuple):
     """Rows to sum a loss over: inputs, targets (see ``kernels.outputs``) and sample weights."""
 
-    X: np.ndarray
+    X: np.ndarray | CSR
     y: np.ndarray
     sw: np.ndarray
 
@@ -316,7 +426,7 @@ def _predict_proba_rows(net, X, codes, work, P, r0, r1):
     A, row, nz = work
     last = len(Ms)
     for i in range(r0, r1):
-        _forward(Ms, transposed, bs, X[i], code, A, row, nz)
+        _forward(Ms, transposed, bs, _input_row(X, i, A[0][row]), code, A, row, nz)
         _output_transform(A[last][row], out, P[i])
 
 
@@ -331,7 +441,7 @@ def _evaluate_rows(net, X, codes, work, y, losses, hits, r0, r1):
     A, row, nz = work
     last = len(Ms)
     for i in range(r0, r1):
-        _forward(Ms, transposed, bs, X[i], code, A, row, nz)
+        _forward(Ms, transposed, bs, _input_row(X, i, A[0][row]), code, A, row, nz)
         losses[i], hits[i] = _output_loss(A[last][row], y[i], out)
 
 
@@ -343,13 +453,14 @@ def infer(task, weights, biases, X, code, out, *outputs):
 
     ``task`` is "predict_proba" (``outputs = (P,)``) or "evaluate" (``outputs
     = (y, losses, hits)``), for hidden activation ``code`` and output ``out``;
-    all arrays must be checked already. From
+    all arrays must be checked already (``X`` dense or a scipy CSR, see
+    ``_checks.as_inputs``). From
     ``parallel_rows(weights)`` rows on, the rows are cut into one part per
     Numba thread, run at once on Python threads: the kernels release the GIL.
     Each row is computed whole by one part, so the results do not depend on
     the number of parts.
     """
-    n = X.shape[0]
+    n, X = X.shape[0], kernel_rows(X)
     parts = numba.get_num_threads() if n >= parallel_rows(weights) else 1
     rows = _INFERENCE[task]
     # Each part works in its own buffer row, far enough from the next part's

@@ -28,6 +28,7 @@ from ..names import IDENTITY
 from ._jit import kernel
 from .activations import _activate, _exp, _scale_by_derivative
 from .dense import _dense_forward, _vec_mat
+from .network import _input_row
 from .outputs import _units_delta
 from .softmax_xent import _argmax
 
@@ -152,7 +153,8 @@ def _sgd_epoch_per_sample(net, units, data, codes, lr, step_loss, step_correct):
     ``net`` is a ``kernels.network.Net`` (``transposed[0]`` is False) and
     ``data`` a ``kernels.network.Data``. ``units`` is ``(A, D)``: ``A[l]`` and
     ``D[l]`` are 1-D activation and delta buffers of layer ``l``'s width
-    (``A[0]``, the input's, is used as a zero row; ``D[0]`` is unused).
+    (``A[0]``, the input's, is used as a zero row; ``D[0]``, twice its width,
+    holds sparse rows). ``X`` is a 2-D array or a ``kernels.network.CSR``.
     ``codes`` holds the hidden activation's and the output's codes; the
     output and the targets ``y`` are as in ``kernels.outputs``. Each step's
     weighted loss, before its update, goes to ``step_loss`` (float64) and its
@@ -167,10 +169,14 @@ def _sgd_epoch_per_sample(net, units, data, codes, lr, step_loss, step_correct):
     W0, b0, a1, d1 = Ms[0], bs[0], A[1], D[1]
     no_input = A[0]
     no_input[:] = 0
+    # Sparse rows are loaded into D[0]'s two halves in turn: a step reads two rows.
+    width, loaded = no_input.size, D[0]
     n = order.size
+    x = no_input
     if n > 0:
         _copy(b0, a1)
-        _vec_mat(X[order[0]], W0, a1)
+        x = _input_row(X, order[0], loaded[:width])
+        _vec_mat(x, W0, a1)
     for t in range(n):
         i = order[t]
         # Layer 0's pre-activation is in a1 already (from the previous step).
@@ -185,12 +191,17 @@ def _sgd_epoch_per_sample(net, units, data, codes, lr, step_loss, step_correct):
             d1[j] *= lr
             b0[j] -= d1[j]
         _copy(b0, a1)
-        x_next = X[order[t + 1]] if t + 1 < n else no_input
-        _step_rows_then_forward(W0, X[i], d1, x_next, a1)
+        x_next = no_input
+        if t + 1 < n:
+            half = (t + 1) % 2 * width
+            x_next = _input_row(X, order[t + 1], loaded[half : half + width])
+        _step_rows_then_forward(W0, x, d1, x_next, a1)
+        x = x_next
 
 
 def unit_buffers(weights):
     """Return ``(A, D)``: a 1-D activation and delta buffer per layer (input first)."""
     widths = [weights[0].shape[0], *(W.shape[1] for W in weights)]
     A = tuple(np.zeros(w, weights[0].dtype) for w in widths)
-    return A, tuple(np.zeros_like(a) for a in A)
+    # D[0] has no delta to hold: it holds the two input rows a step reads from a CSR.
+    return A, (np.zeros(2 * widths[0], A[0].dtype), *(np.zeros_like(a) for a in A[1:]))

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 
 from .. import optimizers
 from .._checks import (
-    as_float_array,
+    as_inputs,
     as_momentum,
     as_nonnegative,
     as_order,
@@ -42,10 +42,13 @@ from .network import (
     Net,
     _backprop_rows,
     _chunk,
+    _input_join,
+    _input_parts,
     buffers,
     check_network,
     index_buffers,
     is_plain_array,
+    kernel_rows,
     launching,
 )
 from .per_sample import _sgd_epoch_per_sample, unit_buffers
@@ -85,6 +88,7 @@ def _sgd_epoch(net, data, steps, work, state, step_loss, step_correct):
     # compile of the training kernels longer.
     Ms, tr, bs = net
     X, y, sw, order = data
+    X0, X1, X2, X3 = _input_parts(X)  # see _input_parts
     A, D, losses, hits, NZ, scratch, Gs, gbs = work
     rule, S1s, S2s, s1bs, s2bs, t = state
     dtype = Ms[0].dtype.type
@@ -95,7 +99,10 @@ def _sgd_epoch(net, data, steps, work, state, step_loss, step_correct):
         rows = order[start : start + B]
         for c in numba.prange(chunks):
             r0, r1 = _chunk(B, chunks, c)
-            _backprop_rows(Ms, tr, bs, X, y, sw, rows, code, out, A, D, losses, hits, r0, r1, NZ[c])
+            Xc = _input_join(X0, X1, X2, X3)
+            _backprop_rows(
+                Ms, tr, bs, Xc, y, sw, rows, code, out, A, D, losses, hits, r0, r1, NZ[c]
+            )
         divisor = _divisor(sw, rows, steps.by_weight)
         step_loss[k], step_correct[k] = _step_result(
             Ms, losses, hits, B, divisor, steps.l2, steps.loss_scale
@@ -276,8 +283,10 @@ class SGD:
     def run(self, X, y, sw, order, code, out, lr, step_loss, step_correct):
         """Take the steps over ``X[order]``; write their losses and hit counts.
 
-        Inputs must be checked already (see ``_epoch_inputs``).
+        Inputs must be checked already (see ``_epoch_inputs``); ``X`` is a
+        2-D array or a scipy CSR (``_checks.as_inputs``).
         """
+        X = kernel_rows(X)
         if self.per_sample:
             with self.layout as L:
                 net = Net(L.Ms, L.transposed, self.biases)
@@ -324,7 +333,7 @@ def check_batch_weights(sw, order, batch_size):
 def _epoch_inputs(weights, biases, X, y, order, activation, lr, options):
     weights, biases = check_network(weights, biases)
     dtype = weights[0].dtype
-    X = as_float_array("X", X, dtype, 2, shape=(None, weights[0].shape[0]))
+    X = as_inputs("X", X, dtype, weights[0].shape[0])
     out = output_code(options.pop("output", "softmax"))
     y = as_targets("y", y, X.shape[0], weights[-1].shape[1], out, dtype)
     order = as_order("order", order, X.shape[0])
@@ -419,8 +428,9 @@ def sgd_epoch_per_sample(
     ----------
     weights, biases : sequence of numpy.ndarray
         The network (see ``check_network``); updated in place.
-    X : array_like, shape (n, n_in)
-        Inputs, converted to the parameters' dtype.
+    X : array_like or scipy.sparse matrix or array, shape (n, n_in)
+        Inputs, converted to the parameters' dtype (sparse input to CSR,
+        never densified).
     y : array_like of int, shape (n,)
         Class labels in ``[0, n_classes)``.
     order : array_like of int
@@ -471,8 +481,9 @@ def sgd_epoch_minibatch(
     ----------
     weights, biases : sequence of numpy.ndarray
         The network (see ``check_network``); updated in place.
-    X : array_like, shape (n, n_in)
-        Inputs, converted to the parameters' dtype.
+    X : array_like or scipy.sparse matrix or array, shape (n, n_in)
+        Inputs, converted to the parameters' dtype (sparse input to CSR,
+        never densified).
     y : array_like of int, shape (n,)
         Class labels in ``[0, n_classes)``.
     order : array_like of int

@@ -13,6 +13,7 @@ import pytest
 from fastmlp.kernels import dense, sgd
 from fastmlp.kernels.network import check_network
 from helpers import rule_regex
+from scipy import sparse
 
 from fastmlp import (
     MLP,
@@ -68,6 +69,14 @@ def net(coefs, intercepts):
     return estimator._as_layers(*estimator._as_lists(coefs, intercepts), 3, 2, np.float64)
 
 
+def broken_csr(**arrays):
+    """Return a 4 x 3 CSR of two entries with some of its arrays replaced, unchecked by scipy."""
+    csr = sparse.csr_matrix(np.eye(4, 3) * [1, 1, 0])
+    for name, value in arrays.items():
+        setattr(csr, name, value)
+    return csr
+
+
 def broken_model(sizes=(3, 4, 2), **private):
     """Check an ``MLP(sizes)`` whose private state was changed by hand."""
     model = MLP(sizes)
@@ -96,6 +105,20 @@ BREAKS = {
     "images": ("X", lambda: MLP([4, 2]).check_X(np.zeros((1, 3, 3)))),
     "weights": ("sample_weight", lambda: _checks.as_sample_weight([1.0, -1.0], 2, np.float64)),
     "shape": ("biases[0]", lambda: check_network([W], [np.zeros(3)])),
+    "sparse-format": ("X", lambda: _checks.as_csr("X", sparse.coo_array(np.ones(3)), np.float64)),
+    "sparse-lengths": ("X", lambda: _checks.as_csr("X", broken_csr(data=np.ones(1)), np.float64)),
+    "sparse-index-dtype": (
+        "X",
+        lambda: _checks.as_csr("X", broken_csr(indptr=np.zeros(5)), np.float64),
+    ),
+    "sparse-indptr": (
+        "X",
+        lambda: _checks.as_csr("X", broken_csr(indptr=np.array([0, 2, 1, 2, 2])), np.float64),
+    ),
+    "sparse-indices": (
+        "X",
+        lambda: _checks.as_csr("X", broken_csr(indices=np.array([0, 3])), np.float64),
+    ),
     "in-place-type": ("W", lambda: dense._check_in_place(W[:, ::2], B)),
     "in-place-readonly": ("b", lambda: dense._check_in_place(W, read_only(4))),
     "float-pair": ("W, b", lambda: dense._check_in_place(W, B.astype(np.float32))),

@@ -173,6 +173,15 @@ runner = SGD(model.weights, model.biases, 16)
 runner.parallel, runner.chunks = True, 2
 ones, steps = np.ones(30, np.float32), np.arange(30)
 runner.run(X32, y, ones, steps, 0, 0, 0.1, np.empty(2), np.empty(2, np.int64))
+# The same kernels on CSR input (compiled once more, for the CSR type).
+import scipy.sparse as sp
+S = sp.csr_matrix(X)
+fastmlp.train(model, S, y, batch_size=1)
+fastmlp.train(model, S, y, batch_size=7)
+model.predict_proba(S)
+model.loss(S, y)
+fastmlp.gradients(model, S, y)
+runner.run(model.check_X(S), y, ones, steps, 0, 0, 0.1, np.empty(2), np.empty(2, np.int64))
 W, b = model.weights[0].copy(), model.biases[0].copy()
 K.dense_forward(W, b, X.astype(np.float32))
 K.dense_forward(W, b, X[0].astype(np.float32))

@@ -109,5 +109,22 @@ def test_unit_buffers_have_one_row_per_layer():
     weights = [np.zeros((4, 3), np.float32), np.zeros((3, 2), np.float32)]
     A, D = per_sample.unit_buffers(weights)
     assert [a.shape for a in A] == [(4,), (3,), (2,)]
-    assert [d.shape for d in D] == [(4,), (3,), (2,)]
+    # D[0] holds no delta but the two input rows a step loads from a CSR.
+    assert [d.shape for d in D] == [(8,), (3,), (2,)]
     assert all(a.dtype == np.float32 for a in (*A, *D))
+
+
+def test_per_sample_sgd_on_csr_equals_dense_with_repeated_and_empty_rows():
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(3)
+    weights, biases = random_network(rng, [6, 5, 3], np.float64)
+    X = sparse_inputs(rng, 8, 6, np.float64)
+    X[3], X[5] = 0, rng.random(6) + 0.5  # an empty row, a full one
+    y = rng.integers(0, 3, 8)
+    order = np.array([3, 3, 5, 5, 3, 0, 7])  # a row twice running: in both halves of D[0]
+    params = [[a.copy() for a in (*weights, *biases)] for _ in range(2)]
+    losses = []
+    for inputs, (*Ws, b0, b1) in zip((X, scipy_sparse.csr_matrix(X)), params):
+        losses.append(sgd_epoch_per_sample(Ws, [b0, b1], inputs, y, order, 0.2, "relu"))
+    assert np.array_equal(losses[0], losses[1])
+    assert all(map(np.array_equal, params[0], params[1]))
