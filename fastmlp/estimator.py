@@ -75,7 +75,7 @@ class _BaseMLP(BaseEstimator):
         hidden = _hidden_sizes(self.hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y, y = self._validate_input(X, y, incremental, reset=first_pass)
-        X = _dense(X)
+        X = X.tocsr() if hasattr(X, "tocsr") else X  # the kernels take sparse rows as CSR
         sw = None if sample_weight is None else _sample_weight(sample_weight, X.shape[0])
         self.n_outputs_ = Y.shape[1]
         layer_units = [X.shape[1], *hidden, self.n_outputs_]
@@ -178,7 +178,7 @@ class _BaseMLP(BaseEstimator):
 
     def _score_model(self, model, X, y, sample_weight):
         """Return the validation score of ``model``: accuracy or R², NaN for non-finite outputs."""
-        P = model._outputs(_dense(X), check_finite=False)
+        P = model._outputs(X, check_finite=False)
         prediction = self._from_outputs(P)
         if np.issubdtype(prediction.dtype, np.floating) and not np.isfinite(prediction).all():
             return np.nan
@@ -214,14 +214,8 @@ class _BaseMLP(BaseEstimator):
         return tags
 
 
-def _dense(X):
-    # Until the kernels take CSR rows, sparse input becomes dense here.
-    return X.toarray() if hasattr(X, "toarray") else X
-
-
 def _forward(model, X):
     """Return the output layer's values (probabilities, values or rates) of ``model`` for ``X``."""
-    X = _dense(X)
     if model.output in ("softmax", "logistic"):
         return model.predict_proba(X)
     return model.predict(X)
