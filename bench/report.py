@@ -171,7 +171,11 @@ def header(data):
         "round; in brackets the speed-up over the numpy reference (`fastmlp.reference`) on",
         "the same workload. `first-call` rows: seconds of wall time of a fresh process that",
         "imports fastmlp and trains one tiny epoch, with an empty (cold) or filled (warm)",
-        "JIT cache. All runs: sigmoid, float32, plain SGD (momentum 0), learning rate 0.1.",
+        "JIT cache. Other runs: sigmoid, float32, plain SGD (momentum 0), learning rate 0.1;",
+        "except the `sklearn-*` rows: fastmlp's drop-in `MLPClassifier` against scikit-learn's,",
+        "the same parameters and fitted weights (see bench/test_sklearn_dropin.py), one epoch",
+        "of MNIST at scikit-learn's defaults (Adam, relu 100, batches of 200) or with",
+        "`solver='sgd', batch_size=1`, and 50 L-BFGS iterations on the digits (s per fit).",
         "",
     ]
     return "\n".join(lines) + "\n"
