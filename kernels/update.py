@@ -72,28 +72,20 @@ def _add_outer_rows(G, U, Z, p0, p1, c, part):
     """
     cnt, S, C = part
     zero = G.dtype.type(0)
-    rows = p1 - p0
-    # Count each row's nonzero U[s, p], then turn the counts into starts ...
-    cnt[: rows + 1] = 0
-    for s in range(U.shape[0]):
-        for q in range(rows):
-            cnt[q + 1] += U[s, p0 + q] != zero
-    for q in range(rows):
-        cnt[q + 1] += cnt[q]
-    # ... and list them: after this, row q's entries end at cnt[q].
-    for s in range(U.shape[0]):
+    rows, B = p1 - p0, U.shape[0]
+    # One pass lists each row's nonzero U[s, p] in its own bucket of B entries.
+    cnt[:rows] = 0
+    for s in range(B):
         for q in range(rows):
             u = U[s, p0 + q]
             if u != zero:
-                e = cnt[q]
+                e = q * B + cnt[q]
                 S[e] = s
                 C[e] = c * u
-                cnt[q] = e + 1
-    start = 0
+                cnt[q] += 1
     for q in range(rows):
-        end = cnt[q]
         g = G[p0 + q]
-        e = start
+        e, end = q * B, q * B + cnt[q]
         while e + 4 <= end:
             z0, z1, z2, z3 = Z[S[e]], Z[S[e + 1]], Z[S[e + 2]], Z[S[e + 3]]
             c0, c1, c2, c3 = C[e], C[e + 1], C[e + 2], C[e + 3]
@@ -104,7 +96,6 @@ def _add_outer_rows(G, U, Z, p0, p1, c, part):
             z, cf = Z[S[f]], C[f]
             for j in range(g.size):
                 g[j] += cf * z[j]
-        start = end
 
 
 @kernel(inline=True)
