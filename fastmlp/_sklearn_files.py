@@ -92,8 +92,6 @@ def migrated(params: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         elif name == "weight_decay":
             if value:
                 unmapped.append(f"weight_decay={value!r}")
-        elif name == "momentum":
-            out["momentum"] = value
         else:
             out[name] = value
     return out, unmapped

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
 
 from ._sklearn_random import shuffled, validation_split
 from .callbacks import Callback
@@ -23,14 +24,6 @@ from .objective import loss_and_gradient
 from .optimizers import SGD, Adam
 from .settings import TrainSettings
 from .trainer import Trainer
-
-try:
-    from sklearn.exceptions import ConvergenceWarning
-except ImportError:  # pragma: no cover - scikit-learn is a dependency
-
-    class ConvergenceWarning(UserWarning):
-        """The solver stopped before it converged."""
-
 
 #: scikit-learn's floor below which ``adaptive`` stops dividing the rate.
 ADAPTIVE_FLOOR = 1e-6
@@ -160,9 +153,8 @@ def _fits(state, model):
     """Return whether an optimizer ``state`` (or None) is shaped like ``model``'s parameters."""
     if state is None:
         return True
-    arrays = [*(a for slot in state.weights.values() for a in slot)]
-    shapes = [W.shape for W in model.weights] * len(state.weights)
-    return [a.shape for a in arrays] == shapes
+    shapes = [a.shape for slot in state.weights.values() for a in slot]
+    return shapes == [W.shape for W in model.weights] * len(state.weights)
 
 
 def _batch_size(est, n):

@@ -92,6 +92,8 @@ class Kind(NamedTuple):
             return value is None
         if self.name == "str":
             return isinstance(value, str)
+        if self.name == "callable":
+            return callable(value) or hasattr(value, "rate")
         raise AssertionError(self.name)
 
     def __str__(self) -> str:
@@ -104,6 +106,7 @@ class Kind(NamedTuple):
             "inf": "a float among {inf}",
             "none": "None",
             "str": "a str",
+            "callable": "a callable or a fastmlp Schedule",
         }[self.name]
 
 
@@ -147,16 +150,8 @@ PARAMETERS: dict[str, tuple[Any, tuple[Any, ...]]] = {
 LOSS = ("squared_error", (Options(("squared_error", "poisson")),))
 
 
-def _accepts(constraint: Any, value: Any) -> bool:
-    if constraint == Kind("callable"):
-        return callable(value) or hasattr(value, "rate")
-    return constraint.accepts(value)
-
-
 def _describe(constraints: tuple[Any, ...]) -> str:
-    words = [
-        "a callable or a fastmlp Schedule" if c == Kind("callable") else str(c) for c in constraints
-    ]
+    words = [str(c) for c in constraints]
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
@@ -172,7 +167,7 @@ def check_params(estimator: Any, table: dict[str, tuple[Any, tuple[Any, ...]]]) 
     """
     for name, (_, constraints) in table.items():
         value = getattr(estimator, name)
-        if not any(_accepts(c, value) for c in constraints):
+        if not any(c.accepts(value) for c in constraints):
             raise InvalidParameterError(
                 f"The {name!r} parameter of {type(estimator).__name__} must be "
                 f"{_describe(constraints)}. Got {value!r} instead."

@@ -259,6 +259,12 @@ def _as_layers(coefs, intercepts, n_features, n_outputs, dtype):
     return weights, biases
 
 
+def _keep(estimator, given):
+    """Store the constructor's arguments ``given`` unchanged, as scikit-learn's estimators do."""
+    for name in estimator._get_param_names():
+        setattr(estimator, name, given[name])
+
+
 def _as_lists(coefs, intercepts):
     """Return ``coefs`` and ``intercepts`` after checking they are lists of one length >= 1."""
     for name, arrays in (("coefs_", coefs), ("intercepts_", intercepts)):
@@ -394,32 +400,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         backend: str = "numba",
         lr_schedule: Any = None,
     ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dtype = dtype
-        self.backend = backend
-        self.lr_schedule = lr_schedule
+        _keep(self, locals())
 
     _score_function = staticmethod(accuracy_score)
 
@@ -585,33 +566,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         backend: str = "numba",
         lr_schedule: Any = None,
     ) -> None:
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dtype = dtype
-        self.backend = backend
-        self.lr_schedule = lr_schedule
+        _keep(self, locals())
 
     _score_function = staticmethod(r2_score)
 
